@@ -1,0 +1,78 @@
+#!/bin/busybox sh
+# /init of the pulumi-virt test guest (busybox initramfs). Runs as PID 1 and never exits.
+# It reports its state once a second on the console so tests can check, from inside the guest,
+# what a live change really did. Kernel cmdline knobs: pv.ip=ADDR/NN pv.gw=GW pv.noacpi=1.
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin
+mkdir -p /proc /sys /dev /tmp /run
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+
+kver=$(uname -r)
+moddir=/lib/modules/$kver/kernel
+# Dependency order matters: there is no modprobe/depmod data in this image.
+for m in \
+  drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev \
+  drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci drivers/virtio/virtio_balloon \
+  drivers/block/virtio_blk net/core/failover drivers/net/net_failover drivers/net/virtio_net \
+  drivers/char/virtio_console drivers/block/xen-blkfront drivers/net/xen-netfront \
+  drivers/input/evdev drivers/acpi/button; do
+  [ -f "$moddir/$m.ko" ] && insmod "$moddir/$m.ko" 2>/dev/null
+done
+
+cmdline=$(cat /proc/cmdline)
+arg() { for w in $cmdline; do case "$w" in "$1"=*) echo "${w#*=}"; return;; esac; done; }
+
+# ACPI power button -> clean power-off, like a distro's acpid would. pv.noacpi=1 leaves the
+# guest deaf to it, so callers can test their shutdown timeout fallback.
+if [ "$(arg pv.noacpi)" != 1 ]; then
+  (
+    ev=""
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+      for n in /sys/class/input/event*; do
+        [ -e "$n/device/name" ] || continue
+        case "$(cat "$n/device/name")" in *"Power Button"*) ev=/dev/input/${n##*/};; esac
+      done
+      [ -n "$ev" ] && break
+      sleep 1
+    done
+    if [ -n "$ev" ]; then
+      # Any event on the power-button device is a press; block until one arrives.
+      dd if="$ev" of=/dev/null bs=24 count=1 2>/dev/null
+      echo "PVEVENT acpi-power-button" > /dev/console
+      sync
+      poweroff -f
+    fi
+  ) &
+fi
+
+ip=$(arg pv.ip); gw=$(arg pv.gw)
+ip link set lo up 2>/dev/null
+if [ -n "$ip" ]; then
+  for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/eth0 ] && break; sleep 1; done
+  ip link set eth0 up && ip addr add "$ip" dev eth0
+  [ -n "$gw" ] && ip route add default via "$gw"
+fi
+
+boot=$(cut -c1-8 /proc/sys/kernel/random/boot_id)
+bytes() { for d in "$@"; do [ -e /sys/block/$d/size ] && { echo $(( $(cat /sys/block/$d/size) * 512 )); return; }; done; echo 0; }
+# Text after "PVMARK:" in the first sector, restricted to a safe alphabet; empty when absent.
+marker() {
+  for d in "$@"; do
+    [ -b /dev/$d ] || continue
+    t=$(dd if=/dev/$d bs=512 count=1 2>/dev/null | tr -d '\000' | head -n 1)
+    case "$t" in PVMARK:*) echo "${t#PVMARK:}" | tr -cd 'A-Za-z0-9._:-'; return;; esac
+  done
+}
+while :; do
+  # Bring hotplugged vCPUs online, as a distro udev rule would.
+  for c in /sys/devices/system/cpu/cpu[0-9]*/online; do
+    [ "$(cat "$c" 2>/dev/null)" = 0 ] && echo 1 > "$c" 2>/dev/null
+  done
+  up=$(cut -d' ' -f1 /proc/uptime); up=${up%.*}
+  mem=$(awk '/^MemTotal:/{print $2}' /proc/meminfo)
+  cpus=$(grep -c '^processor' /proc/cpuinfo)
+  echo "PVSTAT boot=$boot uptime=$up memtotal_kb=$mem cpus_online=$cpus vda_bytes=$(bytes vda xvda) vdb_bytes=$(bytes vdb xvdb) root_marker=$(marker vda xvda) marker=$(marker vdb xvdb)" > /dev/console
+  sleep 1
+done
