@@ -1,0 +1,7 @@
+// pulumi-virt: VMs and containers on your own hosts, with truthful live / restart / replace previews.
+export { Host, HostArgs, ConnectionInput } from "./resources/host";
+export { Hypervisor, HypervisorArgs } from "./resources/hypervisor";
+export { Container, ContainerArgs } from "./resources/container";
+export { Guest, GuestArgs } from "./resources/guest";
+export type { HostFacts, HostRef } from "./models/host";
+export type { HypervisorRef, HypervisorKind } from "./models/hypervisor";

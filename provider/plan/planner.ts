@@ -1,0 +1,165 @@
+// Pure change planning: (old desired state, new desired state, capability table) -> an action per property.
+// No I/O. The same function runs at preview (check/diff) and at apply (update), so `up` does what preview said.
+import { Action, ACTION_ORDER, CapabilityTable, ChangeRule } from "./types";
+
+export interface PropertyPlan {
+  property: string;
+  from: unknown;
+  to: unknown;
+  action: Exclude<Action, "none">;
+  /** For live changes: how it is applied ("virtio balloon"). */
+  mechanism?: string;
+  /** Why this action: always present, written for a reviewer. */
+  reason: string;
+  /** A replacement that destroys data (disk shrink). */
+  destroysData?: boolean;
+}
+
+export interface PlanFailure {
+  property: string;
+  reason: string;
+}
+
+export interface Plan {
+  /** The strongest action of all properties (the whole resource's cost). */
+  overall: Action;
+  properties: PropertyPlan[];
+  /** Changes that are not allowed as requested; check turns them into failures. */
+  failures: PlanFailure[];
+}
+
+export interface PlanOptions {
+  /** The user allows changes that restart the machine. */
+  allowRestart: boolean;
+  /** The user allows replacements that destroy disk contents (e.g. disk shrink). */
+  allowDataLoss: boolean;
+  /** Resource label for messages, e.g. `container "web"`. */
+  subject?: string;
+}
+
+/** A property value the planner compares: numbers, strings, booleans, or JSON-able structures. */
+export type PlanValue = unknown;
+
+export function strongest(a: Action, b: Action): Action {
+  return ACTION_ORDER.indexOf(a) >= ACTION_ORDER.indexOf(b) ? a : b;
+}
+
+/** Deterministic structural equality for JSON-like values (key order does not matter). */
+export function sameValue(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+export function canonical(v: unknown): string {
+  if (v === undefined) return "undefined";
+  if (v === null || typeof v !== "object") return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  const keys = Object.keys(v as Record<string, unknown>)
+    .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(",")}}`;
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return "unset";
+  if (typeof v === "string") return v;
+  return canonical(v);
+}
+
+function ruleFor(
+  property: string,
+  oldVal: unknown,
+  newVal: unknown,
+  old: Record<string, PlanValue>,
+  caps: CapabilityTable,
+): ChangeRule {
+  const cap = caps[property];
+  if (!cap) {
+    // Unknown to the driver: the truthful, safe answer is that we cannot apply it in place.
+    return { action: "replace", reason: `${property} cannot be changed in place by this driver` };
+  }
+  const numeric = typeof oldVal === "number" && typeof newVal === "number";
+  let rule: ChangeRule | undefined;
+  if (numeric) rule = (newVal as number) > (oldVal as number) ? cap.grow : cap.shrink;
+  rule = rule ?? cap.change ?? cap.grow ?? cap.shrink;
+  if (!rule) return { action: "replace", reason: `${property} cannot be changed in place by this driver` };
+  if (rule.action === "live" && cap.liveUpTo && numeric) {
+    const limit = old[cap.liveUpTo];
+    if (typeof limit === "number" && (newVal as number) > limit) {
+      return (
+        cap.beyondLimit ?? {
+          action: "restart",
+          reason: `${property} ${show(newVal)} exceeds ${cap.liveUpTo} ${limit} fixed at boot`,
+        }
+      );
+    }
+  }
+  return rule;
+}
+
+/**
+ * Plans the change from `old` to `next` (both flat maps of plannable properties).
+ * With `old` undefined the resource is new: nothing to plan per property.
+ */
+export function planChanges(
+  old: Record<string, PlanValue> | undefined,
+  next: Record<string, PlanValue>,
+  caps: CapabilityTable,
+  opts: PlanOptions,
+): Plan {
+  const plan: Plan = { overall: "none", properties: [], failures: [] };
+  if (!old) return plan;
+  const keys = [...new Set([...Object.keys(old), ...Object.keys(next)])].sort();
+  for (const property of keys) {
+    const from = old[property];
+    const to = next[property];
+    if (sameValue(from, to)) continue;
+    const rule = ruleFor(property, from, to, old, caps);
+    const change = `${show(from)} → ${show(to)}`;
+    let entry: PropertyPlan;
+    switch (rule.action) {
+      case "live":
+        entry = { property, from, to, action: "live", mechanism: rule.mechanism, reason: `${change}: applied live (${rule.mechanism})` };
+        break;
+      case "restart":
+        entry = { property, from, to, action: "restart", reason: `${change}: ${rule.reason}` };
+        if (!opts.allowRestart) {
+          plan.failures.push({
+            property,
+            reason:
+              `changing ${property} (${change}) needs a restart: ${rule.reason}. ` +
+              `Set allowRestart: true to allow the restart, or keep ${property} at ${show(from)}.`,
+          });
+        }
+        break;
+      case "replace":
+        entry = { property, from, to, action: "replace", reason: `${change}: ${rule.reason}`, destroysData: rule.destroysData };
+        if (rule.destroysData && !opts.allowDataLoss) {
+          plan.failures.push({
+            property,
+            reason:
+              `changing ${property} (${change}) would replace the machine and destroy its disk contents: ${rule.reason}. ` +
+              `Set allowDataLoss: true to allow it, or keep ${property} at ${show(from)}.`,
+          });
+        }
+        break;
+      case "refuse":
+        entry = { property, from, to, action: "replace", reason: `${change}: ${rule.reason}` };
+        plan.failures.push({ property, reason: `${property} cannot change from ${show(from)} to ${show(to)}: ${rule.reason}` });
+        break;
+    }
+    plan.properties.push(entry);
+    plan.overall = strongest(plan.overall, entry.action);
+  }
+  return plan;
+}
+
+/** One line per property, for previews and logs: `memoryMiB: live — 256 → 512: applied live (virtio balloon)`. */
+export function describePlan(plan: Plan): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of plan.properties) out[p.property] = `${p.action}: ${p.reason}`;
+  return out;
+}
+
+export function propertiesWith(plan: Plan, action: Action): string[] {
+  return plan.properties.filter((p) => p.action === action).map((p) => p.property);
+}

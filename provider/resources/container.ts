@@ -1,0 +1,68 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { HypervisorRef } from "../models/hypervisor";
+import type { Hypervisor } from "./hypervisor";
+import { mergeDeps } from "./hypervisor";
+import { lazyProvider } from "./dynamic";
+
+type Size = number | string;
+
+export interface ContainerArgs {
+  /** An lxc Hypervisor (or its `ref`). */
+  hypervisor: Hypervisor | pulumi.Input<HypervisorRef>;
+  name: pulumi.Input<string>;
+  /** "busybox" (default), "debian:bookworm", or an absolute path to a rootfs tarball on the host. */
+  template?: pulumi.Input<string>;
+  /** Must be the host's (containers share its kernel). Defaults to the host's. */
+  osFamily?: pulumi.Input<string>;
+  cpus?: pulumi.Input<number>;
+  cpuQuotaPercent?: pulumi.Input<number>;
+  cpuShares?: pulumi.Input<number>;
+  /** MiB, or a string with a unit ("512MiB", "1GiB"). */
+  memory: pulumi.Input<Size>;
+  swap?: pulumi.Input<Size>;
+  disk?: pulumi.Input<{ size: pulumi.Input<Size>; fstype?: pulumi.Input<"xfs" | "btrfs" | "ext4"> }>;
+  network?: pulumi.Input<{ bridge?: pulumi.Input<string>; address?: pulumi.Input<string>; gateway?: pulumi.Input<string>; hwaddr?: pulumi.Input<string> }>;
+  environment?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  running?: pulumi.Input<boolean>;
+  autostart?: pulumi.Input<boolean>;
+  stopTimeoutSec?: pulumi.Input<number>;
+  /** Allow changes that restart the container (rename, network). Otherwise they fail at preview. */
+  allowRestart?: pulumi.Input<boolean>;
+  /** Allow replacements that destroy the container's disk (disk shrink, fstype change). */
+  allowDataLoss?: pulumi.Input<boolean>;
+  /** Take over an existing container with this name. */
+  adopt?: pulumi.Input<boolean>;
+}
+
+/** A system container on an lxc Hypervisor. CPU, memory and disk grow change live, without restart. */
+export class Container extends pulumi.dynamic.Resource {
+  declare public readonly name: pulumi.Output<string>;
+  declare public readonly memory: pulumi.Output<number>;
+  declare public readonly cpus: pulumi.Output<number | undefined>;
+  /** Per property: the action preview planned (live / restart / replace) and why. */
+  declare public readonly plannedChanges: pulumi.Output<Record<string, string>>;
+  declare public readonly plannedAction: pulumi.Output<string>;
+  /** What the last `up` did. */
+  declare public readonly lastApplied: pulumi.Output<{ at: string; action: string; changes: Record<string, string> }>;
+  /** Live values read from the host (init PID, limits, disk size). */
+  declare public readonly observed: pulumi.Output<Record<string, unknown>>;
+  /** A @pulumi/command remote.Connection into the container (when it has a static address), via its host. Secret. */
+  declare public readonly connection: pulumi.Output<Record<string, unknown> | undefined>;
+
+  constructor(name: string, args: ContainerArgs, opts?: pulumi.CustomResourceOptions) {
+    const hv = isHypervisor(args.hypervisor) ? args.hypervisor.ref : pulumi.output(args.hypervisor);
+    const { hypervisor: _h, ...rest } = args;
+    super(
+      lazyProvider("container"),
+      name,
+      { ...rest, hypervisor: pulumi.secret(hv), plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined, connection: undefined },
+      { ...opts, additionalSecretOutputs: ["hypervisor", "connection"], dependsOn: mergeDeps(opts?.dependsOn, isHypervisor(args.hypervisor) ? args.hypervisor : undefined) },
+      "pulumi-virt",
+      "Container",
+    );
+  }
+}
+
+function isHypervisor(h: unknown): h is Hypervisor {
+  return !!h && typeof h === "object" && pulumi.dynamic.Resource.isInstance(h as any) && (h as any).ref !== undefined;
+}

@@ -1,0 +1,64 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { HypervisorRef } from "../models/hypervisor";
+import type { Hypervisor } from "./hypervisor";
+import { mergeDeps } from "./hypervisor";
+import { lazyProvider } from "./dynamic";
+
+type Size = number | string;
+
+export interface GuestArgs {
+  /** A kvm Hypervisor for virtualization "full", a xen Hypervisor for "para" (or its `ref`). */
+  hypervisor: Hypervisor | pulumi.Input<HypervisorRef>;
+  name: pulumi.Input<string>;
+  virtualization: pulumi.Input<"full" | "para">;
+  vcpus: pulumi.Input<number>;
+  /** Upper bound for live vCPU changes, fixed at boot (default: vcpus). */
+  maxVcpus?: pulumi.Input<number>;
+  memory: pulumi.Input<Size>;
+  /** Upper bound for live memory changes (balloon), fixed at boot (default: memory). */
+  maxMemory?: pulumi.Input<Size>;
+  boot: pulumi.Input<
+    | { kernel: pulumi.Input<string>; initrd?: pulumi.Input<string>; cmdline?: pulumi.Input<string> }
+    | { firmware: pulumi.Input<"bios" | "uefi"> }
+    | { bootloader: pulumi.Input<"pygrub"> }
+  >;
+  rootDisk?: pulumi.Input<{ baseImage: pulumi.Input<string>; size?: pulumi.Input<Size>; mode?: pulumi.Input<"overlay" | "copy"> }>;
+  dataDisks?: pulumi.Input<pulumi.Input<{ name: pulumi.Input<string>; size: pulumi.Input<Size>; bus?: pulumi.Input<"virtio" | "scsi" | "sata">; deleteOnDestroy?: pulumi.Input<boolean> }>[]>;
+  network?: pulumi.Input<{ bridge?: pulumi.Input<string>; mac?: pulumi.Input<string> }>;
+  cloudInit?: pulumi.Input<{ userData: pulumi.Input<string>; metaData?: pulumi.Input<string>; networkConfig?: pulumi.Input<string> }>;
+  running?: pulumi.Input<boolean>;
+  autostart?: pulumi.Input<boolean>;
+  shutdownTimeoutSec?: pulumi.Input<number>;
+  /** Allow changes that restart the guest (raising a maximum, removing vCPUs, boot changes). Otherwise they fail at preview. */
+  allowRestart?: pulumi.Input<boolean>;
+  /** Allow replacements that destroy disk contents (disk shrink). */
+  allowDataLoss?: pulumi.Input<boolean>;
+  adopt?: pulumi.Input<boolean>;
+}
+
+/** A VM: full virtualization on KVM/QEMU (libvirt) or paravirtualized on Xen (xl). */
+export class Guest extends pulumi.dynamic.Resource {
+  declare public readonly name: pulumi.Output<string>;
+  declare public readonly emulated: pulumi.Output<boolean>;
+  declare public readonly plannedChanges: pulumi.Output<Record<string, string>>;
+  declare public readonly plannedAction: pulumi.Output<string>;
+  declare public readonly lastApplied: pulumi.Output<{ at: string; action: string; changes: Record<string, string> }>;
+  declare public readonly observed: pulumi.Output<Record<string, unknown>>;
+
+  constructor(name: string, args: GuestArgs, opts?: pulumi.CustomResourceOptions) {
+    const hv = isHypervisor(args.hypervisor) ? args.hypervisor.ref : pulumi.output(args.hypervisor);
+    const { hypervisor: _h, ...rest } = args;
+    super(
+      lazyProvider("guest"),
+      name,
+      { ...rest, hypervisor: pulumi.secret(hv), emulated: undefined, plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined },
+      { ...opts, additionalSecretOutputs: ["hypervisor"], dependsOn: mergeDeps(opts?.dependsOn, isHypervisor(args.hypervisor) ? args.hypervisor : undefined) },
+      "pulumi-virt",
+      "Guest",
+    );
+  }
+}
+
+function isHypervisor(h: unknown): h is Hypervisor {
+  return !!h && typeof h === "object" && pulumi.dynamic.Resource.isInstance(h as any) && (h as any).ref !== undefined;
+}

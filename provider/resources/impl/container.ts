@@ -1,0 +1,243 @@
+// Container: an LXC system container. Plans every change (live / restart / replace) at check time,
+// shows it in preview, and applies exactly that plan on update.
+import { randomUUID } from "node:crypto";
+import { containerArgsSchema, ContainerArgs } from "../../models/container";
+import type { HypervisorRef } from "../../models/hypervisor";
+import { containerRules } from "../../plan/rules";
+import { describePlan, Plan, planChanges, PlanValue, sameValue } from "../../plan/planner";
+import type { CapabilityTable } from "../../plan/types";
+import type * as Lxc from "../../drivers/lxc";
+import { hasUnknowns, isUnknown, nowIso, parseArgs, partialCreate, remoteFor, stepError } from "./common";
+
+type Props = Record<string, any>;
+const NON_ARGS = ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "containerId"];
+
+function lxc(): typeof Lxc {
+  return require("../../drivers/lxc");
+}
+
+/** Capability key -> the input property a user edits (for messages and Pulumi replace keys). */
+const INPUT_NAME: Record<string, string> = {
+  memoryMiB: "memory", swapMiB: "swap", diskSizeMiB: "disk", diskFstype: "disk", hostIdentity: "hypervisor",
+};
+export function inputNameOf(key: string): string {
+  return INPUT_NAME[key] ?? key;
+}
+
+/** Rows the glue owns: properties that are about where/what the container is rather than how LXC applies it. */
+const GLUE_CAPS: CapabilityTable = {
+  osFamily: { change: { action: "replace", reason: "a different OS needs a new container (it shares the host's kernel)" } },
+  diskFstype: { change: { action: "replace", reason: "changing the root filesystem type reformats the disk", destroysData: true } },
+  diskBacking: { change: { action: "replace", reason: "moving between a directory and a loop-image root filesystem rebuilds the rootfs", destroysData: true } },
+  hostIdentity: { change: { action: "replace", reason: "the container moves to another host: a new container is created there and the old one destroyed" } },
+};
+
+export function capabilitiesFor(fstype: string | undefined): CapabilityTable {
+  const d = lxc() as any;
+  const base: CapabilityTable = typeof d.capabilitiesFor === "function" ? d.capabilitiesFor(fstype ?? "xfs") : d.lxcCapabilities;
+  return { ...base, ...GLUE_CAPS };
+}
+
+/** The flat view the planner compares. Keys are capability keys. */
+export function planView(p: Props): Record<string, PlanValue> {
+  const hv = p.hypervisor as HypervisorRef | undefined;
+  return {
+    name: p.name,
+    template: p.template,
+    osFamily: p.osFamily,
+    memoryMiB: p.memory,
+    swapMiB: p.swap,
+    cpus: p.cpus,
+    cpuQuotaPercent: p.cpuQuotaPercent,
+    cpuShares: p.cpuShares,
+    diskBacking: p.disk ? "loop" : "dir",
+    diskSizeMiB: p.disk?.size,
+    diskFstype: p.disk?.fstype,
+    network: p.network,
+    environment: p.environment,
+    autostart: p.autostart,
+    running: p.running,
+    hostIdentity: hv && !isUnknown(hv) ? `${hv.host.facts.machineId}/${hv.host.facts.hostname}` : undefined,
+  };
+}
+
+export function planFor(olds: Props | undefined, news: Props): Plan {
+  const plan = planChanges(olds ? planView(olds) : undefined, planView(news), capabilitiesFor(olds?.disk?.fstype), {
+    allowRestart: !!news.allowRestart,
+    allowDataLoss: !!news.allowDataLoss,
+  });
+  plan.failures = plan.failures.map((f) => ({ ...f, property: inputNameOf(f.property) }));
+  return plan;
+}
+
+export function specOf(p: Props): Lxc.ContainerSpec {
+  const hv = p.hypervisor as HypervisorRef;
+  const a = p as ContainerArgs;
+  const template: Lxc.ContainerSpec["template"] =
+    a.template === "busybox" ? { kind: "busybox" }
+      : a.template.startsWith("debian:") ? { kind: "debian", release: a.template.slice("debian:".length) }
+        : { kind: "tarball", path: a.template };
+  return {
+    name: a.name,
+    template,
+    cpus: a.cpus,
+    cpuQuotaPercent: a.cpuQuotaPercent,
+    cpuShares: a.cpuShares,
+    memoryMiB: a.memory,
+    swapMiB: a.swap,
+    disk: a.disk ? { sizeMiB: a.disk.size, fstype: a.disk.fstype } : undefined,
+    network: { bridge: a.network?.bridge ?? hv.bridge, address: a.network?.address, gateway: a.network?.gateway, hwaddr: a.network?.hwaddr },
+    environment: a.environment,
+    running: a.running,
+    autostart: a.autostart,
+  };
+}
+
+/** A connection shaped like @pulumi/command's remote.Connection, reaching the container through its host. */
+function connectionOf(p: Props): Record<string, unknown> | undefined {
+  const hv = p.hypervisor as HypervisorRef;
+  const address = typeof p.network?.address === "string" ? p.network.address.split("/")[0] : undefined;
+  if (!address) return undefined;
+  const c = hv.host.connection as Record<string, unknown>;
+  return { host: address, port: 22, user: "root", privateKey: c.privateKey, proxy: { host: c.host, port: c.port, user: c.user, privateKey: c.privateKey } };
+}
+
+export async function check(olds: Props, news: Props) {
+  const { value, failures } = parseArgs(containerArgsSchema, news, NON_ARGS);
+  if (!value) return { inputs: news, failures };
+  const hv = news.hypervisor as HypervisorRef | undefined;
+  const inputs: Props = { ...news, ...value };
+  if (!hv || isUnknown(hv) || hasUnknowns(news)) return { inputs, failures: [] };
+  const out = [...containerRules(value.osFamily, hv)];
+  inputs.osFamily = value.osFamily ?? hv.host.facts.kernel.name.toLowerCase();
+  if (value.cpus && value.cpus > hv.host.facts.cpus) {
+    out.push({ property: "cpus", reason: `${value.cpus} CPUs requested but host "${hv.host.facts.hostname}" has ${hv.host.facts.cpus}` });
+  }
+  const hasOld = olds && Object.keys(olds).length > 0 && olds.name !== undefined;
+  const plan = planFor(hasOld ? olds : undefined, inputs);
+  out.push(...plan.failures);
+  inputs.plannedAction = hasOld ? plan.overall : "create";
+  inputs.plannedChanges = describePlan(plan);
+  return { inputs, failures: out };
+}
+
+export async function diff(_id: string, olds: Props, news: Props) {
+  const plan = planFor(olds, news);
+  const replaces = [...new Set(plan.properties.filter((p) => p.action === "replace").map((p) => inputNameOf(p.property)))];
+  const connectionMoved = !sameValue((olds.hypervisor as HypervisorRef)?.host?.connection, (news.hypervisor as HypervisorRef)?.host?.connection);
+  const flags = ["allowRestart", "allowDataLoss", "adopt", "stopTimeoutSec"].some((k) => !sameValue(olds[k], news[k]));
+  return {
+    changes: plan.properties.length > 0 || connectionMoved || flags,
+    replaces,
+    // The name is unique on a host: the old container must go before its replacement can take the name.
+    deleteBeforeReplace: replaces.length > 0 && olds.name === news.name && !replaces.includes("hypervisor"),
+  };
+}
+
+async function observe(p: Props) {
+  const hv = p.hypervisor as HypervisorRef;
+  return lxc().readContainer(remoteFor(hv.host), p.name);
+}
+
+const MARKER_SCRIPT = 'set -e; d="$(lxc-config lxc.lxcpath 2>/dev/null || echo /var/lib/lxc)/.pulumi-virt"; mkdir -p "$d"; case "$1" in set) : > "$d/$2";; clear) rm -f "$d/$2";; test) test -e "$d/$2";; esac';
+
+export async function create(inputs: Props) {
+  const hv = inputs.hypervisor as HypervisorRef;
+  const remote = remoteFor(hv.host);
+  const name = inputs.name as string;
+  const id = `lxc-${randomUUID()}`;
+  const existing = await lxc().readContainer(remote, name).catch((e: Error) => { throw stepError(`container "${name}"`, hv.host, "look for an existing container", e); });
+  if (existing) {
+    // A container of ours whose create was interrupted carries our marker: resume it. Anyone else's needs adopt.
+    const ours = await remote.script(MARKER_SCRIPT, ["test", name], { okCodes: [0, 1], step: "check ownership marker" });
+    if (ours.code !== 0 && !inputs.adopt) {
+      throw new Error(
+        `container "${name}" already exists on host "${hv.host.facts.hostname}" and is not managed by this stack. ` +
+        `Set adopt: true to take it over (its limits will be set to this program's values), or choose another name.`,
+      );
+    }
+  }
+  await remote.script(MARKER_SCRIPT, ["set", name], { step: "write ownership marker" });
+  try {
+    await lxc().createContainer(remote, specOf(inputs));
+  } catch (e) {
+    // The engine keeps a partially created container in state (so it is not orphaned); the next `up` resumes it.
+    throw partialCreate(stepError(`container "${name}"`, hv.host, "create", e), id, { ...inputs, observed: null });
+  }
+  const observed = await observe(inputs);
+  return {
+    id,
+    outs: { ...inputs, observed, connection: connectionOf(inputs), lastApplied: { at: nowIso(), action: "create", changes: {} } },
+  };
+}
+
+/** Overlays live values on the desired ones so `refresh` shows drift and the next `up` corrects it. */
+function withObserved(props: Props, o: Lxc.ContainerObserved): Props {
+  const p: Props = { ...props, observed: o };
+  if (o.memoryMiB !== undefined) p.memory = o.memoryMiB;
+  if (o.swapMiB !== undefined && props.swap !== undefined) p.swap = o.swapMiB;
+  if (o.cpus !== undefined && props.cpus !== undefined) p.cpus = o.cpus;
+  if (o.cpuQuotaPercent !== undefined && props.cpuQuotaPercent !== undefined) p.cpuQuotaPercent = o.cpuQuotaPercent;
+  if (o.cpuShares !== undefined && props.cpuShares !== undefined) p.cpuShares = o.cpuShares;
+  if (o.diskSizeMiB !== undefined && props.disk) p.disk = { ...props.disk, size: o.diskSizeMiB };
+  p.running = o.running;
+  p.autostart = o.autostart;
+  return p;
+}
+
+export async function read(id: string, props: Props) {
+  const o = await observe(props);
+  if (!o) return { id: undefined as unknown as string, props: undefined as unknown as Props };
+  return { id, props: withObserved(props, o) };
+}
+
+export async function update(id: string, olds: Props, news: Props) {
+  const hv = news.hypervisor as HypervisorRef;
+  const remote = remoteFor(hv.host);
+  const plan = planFor(olds, news);
+  if (plan.failures.length) throw new Error(plan.failures.map((f) => `${f.property}: ${f.reason}`).join("\n"));
+  const changed = new Set(plan.properties.map((p) => p.property));
+  const name = news.name as string;
+  const step = (s: string) => (e: unknown) => { throw stepError(`container "${name}"`, hv.host, s, e); };
+  if (plan.overall === "restart") {
+    if (changed.has("name")) {
+      await lxc().stopContainer(remote, olds.name, news.stopTimeoutSec ?? 30).catch(step("stop for rename"));
+      await lxc().renameContainer(remote, olds.name, name).catch(step(`rename from "${olds.name}"`));
+      await remote.script(MARKER_SCRIPT, ["clear", olds.name]);
+      await remote.script(MARKER_SCRIPT, ["set", name]);
+    }
+    await lxc().restartContainer(remote, specOf(news)).catch(step("restart with the new configuration"));
+  } else if (plan.overall === "live") {
+    const live: Record<string, unknown> = {};
+    const spec = specOf(news);
+    if (changed.has("memoryMiB")) live.memoryMiB = spec.memoryMiB;
+    if (changed.has("swapMiB")) live.swapMiB = spec.swapMiB;
+    if (changed.has("cpus")) live.cpus = spec.cpus;
+    if (changed.has("cpuQuotaPercent")) live.cpuQuotaPercent = spec.cpuQuotaPercent;
+    if (changed.has("cpuShares")) live.cpuShares = spec.cpuShares;
+    if (changed.has("diskSizeMiB")) live.diskSizeMiB = spec.disk?.sizeMiB;
+    if (changed.has("autostart")) live.autostart = spec.autostart;
+    if (changed.has("running")) live.running = spec.running;
+    await lxc().applyLive(remote, name, live as Parameters<typeof Lxc.applyLive>[2]).catch(step("apply live changes"));
+  }
+  const observed = await observe(news);
+  return {
+    outs: {
+      ...news,
+      observed,
+      connection: connectionOf(news),
+      lastApplied: { at: nowIso(), action: plan.overall, changes: describePlan(plan) },
+    },
+  };
+  void id;
+}
+
+async function del(_id: string, props: Props) {
+  const hv = props.hypervisor as HypervisorRef;
+  const remote = remoteFor(hv.host);
+  await lxc().stopContainer(remote, props.name, props.stopTimeoutSec ?? 30).catch(() => undefined);
+  const r = await lxc().destroyContainer(remote, props.name).catch((e: Error) => { throw stepError(`container "${props.name}"`, hv.host, "destroy", e); });
+  await remote.script(MARKER_SCRIPT, ["clear", props.name]).catch(() => undefined);
+  if (r === "absent") console.warn(`container "${props.name}" on host "${hv.host.facts.hostname}" was already gone`);
+}
+export { del as delete };

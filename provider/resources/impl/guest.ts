@@ -1,0 +1,287 @@
+// Guest: a VM, full virtualization (KVM/QEMU via libvirt) or paravirtualized (Xen PV via xl).
+// Plans every change at check time (visible in preview) and applies exactly that plan on update.
+import { randomUUID } from "node:crypto";
+import { guestArgsSchema, GuestArgs } from "../../models/guest";
+import type { HypervisorRef } from "../../models/hypervisor";
+import { guestRules } from "../../plan/rules";
+import { describePlan, Plan, planChanges, PlanValue, sameValue } from "../../plan/planner";
+import type { CapabilityTable, PropertyCapability } from "../../plan/types";
+import type * as Kvm from "../../drivers/kvm";
+import type * as Xen from "../../drivers/xen";
+import { hasUnknowns, isUnknown, nowIso, parseArgs, partialCreate, remoteFor, stepError } from "./common";
+
+type Props = Record<string, any>;
+const NON_ARGS = ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "emulated"];
+
+const kvm = (): typeof Kvm => require("../../drivers/kvm");
+const xen = (): typeof Xen => require("../../drivers/xen");
+
+const INPUT_NAME: Record<string, string> = {
+  memoryMiB: "memory", maxMemoryMiB: "maxMemory", baseImage: "rootDisk", rootDiskSizeMiB: "rootDisk", rootDiskMode: "rootDisk",
+  hostIdentity: "hypervisor", emulated: "hypervisor",
+};
+export function inputNameOf(key: string): string {
+  if (key.startsWith("dataDisk")) return "dataDisks";
+  return INPUT_NAME[key] ?? key;
+}
+
+const GLUE_CAPS: CapabilityTable = {
+  virtualization: { change: { action: "replace", reason: "the virtualization form is fixed: a new guest is built" } },
+  hostIdentity: { change: { action: "replace", reason: "the guest moves to another host: a new guest is created there and the old one destroyed" } },
+  rootDiskMode: { change: { action: "replace", reason: "switching between an overlay and a full copy rebuilds the root disk" } },
+  cloudInit: { change: { action: "replace", reason: "cloud-init data is consumed at first boot only: a new guest is built" } },
+  dataDiskBus: { change: { action: "restart", reason: "a disk's bus is fixed while the guest runs" } },
+  dataDiskPresent: {
+    grow: { action: "restart", reason: "data disks are attached at boot" },
+    shrink: { action: "restart", reason: "data disks are detached at boot (the disk file is kept unless deleteOnDestroy)" },
+  },
+};
+
+/** Driver table plus glue rows, with per-disk keys expanded. */
+export function capabilitiesFor(form: "full" | "para", view: Record<string, PlanValue>): CapabilityTable {
+  const base: CapabilityTable = form === "full" ? kvm().kvmCapabilities : xen().xenCapabilities;
+  const diskRow: PropertyCapability | undefined = (base as any).dataDiskSizeMiB ?? (base as any).diskSizeMiB ?? (base as any).rootDiskSizeMiB;
+  const table: Record<string, PropertyCapability> = { ...GLUE_CAPS, ...base };
+  for (const k of Object.keys(view)) {
+    if (k.startsWith("dataDiskSizeMiB:") && diskRow) table[k] = diskRow;
+    if (k.startsWith("dataDiskBus:")) table[k] = GLUE_CAPS.dataDiskBus;
+    if (k.startsWith("dataDiskPresent:")) table[k] = GLUE_CAPS.dataDiskPresent;
+  }
+  if (!table.rootDiskSizeMiB && diskRow) table.rootDiskSizeMiB = diskRow;
+  return table;
+}
+
+export function planView(p: Props): Record<string, PlanValue> {
+  const hv = p.hypervisor as HypervisorRef | undefined;
+  const v: Record<string, PlanValue> = {
+    name: p.name,
+    virtualization: p.virtualization,
+    vcpus: p.vcpus,
+    maxVcpus: p.maxVcpus ?? p.vcpus,
+    memoryMiB: p.memory,
+    maxMemoryMiB: p.maxMemory ?? p.memory,
+    boot: p.boot,
+    baseImage: p.rootDisk?.baseImage,
+    rootDiskSizeMiB: p.rootDisk?.size,
+    rootDiskMode: p.rootDisk ? p.rootDisk.mode ?? "overlay" : undefined,
+    network: p.network,
+    cloudInit: p.cloudInit,
+    autostart: p.autostart,
+    running: p.running,
+    emulated: hv && !isUnknown(hv) ? hv.emulated : undefined,
+    hostIdentity: hv && !isUnknown(hv) ? `${hv.kind}/${hv.host.facts.machineId}/${hv.host.facts.hostname}` : undefined,
+  };
+  for (const d of (p.dataDisks ?? []) as GuestArgs["dataDisks"]) {
+    v[`dataDiskPresent:${d.name}`] = 1;
+    v[`dataDiskSizeMiB:${d.name}`] = d.size;
+    v[`dataDiskBus:${d.name}`] = d.bus;
+  }
+  return v;
+}
+
+export function planFor(olds: Props | undefined, news: Props): Plan {
+  const oldView = olds ? planView(olds) : undefined;
+  const newView = planView(news);
+  // Data disks that appear or disappear compare as present 1 / absent 0.
+  if (oldView) {
+    for (const k of Object.keys({ ...oldView, ...newView })) {
+      if (k.startsWith("dataDiskPresent:")) { oldView[k] = oldView[k] ?? 0; newView[k] = newView[k] ?? 0; }
+      if ((k.startsWith("dataDiskSizeMiB:") || k.startsWith("dataDiskBus:")) && (oldView[k] === undefined || newView[k] === undefined)) {
+        delete oldView[k]; delete newView[k];
+      }
+    }
+  }
+  const caps = capabilitiesFor((news.virtualization ?? olds?.virtualization) as "full" | "para", { ...oldView, ...newView });
+  const plan = planChanges(oldView, newView, caps, { allowRestart: !!news.allowRestart, allowDataLoss: !!news.allowDataLoss });
+  plan.failures = plan.failures.map((f) => ({ ...f, property: inputNameOf(f.property) }));
+  return plan;
+}
+
+export function kvmSpecOf(p: Props): Kvm.DomainSpec {
+  const hv = p.hypervisor as HypervisorRef;
+  const g = p as GuestArgs;
+  const boot: Kvm.DomainSpec["boot"] = "kernel" in g.boot
+    ? { kind: "kernel", kernel: g.boot.kernel, initrd: g.boot.initrd, cmdline: g.boot.cmdline }
+    : { kind: "firmware", firmware: (g.boot as { firmware: "bios" | "uefi" }).firmware };
+  return {
+    name: g.name,
+    vcpus: g.vcpus,
+    maxVcpus: g.maxVcpus ?? g.vcpus,
+    memoryMiB: g.memory,
+    maxMemoryMiB: g.maxMemory ?? g.memory,
+    emulated: hv.emulated,
+    boot,
+    rootDisk: g.rootDisk ? { baseImage: g.rootDisk.baseImage, sizeMiB: g.rootDisk.size, mode: g.rootDisk.mode } : undefined,
+    dataDisks: g.dataDisks.map((d) => ({ name: d.name, sizeMiB: d.size, bus: d.bus, deleteOnDestroy: d.deleteOnDestroy })),
+    network: { bridge: g.network?.bridge ?? hv.bridge, mac: g.network?.mac },
+    cloudInit: g.cloudInit,
+    running: g.running,
+    autostart: g.autostart,
+    shutdownTimeoutSec: g.shutdownTimeoutSec,
+    storageDir: hv.storageDir,
+  } as Kvm.DomainSpec;
+}
+
+export function xenSpecOf(p: Props): Xen.XenDomainSpec {
+  const hv = p.hypervisor as HypervisorRef;
+  const g = p as GuestArgs;
+  const boot: Xen.XenDomainSpec["boot"] = "kernel" in g.boot
+    ? { kind: "kernel", kernel: g.boot.kernel, ramdisk: g.boot.initrd, extra: g.boot.cmdline }
+    : { kind: "bootloader", bootloader: "pygrub" };
+  const disks: Xen.XenDomainSpec["disks"] = [];
+  if (g.rootDisk) disks.push({ path: `${hv.storageDir}/${g.name}-root.img`, vdev: "xvda", sizeMiB: g.rootDisk.size, format: "raw" });
+  g.dataDisks.forEach((d, i) => disks.push({ path: `${hv.storageDir}/${g.name}-${d.name}.img`, vdev: `xvd${String.fromCharCode(98 + i)}`, sizeMiB: d.size, format: "raw" }));
+  return {
+    name: g.name,
+    vcpus: g.vcpus,
+    maxVcpus: g.maxVcpus ?? g.vcpus,
+    memoryMiB: g.memory,
+    maxMemoryMiB: g.maxMemory ?? g.memory,
+    boot,
+    disks,
+    network: g.network ? { bridge: g.network.bridge ?? hv.bridge, mac: g.network.mac } : undefined,
+    running: g.running,
+    shutdownTimeoutSec: g.shutdownTimeoutSec,
+    configDir: "/etc/xen/pulumi-virt",
+  } as Xen.XenDomainSpec;
+}
+
+export async function check(olds: Props, news: Props) {
+  const { value, failures } = parseArgs(guestArgsSchema, news, NON_ARGS);
+  if (!value) return { inputs: news, failures };
+  const hv = news.hypervisor as HypervisorRef | undefined;
+  const inputs: Props = { ...news, ...value };
+  if (!hv || isUnknown(hv) || hasUnknowns(news)) return { inputs, failures: [] };
+  const out = [...guestRules(value.virtualization, hv)];
+  // Emulation is visible in the guest's own inputs, so every preview of a TCG guest says so.
+  inputs.emulated = value.virtualization === "full" ? hv.emulated : false;
+  const hasOld = olds && olds.name !== undefined;
+  const plan = planFor(hasOld ? olds : undefined, inputs);
+  out.push(...plan.failures);
+  inputs.plannedAction = hasOld ? plan.overall : "create";
+  inputs.plannedChanges = describePlan(plan);
+  return { inputs, failures: out };
+}
+
+export async function diff(_id: string, olds: Props, news: Props) {
+  const plan = planFor(olds, news);
+  const replaces = [...new Set(plan.properties.filter((p) => p.action === "replace").map((p) => inputNameOf(p.property)))];
+  const connectionMoved = !sameValue((olds.hypervisor as HypervisorRef)?.host?.connection, (news.hypervisor as HypervisorRef)?.host?.connection);
+  const flags = ["allowRestart", "allowDataLoss", "adopt", "shutdownTimeoutSec"].some((k) => !sameValue(olds[k], news[k]));
+  return {
+    changes: plan.properties.length > 0 || connectionMoved || flags,
+    replaces,
+    deleteBeforeReplace: replaces.length > 0 && olds.name === news.name && !replaces.includes("hypervisor"),
+  };
+}
+
+async function observe(p: Props): Promise<any> {
+  const hv = p.hypervisor as HypervisorRef;
+  const remote = remoteFor(hv.host);
+  return p.virtualization === "full" ? kvm().readGuest(remote, p.name) : xen().readDomain(remote, p.name);
+}
+
+function exists(o: any): boolean {
+  return !!o && o.exists !== false;
+}
+
+export async function create(inputs: Props) {
+  const hv = inputs.hypervisor as HypervisorRef;
+  const remote = remoteFor(hv.host);
+  const name = inputs.name as string;
+  const id = `${inputs.virtualization === "full" ? "kvm" : "xen"}-${randomUUID()}`;
+  const existing = await observe(inputs).catch((e: Error) => { throw stepError(`guest "${name}"`, hv.host, "look for an existing guest", e); });
+  if (exists(existing) && !inputs.adopt) {
+    throw new Error(
+      `guest "${name}" already exists on host "${hv.host.facts.hostname}". Set adopt: true to take it over, or choose another name.`,
+    );
+  }
+  try {
+    if (inputs.virtualization === "full") await kvm().createGuest(remote, kvmSpecOf(inputs));
+    else await xen().createDomain(remote, xenSpecOf(inputs));
+  } catch (e) {
+    throw partialCreate(stepError(`guest "${name}"`, hv.host, "create", e), id, { ...inputs, observed: null });
+  }
+  const observed = await observe(inputs);
+  return { id, outs: { ...inputs, observed, lastApplied: { at: nowIso(), action: "create", changes: {} } } };
+}
+
+function withObserved(props: Props, o: any): Props {
+  const p: Props = { ...props, observed: o };
+  if (typeof o.memoryMiB === "number") p.memory = o.memoryMiB;
+  if (typeof o.vcpus === "number") p.vcpus = o.vcpus;
+  if (typeof o.maxMemoryMiB === "number" && props.maxMemory !== undefined) p.maxMemory = o.maxMemoryMiB;
+  if (typeof o.maxVcpus === "number" && props.maxVcpus !== undefined) p.maxVcpus = o.maxVcpus;
+  if (typeof o.state === "string") p.running = o.state === "running" || o.state === "r" || o.state === "b" || o.state === "idle";
+  return p;
+}
+
+export async function read(id: string, props: Props) {
+  const o = await observe(props);
+  if (!exists(o)) return { id: undefined as unknown as string, props: undefined as unknown as Props };
+  return { id, props: withObserved(props, o) };
+}
+
+export async function update(_id: string, olds: Props, news: Props) {
+  const hv = news.hypervisor as HypervisorRef;
+  const remote = remoteFor(hv.host);
+  const plan = planFor(olds, news);
+  if (plan.failures.length) throw new Error(plan.failures.map((f) => `${f.property}: ${f.reason}`).join("\n"));
+  const changed = new Set(plan.properties.map((p) => p.property));
+  const name = news.name as string;
+  const step = (s: string) => (e: unknown) => { throw stepError(`guest "${name}"`, hv.host, s, e); };
+  let how: unknown;
+  if (news.virtualization === "full") {
+    const spec = kvmSpecOf(news);
+    if (plan.overall === "restart") {
+      if (changed.has("name")) {
+        await kvm().shutdownGuest(remote, olds.name, spec.shutdownTimeoutSec).catch(step("shut down for rename"));
+        await kvm().renameGuest(remote, olds.name, name).catch(step(`rename from "${olds.name}"`));
+      }
+      how = await kvm().restartWithDefinition(remote, spec).catch(step("restart with the new definition"));
+    } else if (plan.overall === "live") {
+      const live: Record<string, unknown> = {};
+      if (changed.has("memoryMiB")) live.memoryMiB = spec.memoryMiB;
+      if (changed.has("vcpus")) live.vcpus = spec.vcpus;
+      if (changed.has("autostart")) live.autostart = spec.autostart;
+      if (changed.has("running")) live.running = spec.running;
+      const disks: { name: string; sizeMiB: number }[] = [];
+      if (changed.has("rootDiskSizeMiB") && spec.rootDisk?.sizeMiB) disks.push({ name: "root", sizeMiB: spec.rootDisk.sizeMiB });
+      for (const d of spec.dataDisks) if (changed.has(`dataDiskSizeMiB:${d.name}`)) disks.push({ name: d.name, sizeMiB: d.sizeMiB });
+      if (disks.length) live.disks = disks;
+      await kvm().applyLive(remote, name, live as any).catch(step("apply live changes"));
+    }
+  } else {
+    const spec = xenSpecOf(news);
+    if (plan.overall === "restart") {
+      if (changed.has("name")) await xen().shutdownDomain(remote, olds.name, spec.shutdownTimeoutSec).catch(step(`stop "${olds.name}" for rename`));
+      how = await xen().restartWithConfig(remote, spec).catch(step("restart with the new configuration"));
+    } else if (plan.overall === "live") {
+      const live: Record<string, unknown> = {};
+      if (changed.has("memoryMiB")) live.memoryMiB = spec.memoryMiB;
+      if (changed.has("vcpus")) live.vcpus = spec.vcpus;
+      if (changed.has("name")) live.name = name;
+      await xen().applyLive(remote, changed.has("name") ? olds.name : name, spec, live as any).catch(step("apply live changes"));
+    }
+  }
+  const observed = await observe(news);
+  return { outs: { ...news, observed, lastApplied: { at: nowIso(), action: plan.overall, changes: describePlan(plan), stoppedBy: how } } };
+}
+
+async function del(_id: string, props: Props) {
+  const hv = props.hypervisor as HypervisorRef;
+  const remote = remoteFor(hv.host);
+  let r: string;
+  try {
+    if (props.virtualization === "full") {
+      const keep = ((props.dataDisks ?? []) as GuestArgs["dataDisks"]).filter((d) => d.deleteOnDestroy).map((d) => d.name);
+      r = await kvm().destroyGuest(remote, props.name, { deleteDataDisks: keep });
+    } else {
+      r = await xen().destroyDomain(remote, props.name);
+    }
+  } catch (e) {
+    throw stepError(`guest "${props.name}"`, hv.host, "destroy", e);
+  }
+  if (r === "absent") console.warn(`guest "${props.name}" on host "${hv.host.facts.hostname}" was already gone`);
+}
+export { del as delete };

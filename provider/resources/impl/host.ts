@@ -1,0 +1,61 @@
+// Host: an existing machine reached over SSH. Reads and keeps its facts; never creates or deletes machines.
+import { randomUUID } from "node:crypto";
+import { hostArgsSchema, HostFacts, HostRef } from "../../models/host";
+import { sameValue } from "../../plan/planner";
+import { readHostFacts } from "../../drivers/host/facts";
+import { Failure, hasUnknowns, parseArgs, remoteFor } from "./common";
+
+type Props = Record<string, any>;
+
+async function readFacts(connection: HostRef["connection"]): Promise<HostFacts> {
+  return readHostFacts(remoteFor({ connection, facts: undefined as unknown as HostFacts }));
+}
+
+export async function check(olds: Props, news: Props) {
+  const { value, failures } = parseArgs(hostArgsSchema, news, ["facts"]);
+  if (!value) return { inputs: news, failures };
+  if (hasUnknowns(news)) return { inputs: { ...news, ...value }, failures: [] };
+  // Facts are read once per connection and carried in the inputs, so previews know them (domain rules are
+  // checked at preview) and a no-op preview sends no SSH command. `pulumi refresh` re-reads them.
+  let facts: HostFacts | undefined = olds?.facts && sameValue(olds.connection, value.connection) ? olds.facts : undefined;
+  const out: Failure[] = [];
+  if (!facts) {
+    try {
+      facts = await readFacts(value.connection);
+    } catch (e) {
+      out.push({ property: "connection", reason: `cannot read facts of ${value.connection.user}@${value.connection.host}:${value.connection.port}: ${(e as Error).message}` });
+    }
+  }
+  return { inputs: { ...news, ...value, facts }, failures: out };
+}
+
+export async function diff(_id: string, olds: Props, news: Props) {
+  const replaces: string[] = [];
+  const oldKey = olds.connection?.hostKey;
+  const newKey = news.connection?.hostKey;
+  // A different pinned host key, or a different machine-id, is a different machine: say so with a replacement.
+  if (oldKey && newKey && oldKey !== newKey) replaces.push("connection");
+  if (olds.facts?.machineId && news.facts?.machineId && olds.facts.machineId !== news.facts.machineId) replaces.push("facts");
+  const changes = !sameValue(olds.connection, news.connection) || !sameValue(olds.facts, news.facts);
+  return { changes, replaces, deleteBeforeReplace: false };
+}
+
+export async function create(inputs: Props) {
+  const facts = await readFacts(inputs.connection);
+  return { id: `host-${randomUUID()}`, outs: { ...inputs, facts } };
+}
+
+export async function read(id: string, props: Props) {
+  const facts = await readFacts(props.connection);
+  return { id, props: { ...props, facts } };
+}
+
+export async function update(_id: string, _olds: Props, news: Props) {
+  const facts = await readFacts(news.connection);
+  return { outs: { ...news, facts } };
+}
+
+export async function del(_id: string, _props: Props) {
+  // A Host is forgotten, never touched.
+}
+export { del as delete };
