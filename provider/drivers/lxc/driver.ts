@@ -1,0 +1,254 @@
+// LXC container lifecycle over a Remote. Every function validates its input before any I/O and
+// talks to the host through the fixed scripts in ./scripts.ts.
+import { Remote } from "../../ssh/types";
+import {
+  CPU_PERIOD_US,
+  Limits,
+  firstCpus,
+  limitEntries,
+  mergeConfig,
+  replaceLimitSettings,
+  sharesToWeight,
+  validateName,
+  validateSpec,
+} from "./config";
+import { cgroupValuesFromConfig, limitsFromCgroup, parseReadOutput, ReadOutput, toObserved } from "./observe";
+import { APPLY_SCRIPT, CREATE_SCRIPT, DESTROY_SCRIPT, READ_SCRIPT, RENAME_SCRIPT, STOP_SCRIPT, VERIFY_SCRIPT } from "./scripts";
+import { CgroupVersion, ContainerObserved, ContainerSpec, LiveChange } from "./types";
+
+const MiB = 1024 * 1024;
+/** lxc-create with debootstrap can take minutes uncached. */
+const CREATE_TIMEOUT_MS = 15 * 60 * 1000;
+
+async function readRaw(remote: Remote, names: string[]): Promise<ReadOutput> {
+  names.forEach(validateName);
+  const r = await remote.script(READ_SCRIPT, names, { step: `read containers ${names.join(", ")}` });
+  return parseReadOutput(r.stdout);
+}
+
+/** Live state of many containers in ONE round trip. Absent containers map to undefined. */
+export async function readContainers(remote: Remote, names: string[]): Promise<Map<string, ContainerObserved | undefined>> {
+  const out = new Map<string, ContainerObserved | undefined>();
+  if (names.length === 0) return out;
+  const { facts, containers } = await readRaw(remote, names);
+  for (const n of names) {
+    const raw = containers.get(n);
+    out.set(n, raw ? toObserved(raw, facts) : undefined);
+  }
+  return out;
+}
+
+/** Live state of one container (one round trip), undefined when it does not exist. */
+export async function readContainer(remote: Remote, name: string): Promise<ContainerObserved | undefined> {
+  return (await readContainers(remote, [name])).get(name);
+}
+
+export async function hostCgroupVersion(remote: Remote): Promise<CgroupVersion> {
+  return (await readRaw(remote, [])).facts.cgroupVersion;
+}
+
+export interface LxcHostInfo {
+  version: string;
+  bridges: string[];
+  cgroupVersion: CgroupVersion;
+  templates: string[];
+}
+
+/** What the host offers for containers; fails with a hint when LXC is missing. */
+export async function verifyLxc(remote: Remote): Promise<LxcHostInfo> {
+  const r = await remote.script(VERIFY_SCRIPT, [], { step: "verify LXC" });
+  const info: LxcHostInfo = { version: "", bridges: [], cgroupVersion: 1, templates: [] };
+  for (const line of r.stdout.split("\n")) {
+    const [k, v = ""] = line.split("\t");
+    if (k === "version") info.version = v.trim();
+    else if (k === "cgroup") info.cgroupVersion = v === "2" ? 2 : 1;
+    else if (k === "bridge" && v) info.bridges.push(v);
+    else if (k === "template" && v) info.templates.push(v);
+  }
+  if (!info.version) throw new Error(`LXC is not installed on ${remote.label}: install the packages lxc and lxc-templates (apt-get install lxc lxc-templates busybox-static)`);
+  return info;
+}
+
+function templateArgs(spec: ContainerSpec): [string, string] {
+  const t = spec.template;
+  return t.kind === "busybox" ? ["busybox", ""] : t.kind === "debian" ? ["debian", t.release] : ["tarball", t.path];
+}
+
+/**
+ * Creates, configures and (if spec.running) starts a container. Each step checks whether it is
+ * already done, so re-running after an interruption at any point completes without duplicates.
+ */
+export async function createContainer(remote: Remote, spec: ContainerSpec): Promise<ContainerObserved> {
+  validateSpec(spec);
+  const step = `create container ${spec.name}`;
+  let { facts, containers } = await readRaw(remote, [spec.name]);
+  let raw = containers.get(spec.name)!;
+  if (!raw.created) {
+    const [kind, arg] = templateArgs(spec);
+    await remote.script(CREATE_SCRIPT, [spec.name, kind, arg, spec.disk?.fstype ?? "", String(spec.disk?.sizeMiB ?? "")], {
+      step,
+      timeoutMs: CREATE_TIMEOUT_MS,
+    });
+    ({ facts, containers } = await readRaw(remote, [spec.name]));
+    raw = containers.get(spec.name)!;
+    if (!raw.exists) throw new Error(`${step}: lxc-create reported success but ${facts.lxcPath}/${spec.name}/config is missing`);
+  }
+  const ops: string[] = [];
+  if (spec.network && spec.running) ops.push("bridge", spec.network.bridge);
+  const config = mergeConfig(raw.configText, spec, facts);
+  if (config !== raw.configText.replace(/\n*$/, "\n")) ops.push("config", configPath(facts.lxcPath, spec.name));
+  if (spec.running) ops.push("start");
+  if (ops.length) await remote.script(APPLY_SCRIPT, [spec.name, ...ops], { step, stdin: config });
+  const observed = await readContainer(remote, spec.name);
+  if (!observed) throw new Error(`${step}: container vanished after create`);
+  return observed;
+}
+
+const configPath = (lxcPath: string, name: string) => `${lxcPath}/${name}/config`;
+
+/** The live cgroup writes (file, value), in a safe order, that move a running container to `next`. */
+export function liveCgroupWrites(
+  change: LiveChange,
+  live: Record<string, string>,
+  v: CgroupVersion,
+  hostCpus: string,
+): [string, string][] {
+  const w: [string, string][] = [];
+  const cur = limitsFromCgroup(live, v);
+  const memChanged = change.memoryMiB !== undefined || change.swapMiB !== undefined;
+  const mem = change.memoryMiB ?? cur.memoryMiB;
+  const swap = change.swapMiB === null ? undefined : change.swapMiB ?? cur.swapMiB;
+  if (v === 1) {
+    if (memChanged) {
+      const hasMemsw = live["memory.memsw.limit_in_bytes"] !== undefined;
+      // memsw must stay >= memory at every step: lift it, set memory, then set memsw.
+      if (hasMemsw) w.push(["memory.memsw.limit_in_bytes", "-1"]);
+      w.push(["memory.limit_in_bytes", mem === undefined ? "-1" : `${mem * MiB}`]);
+      if (hasMemsw && mem !== undefined && swap !== undefined) w.push(["memory.memsw.limit_in_bytes", `${(mem + swap) * MiB}`]);
+    }
+    if (change.cpus !== undefined) w.push(["cpuset.cpus", change.cpus === null ? hostCpus : firstCpus(hostCpus, change.cpus)]);
+    if (change.cpuQuotaPercent !== undefined) {
+      w.push(["cpu.cfs_period_us", `${CPU_PERIOD_US}`]);
+      w.push(["cpu.cfs_quota_us", change.cpuQuotaPercent === null ? "-1" : `${(change.cpuQuotaPercent * CPU_PERIOD_US) / 100}`]);
+    }
+    if (change.cpuShares !== undefined) w.push(["cpu.shares", `${change.cpuShares ?? 1024}`]);
+  } else {
+    if (change.memoryMiB !== undefined) w.push(["memory.max", `${change.memoryMiB * MiB}`]);
+    if (change.swapMiB !== undefined) w.push(["memory.swap.max", change.swapMiB === null ? "max" : `${change.swapMiB * MiB}`]);
+    if (change.cpus !== undefined) w.push(["cpuset.cpus", change.cpus === null ? hostCpus : firstCpus(hostCpus, change.cpus)]);
+    if (change.cpuQuotaPercent !== undefined) {
+      w.push(["cpu.max", change.cpuQuotaPercent === null ? `max ${CPU_PERIOD_US}` : `${(change.cpuQuotaPercent * CPU_PERIOD_US) / 100} ${CPU_PERIOD_US}`]);
+    }
+    if (change.cpuShares !== undefined) w.push(["cpu.weight", `${change.cpuShares === null ? 100 : sharesToWeight(change.cpuShares)}`]);
+  }
+  return w;
+}
+
+/** The persisted limits after `change`: the config's limits with the change laid over. */
+export function persistedLimits(configLimits: Limits, change: LiveChange): Limits {
+  const next: Limits = { ...configLimits };
+  for (const k of ["memoryMiB", "swapMiB", "cpus", "cpuQuotaPercent", "cpuShares"] as const) {
+    const v = change[k];
+    if (v === null) delete next[k];
+    else if (v !== undefined) next[k] = v;
+  }
+  return next;
+}
+
+export interface ApplyLiveOptions {
+  /** Graceful stop timeout when change.running is false. Default 30. */
+  stopTimeoutSec?: number;
+}
+
+/**
+ * Applies limits, disk grow, autostart and running state without restarting the container, and
+ * persists them in its config. Two round trips (read, apply); a stop adds one.
+ */
+export async function applyLive(remote: Remote, name: string, change: LiveChange, opts: ApplyLiveOptions = {}): Promise<void> {
+  validateName(name);
+  const step = `apply live change to container ${name}`;
+  for (const k of ["memoryMiB", "swapMiB", "cpus", "cpuQuotaPercent", "cpuShares", "diskSizeMiB"] as const) {
+    const v = change[k];
+    if (v !== undefined && v !== null && (!Number.isInteger(v) || v < 0)) throw new Error(`${step}: ${k} must be a whole number >= 0; got ${v}`);
+  }
+  const { facts, containers } = await readRaw(remote, [name]);
+  const raw = containers.get(name)!;
+  const obs = toObserved(raw, facts);
+  if (!obs) throw new Error(`${step}: container ${name} does not exist on ${remote.label}`);
+  const ops: string[] = [];
+  if (obs.running) for (const [k, v] of liveCgroupWrites(change, raw.cg, facts.cgroupVersion, facts.hostCpus)) ops.push("cg", k, v);
+  if (change.diskSizeMiB !== undefined && change.diskSizeMiB !== obs.diskSizeMiB) {
+    if (!obs.loopImage || obs.diskSizeMiB === undefined) throw new Error(`${step}: the container has a directory rootfs; a disk size needs a replace with disk set`);
+    if (change.diskSizeMiB < obs.diskSizeMiB) throw new Error(`${step}: disk ${obs.diskSizeMiB} MiB -> ${change.diskSizeMiB} MiB is a shrink; that needs a replace (data is lost)`);
+    if (obs.running && obs.fstype !== "xfs" && obs.fstype !== "btrfs") {
+      throw new Error(`${step}: ${obs.fstype ?? "this"} filesystem grows only offline here; restart the container to grow it`);
+    }
+    ops.push("grow", obs.loopImage, String(change.diskSizeMiB), obs.fstype ?? "");
+  }
+  const limits = persistedLimits(limitsFromCgroup(cgroupValuesFromConfig(raw.configText, facts.cgroupVersion), facts.cgroupVersion), change);
+  const autostart = change.autostart ?? obs.autostart;
+  const entries: [string, string][] = [["lxc.start.auto", autostart ? "1" : "0"], ...limitEntries(limits, facts.cgroupVersion, facts.hostCpus)];
+  const config = replaceLimitSettings(raw.configText, entries);
+  if (config !== raw.configText) ops.push("config", configPath(facts.lxcPath, name));
+  if (change.running === true && !obs.running) ops.push("start");
+  if (ops.length) await remote.script(APPLY_SCRIPT, [name, ...ops], { step, stdin: config });
+  if (change.running === false && obs.running) await stopContainer(remote, name, opts.stopTimeoutSec ?? 30);
+}
+
+export type StopResult = "graceful" | "killed" | "already-stopped";
+
+/** Asks init to halt; kills the container after timeoutSec. */
+export async function stopContainer(remote: Remote, name: string, timeoutSec: number): Promise<StopResult> {
+  validateName(name);
+  if (!Number.isInteger(timeoutSec) || timeoutSec < 0) throw new Error(`stop timeout must be whole seconds >= 0; got ${timeoutSec}`);
+  const r = await remote.script(STOP_SCRIPT, [name, String(timeoutSec)], { step: `stop container ${name}`, timeoutMs: (timeoutSec + 60) * 1000 });
+  return r.stdout.trim() as StopResult;
+}
+
+export async function startContainer(remote: Remote, name: string): Promise<void> {
+  validateName(name);
+  await remote.script(APPLY_SCRIPT, [name, "start"], { step: `start container ${name}` });
+}
+
+/**
+ * Rewrites the whole config from spec, stops, grows the disk offline if spec asks for more, and starts
+ * again (if spec.running). For changes that need a restart (network, environment, mounts, ext4 grow).
+ */
+export async function restartContainer(remote: Remote, spec: ContainerSpec, opts: { stopTimeoutSec?: number } = {}): Promise<StopResult> {
+  validateSpec(spec);
+  const step = `restart container ${spec.name}`;
+  const { facts, containers } = await readRaw(remote, [spec.name]);
+  const raw = containers.get(spec.name)!;
+  const obs = toObserved(raw, facts);
+  if (!obs) throw new Error(`${step}: container ${spec.name} does not exist on ${remote.label}`);
+  if (spec.disk && obs.diskSizeMiB !== undefined && spec.disk.sizeMiB < obs.diskSizeMiB) {
+    throw new Error(`${step}: disk ${obs.diskSizeMiB} MiB -> ${spec.disk.sizeMiB} MiB is a shrink; that needs a replace (data is lost)`);
+  }
+  if (spec.network && spec.running && !(await verifyLxc(remote)).bridges.includes(spec.network.bridge)) {
+    // Checked before stopping, so a typo does not leave the container down.
+    throw new Error(`${step}: bridge ${spec.network.bridge} does not exist on ${remote.label}; create it or choose another`);
+  }
+  const stopped = await stopContainer(remote, spec.name, opts.stopTimeoutSec ?? 30);
+  const ops: string[] = ["config", configPath(facts.lxcPath, spec.name)];
+  if (spec.disk && obs.loopImage && obs.diskSizeMiB !== undefined && spec.disk.sizeMiB > obs.diskSizeMiB) {
+    ops.push("grow", obs.loopImage, String(spec.disk.sizeMiB), obs.fstype ?? spec.disk.fstype);
+  }
+  if (spec.running) ops.push("start");
+  await remote.script(APPLY_SCRIPT, [spec.name, ...ops], { step, stdin: mergeConfig(raw.configText, spec, facts) });
+  return stopped;
+}
+
+/** Renames a STOPPED container (directory, image path, hostname). Idempotent. */
+export async function renameContainer(remote: Remote, from: string, to: string): Promise<"renamed" | "already-renamed"> {
+  validateName(from);
+  validateName(to);
+  const r = await remote.script(RENAME_SCRIPT, [from, to], { step: `rename container ${from} to ${to}` });
+  return r.stdout.trim() as "renamed" | "already-renamed";
+}
+
+/** Stops and destroys the container, detaches its loop devices and removes its image. */
+export async function destroyContainer(remote: Remote, name: string): Promise<"destroyed" | "absent"> {
+  validateName(name);
+  const r = await remote.script(DESTROY_SCRIPT, [name], { step: `destroy container ${name}`, timeoutMs: 120_000 });
+  return r.stdout.trim() as "destroyed" | "absent";
+}

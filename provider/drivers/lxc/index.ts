@@ -1,0 +1,32 @@
+// Public surface of the LXC container driver. No Pulumi, no ssh2: only a Remote.
+export * from "./types";
+export { capabilitiesFor, lxcCapabilities } from "./capabilities";
+export {
+  validateSpec,
+  validateName,
+  mergeConfig,
+  renderManagedBlock,
+  limitEntries,
+  parseCpuList,
+  formatCpuList,
+  firstCpus,
+  sharesToWeight,
+  weightToShares,
+} from "./config";
+export { parseReadOutput, toObserved } from "./observe";
+export {
+  readContainer,
+  readContainers,
+  createContainer,
+  applyLive,
+  stopContainer,
+  startContainer,
+  restartContainer,
+  renameContainer,
+  destroyContainer,
+  hostCgroupVersion,
+  verifyLxc,
+  liveCgroupWrites,
+  persistedLimits,
+} from "./driver";
+export type { LxcHostInfo, StopResult, ApplyLiveOptions } from "./driver";

@@ -1,0 +1,238 @@
+// Fixed shell scripts run on the host as `sh -c SCRIPT sh ARGS...`. User data arrives only as
+// positional parameters (already validated), never as script text.
+
+/** Prints host facts once, then per container its config, state, loop image and live cgroup/fs values. */
+export const READ_SCRIPT = `
+LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null); [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
+HC=
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then CGV=2; read -r HC < /sys/fs/cgroup/cpuset.cpus.effective 2>/dev/null
+else CGV=1; read -r HC < /sys/fs/cgroup/cpuset/cpuset.cpus 2>/dev/null; fi
+[ -n "$HC" ] || HC=0-$(( $(nproc) - 1 ))
+printf '@host\tlxcpath\t%s\n@host\tcgroup\t%s\n@host\tcpus\t%s\n' "$LXCPATH" "$CGV" "$HC"
+rd() { [ -r "$2" ] && read -r v < "$2" && printf 'cg\t%s\t%s\n' "$1" "$v"; }
+for n in "$@"; do
+  printf '@ct\t%s\n' "$n"
+  d="$LXCPATH/$n"
+  [ -d "$d" ] && printf 'dir\t1\n'
+  [ -f "$d/.pulumi-virt-creating" ] && printf 'creating\t1\n'
+  [ -f "$d/.pulumi-virt-created" ] && printf 'created\t1\n'
+  [ -f "$d/config" ] || continue
+  printf 'exists\t1\n'
+  img=
+  while IFS= read -r line; do
+    printf 'cfg\t%s\n' "$line"
+    case $line in lxc.rootfs.path*=*loop:*) img=\${line#*loop:}; img=\${img%% *} ;; esac
+  done < "$d/config"
+  pid=
+  info=$(lxc-info -n "$n" -s -p -i 2>/dev/null)
+  while IFS= read -r l; do
+    case $l in
+      State:*) printf 'state\t%s\n' "\${l##* }" ;;
+      PID:*) pid=\${l##* }; printf 'pid\t%s\n' "$pid" ;;
+      IP:*) printf 'ip\t%s\n' "\${l##* }" ;;
+    esac
+  done <<EOF
+$info
+EOF
+  if [ -n "$img" ]; then
+    printf 'image\t%s\n' "$img"
+    [ -f "$img" ] && printf 'imagebytes\t%s\n' "$(stat -c %s "$img")"
+    for f in /sys/block/loop*/loop/backing_file; do
+      [ -r "$f" ] || continue
+      read -r b < "$f"
+      [ "$b" = "$img" ] && { f=\${f%/loop/backing_file}; printf 'loop\t/dev/%s\n' "\${f##*/}"; }
+    done
+    [ -z "$pid" ] && [ -f "$img" ] && printf 'fstype\t%s\n' "$(blkid -o value -s TYPE "$img" 2>/dev/null)"
+  fi
+  [ -n "$pid" ] && [ -r "/proc/$pid/cgroup" ] || continue
+  mem=; cpu=; cs=; u=
+  while IFS=: read -r _ ctrl path; do
+    case $path in */lxc.payload."$n"/*) path="\${path%%/lxc.payload."$n"/*}/lxc.payload.$n" ;; esac
+    case ",$ctrl," in
+      ,,) u="/sys/fs/cgroup$path" ;;
+      *,memory,*) mem="/sys/fs/cgroup/$ctrl$path" ;;
+      *,cpuset,*) cs="/sys/fs/cgroup/$ctrl$path" ;;
+      *,cpu,*) cpu="/sys/fs/cgroup/$ctrl$path" ;;
+    esac
+  done < "/proc/$pid/cgroup"
+  if [ "$CGV" = 1 ]; then
+    rd memory.limit_in_bytes "$mem/memory.limit_in_bytes"
+    rd memory.memsw.limit_in_bytes "$mem/memory.memsw.limit_in_bytes"
+    rd cpuset.cpus "$cs/cpuset.cpus"
+    rd cpu.cfs_quota_us "$cpu/cpu.cfs_quota_us"
+    rd cpu.cfs_period_us "$cpu/cpu.cfs_period_us"
+    rd cpu.shares "$cpu/cpu.shares"
+  else
+    rd memory.max "$u/memory.max"
+    rd memory.swap.max "$u/memory.swap.max"
+    rd cpuset.cpus.effective "$u/cpuset.cpus.effective"
+    rd cpu.max "$u/cpu.max"
+    rd cpu.weight "$u/cpu.weight"
+  fi
+  printf 'fs\t%s\n' "$(stat -f -c '%b %S %T' "/proc/$pid/root/" 2>/dev/null)"
+  hw=; read -r hw < "/proc/$pid/root/sys/class/net/eth0/address" 2>/dev/null && printf 'hwaddr\t%s\n' "$hw"
+done
+exit 0
+`;
+
+/**
+ * Creates the container's rootfs. $1 name, $2 kind (busybox|debian|tarball), $3 release or tarball path,
+ * $4 fstype ("" = directory rootfs), $5 size MiB. Leftovers of an interrupted create (marker
+ * ".pulumi-virt-creating" without ".pulumi-virt-created") are removed first, so a retry starts clean.
+ */
+export const CREATE_SCRIPT = `
+set -eu
+n=$1; kind=$2; arg=$3; fs=$4; size=$5
+LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null) || true; [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
+d="$LXCPATH/$n"
+if [ -f "$d/.pulumi-virt-created" ]; then echo already-created; exit 0; fi
+if [ -f "$d/config" ] && [ ! -f "$d/.pulumi-virt-creating" ]; then
+  echo "container $n already exists and was not created by pulumi-virt; destroy it (lxc-destroy -n $n) or adopt it" >&2; exit 3
+fi
+if [ -d "$d" ]; then
+  lxc-stop -n "$n" -k >/dev/null 2>&1 || true
+  for f in /sys/block/loop*/loop/backing_file; do
+    [ -r "$f" ] || continue; read -r b < "$f" || continue
+    case $b in "$d"/*) f=\${f%/loop/backing_file}; losetup -d "/dev/\${f##*/}" 2>/dev/null || true ;; esac
+  done
+  lxc-destroy -n "$n" >/dev/null 2>&1 || true
+  rm -rf "$d"
+fi
+mkdir -p "$d"
+: > "$d/.pulumi-virt-creating"
+case $kind in
+  busybox|debian)
+    if [ -n "$fs" ]; then set -- -B loop --fstype "$fs" --fssize "\${size}M"; else set -- -B dir; fi
+    if [ "$kind" = busybox ]; then lxc-create -n "$n" -t busybox "$@" >/dev/null
+    else lxc-create -n "$n" -t debian "$@" -- -r "$arg" >/dev/null; fi ;;
+  tarball)
+    [ -f "$arg" ] || { echo "tarball $arg not found on the host; copy it there first" >&2; exit 4; }
+    lxc-create -n "$n" -t none >/dev/null
+    if [ -n "$fs" ]; then
+      img="$d/rootdev"
+      truncate -s "\${size}M" "$img"
+      "mkfs.$fs" -q "$img" >/dev/null 2>&1 || "mkfs.$fs" "$img" >/dev/null
+      m=$(mktemp -d); mount -o loop "$img" "$m"
+      tar -xf "$arg" -C "$m" || { umount "$m"; rmdir "$m"; exit 5; }
+      umount "$m"; rmdir "$m"
+      rootfs="loop:$img"
+    else
+      mkdir -p "$d/rootfs"; tar -xf "$arg" -C "$d/rootfs"; rootfs="$d/rootfs"
+    fi
+    printf '%s\n' "lxc.include = /usr/share/lxc/config/common.conf" "lxc.rootfs.path = $rootfs" "lxc.uts.name = $n" "lxc.autodev = 1" >> "$d/config" ;;
+  *) echo "unknown template kind $kind" >&2; exit 2 ;;
+esac
+: > "$d/.pulumi-virt-created"
+echo created
+`;
+
+/**
+ * Applies operations in order to container $1. Ops: "cg KEY VALUE" (live cgroup write, running only),
+ * "grow IMAGE MiB FSTYPE" (online when the image is attached, offline otherwise), "config PATH"
+ * (stdin becomes the config, atomically), "start".
+ */
+export const APPLY_SCRIPT = `
+set -eu
+n=$1; shift
+loopof() { for f in /sys/block/loop*/loop/backing_file; do [ -r "$f" ] || continue; read -r b < "$f" || continue; [ "$b" = "$1" ] && { f=\${f%/loop/backing_file}; echo "/dev/\${f##*/}"; return 0; }; done; return 0; }
+growfs() { case $1 in xfs) xfs_growfs "$2" >/dev/null ;; btrfs) btrfs filesystem resize max "$2" >/dev/null ;; *) echo "cannot grow $1 online" >&2; return 1 ;; esac; }
+while [ $# -gt 0 ]; do
+  op=$1; shift
+  case $op in
+    cg) lxc-cgroup -n "$n" -- "$1" "$2" || { echo "setting $1 = $2 on running container $n failed (memory below current use? CPU not on host?)" >&2; exit 6; }; shift 2 ;;
+    grow)
+      img=$1; mib=$2; fs=$3; shift 3
+      want=$((mib * 1048576))
+      [ "$(stat -c %s "$img")" -lt "$want" ] && truncate -s "$want" "$img"
+      L=$(loopof "$img")
+      if [ -n "$L" ]; then
+        losetup -c "$L"
+        m=$(mktemp -d); mount "$L" "$m"
+        rc=0; growfs "$fs" "$m" || rc=$?
+        umount "$m"; rmdir "$m"; [ "$rc" = 0 ] || exit "$rc"
+      elif [ "$fs" = ext4 ]; then
+        rc=0; e2fsck -fy "$img" >/dev/null 2>&1 || rc=$?
+        [ "$rc" -le 1 ] || { echo "e2fsck of $img failed ($rc)" >&2; exit 7; }
+        resize2fs "$img" >/dev/null 2>&1
+      else
+        L=$(losetup -f --show "$img"); m=$(mktemp -d)
+        rc=0; { mount "$L" "$m" && { growfs "$fs" "$m" || rc=$?; umount "$m"; }; } || rc=$?
+        rmdir "$m"; losetup -d "$L"; [ "$rc" = 0 ] || exit "$rc"
+      fi ;;
+    bridge) [ -d "/sys/class/net/$1/bridge" ] || { echo "bridge $1 does not exist on this host; create it (ip link add $1 type bridge; ip link set $1 up) or choose another" >&2; exit 11; }; shift ;;
+    config) t="$1.tmp.$$"; cat > "$t"; chmod 640 "$t"; mv -f "$t" "$1"; shift ;;
+    start)
+      st=$(lxc-info -n "$n" -s 2>/dev/null) || true
+      case $st in *RUNNING*) ;; *)
+        lxc-start -n "$n" -d -l ERROR -o "/tmp/pulumi-virt-lxc-$n.log" || { echo "lxc-start $n failed:" >&2; tail -n 5 "/tmp/pulumi-virt-lxc-$n.log" >&2 || true; exit 8; }
+        lxc-wait -n "$n" -s RUNNING -t 30 ;;
+      esac ;;
+    *) echo "unknown op $op" >&2; exit 2 ;;
+  esac
+done
+`;
+
+/** $1 name, $2 timeout seconds. Prints graceful | killed | already-stopped. */
+export const STOP_SCRIPT = `
+n=$1; t=$2
+st=$(lxc-info -n "$n" -s 2>/dev/null) || true
+case $st in *RUNNING*|*STARTING*|*FREEZING*|*FROZEN*|*THAWED*|*STOPPING*) ;; *) echo already-stopped; exit 0 ;; esac
+if lxc-stop -n "$n" --nokill -t "$t" >/dev/null 2>&1; then echo graceful; exit 0; fi
+lxc-stop -n "$n" -k >/dev/null 2>&1 || true
+st=$(lxc-info -n "$n" -s 2>/dev/null) || true
+case $st in *STOPPED*) echo killed ;; *) echo "container $n did not stop: $st" >&2; exit 9 ;; esac
+`;
+
+/** $1 name. Stops, detaches loop devices of its image, destroys, removes the image. Prints destroyed | absent. */
+export const DESTROY_SCRIPT = `
+n=$1
+LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null); [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
+d="$LXCPATH/$n"
+[ -d "$d" ] || { echo absent; exit 0; }
+img=
+[ -f "$d/config" ] && while IFS= read -r line; do case $line in lxc.rootfs.path*=*loop:*) img=\${line#*loop:}; img=\${img%% *} ;; esac; done < "$d/config"
+lxc-stop -n "$n" -k >/dev/null 2>&1 || true
+lxc-wait -n "$n" -s STOPPED -t 10 >/dev/null 2>&1 || true
+for f in /sys/block/loop*/loop/backing_file; do
+  [ -r "$f" ] || continue; read -r b < "$f" || continue
+  case $b in "$img"|"$d"/*) f=\${f%/loop/backing_file}; losetup -d "/dev/\${f##*/}" 2>/dev/null || true ;; esac
+done
+[ -f "$d/config" ] && { lxc-destroy -n "$n" >/dev/null 2>&1 || true; }
+rm -rf "$d"
+[ -n "$img" ] && rm -f "$img"
+if [ -e "$d" ] || { [ -n "$img" ] && [ -e "$img" ]; }; then echo "could not remove $d" >&2; exit 10; fi
+echo destroyed
+`;
+
+/** $1 from, $2 to. Renames a stopped container by moving its directory and rewriting its own paths. */
+export const RENAME_SCRIPT = `
+set -eu
+from=$1; to=$2
+LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null) || true; [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
+a="$LXCPATH/$from"; b="$LXCPATH/$to"
+if [ ! -d "$a" ] && [ -f "$b/config" ]; then echo already-renamed; exit 0; fi
+[ -f "$a/config" ] || { echo "container $from does not exist" >&2; exit 3; }
+[ ! -e "$b" ] || { echo "container $to already exists" >&2; exit 3; }
+st=$(lxc-info -n "$from" -s 2>/dev/null) || true
+case $st in *STOPPED*) ;; *) echo "container $from is not stopped ($st); LXC renames only stopped containers" >&2; exit 4 ;; esac
+mv "$a" "$b"
+t="$b/config.tmp.$$"
+while IFS= read -r line; do
+  case $line in
+    lxc.uts.name*=*) line="lxc.uts.name = $to" ;;
+    *"$a/"*) line="\${line%%"$a/"*}$b/\${line#*"$a/"}" ;;
+    *"$a") line="\${line%"$a"}$b" ;;
+  esac
+  printf '%s\n' "$line"
+done < "$b/config" > "$t"
+chmod 640 "$t"; mv -f "$t" "$b/config"
+echo renamed
+`;
+
+export const VERIFY_SCRIPT = `
+printf 'version\t%s\n' "$(lxc-create --version 2>/dev/null)"
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then echo 'cgroup	2'; else echo 'cgroup	1'; fi
+for b in /sys/class/net/*/bridge; do [ -d "$b" ] && { b=\${b%/bridge}; printf 'bridge\t%s\n' "\${b##*/}"; }; done
+for t in /usr/share/lxc/templates/lxc-*; do [ -x "$t" ] && printf 'template\t%s\n' "\${t##*/lxc-}"; done
+exit 0
+`;
