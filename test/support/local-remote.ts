@@ -24,6 +24,8 @@ export class LocalRemote implements Remote {
           reject(new RemoteCommandError(this.label, argv.join(" "), res.code, res.stderr.slice(-500), opts.step));
         } else resolve(res);
       });
+      // A command that exits without reading stdin closes the pipe; that is not an error.
+      child.stdin.on("error", () => {});
       child.stdin.end(opts.stdin ?? "");
     });
   }
