@@ -111,7 +111,7 @@ export function kvmSpecOf(p: Props): Kvm.DomainSpec {
     maxMemoryMiB: g.maxMemory ?? g.memory,
     emulated: hv.emulated,
     boot,
-    rootDisk: g.rootDisk ? { baseImage: g.rootDisk.baseImage, sizeMiB: g.rootDisk.size, mode: g.rootDisk.mode } : undefined,
+    rootDisk: { baseImage: g.rootDisk!.baseImage, sizeMiB: g.rootDisk!.size, mode: g.rootDisk!.mode },
     dataDisks: g.dataDisks.map((d) => ({ name: d.name, sizeMiB: d.size, bus: d.bus, deleteOnDestroy: d.deleteOnDestroy })),
     network: { bridge: g.network?.bridge ?? hv.bridge, mac: g.network?.mac },
     cloudInit: g.cloudInit,
@@ -234,22 +234,25 @@ export async function update(_id: string, olds: Props, news: Props) {
   if (news.virtualization === "full") {
     const spec = kvmSpecOf(news);
     if (plan.overall === "restart") {
-      if (changed.has("name")) {
-        await kvm().shutdownGuest(remote, olds.name, spec.shutdownTimeoutSec).catch(step("shut down for rename"));
-        await kvm().renameGuest(remote, olds.name, name).catch(step(`rename from "${olds.name}"`));
-      }
-      how = await kvm().restartWithDefinition(remote, spec).catch(step("restart with the new definition"));
+      // renameGuest stops, renames and redefines with the whole new spec, so it also applies the other restart changes.
+      how = changed.has("name")
+        ? (await kvm().renameGuest(remote, olds.name, spec).catch(step(`rename from "${olds.name}"`))).stopped
+        : (await kvm().restartWithDefinition(remote, spec).catch(step("restart with the new definition"))).stopped;
     } else if (plan.overall === "live") {
-      const live: Record<string, unknown> = {};
+      const live: Kvm.LiveChange = {};
       if (changed.has("memoryMiB")) live.memoryMiB = spec.memoryMiB;
       if (changed.has("vcpus")) live.vcpus = spec.vcpus;
       if (changed.has("autostart")) live.autostart = spec.autostart;
-      if (changed.has("running")) live.running = spec.running;
-      const disks: { name: string; sizeMiB: number }[] = [];
-      if (changed.has("rootDiskSizeMiB") && spec.rootDisk?.sizeMiB) disks.push({ name: "root", sizeMiB: spec.rootDisk.sizeMiB });
-      for (const d of spec.dataDisks) if (changed.has(`dataDiskSizeMiB:${d.name}`)) disks.push({ name: d.name, sizeMiB: d.sizeMiB });
+      const targets = kvm().diskTargets(spec.dataDisks);
+      const disks: { target: string; sizeMiB: number }[] = [];
+      if (changed.has("rootDiskSizeMiB") && spec.rootDisk.sizeMiB) disks.push({ target: "vda", sizeMiB: spec.rootDisk.sizeMiB });
+      for (const d of spec.dataDisks) if (changed.has(`dataDiskSizeMiB:${d.name}`)) disks.push({ target: targets[d.name], sizeMiB: d.sizeMiB });
       if (disks.length) live.disks = disks;
-      await kvm().applyLive(remote, name, live as any).catch(step("apply live changes"));
+      if (Object.keys(live).length) await kvm().applyLive(remote, name, live).catch(step("apply live changes"));
+      if (changed.has("running")) {
+        if (spec.running) await kvm().startGuest(remote, name).catch(step("start"));
+        else how = await kvm().shutdownGuest(remote, name, spec.shutdownTimeoutSec).catch(step("shut down"));
+      }
     }
   } else {
     const spec = xenSpecOf(news);
@@ -274,8 +277,8 @@ async function del(_id: string, props: Props) {
   let r: string;
   try {
     if (props.virtualization === "full") {
-      const keep = ((props.dataDisks ?? []) as GuestArgs["dataDisks"]).filter((d) => d.deleteOnDestroy).map((d) => d.name);
-      r = await kvm().destroyGuest(remote, props.name, { deleteDataDisks: keep });
+      const doomed = ((props.dataDisks ?? []) as GuestArgs["dataDisks"]).filter((d) => d.deleteOnDestroy).map((d) => d.name);
+      r = await kvm().destroyGuest(remote, props.name, { deleteDataDisks: doomed, storageDir: (props.hypervisor as HypervisorRef).storageDir });
     } else {
       r = await xen().destroyDomain(remote, props.name);
     }

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# One idempotent set-up for every entry point: Debian packages, npm packages, build.
+# The lab and the Pulumi CLI are set up by their own scripts (lab/lab.sh up, scripts/ensure-pulumi.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-packages.sh
+if [ ! -d node_modules/@pulumi/pulumi ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund --prefer-offline >&2
+fi
+npm run --silent build >&2

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole suite: set-up, then unit, lab, xen and e2e tiers; prints one closing "N passed, N failed" line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || { echo "setup failed"; exit 1; }
+export PULUMI_VIRT_SKIP_SETUP=1
+pass=0; fail=0; status=0
+for tier in ${PULUMI_VIRT_TIERS:-unit lab xen e2e}; do
+  log=$(mktemp)
+  echo "=== tier: $tier"
+  bash scripts/test-tier.sh "$tier" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  p=$(grep -E '^ℹ pass [0-9]+' "$log" | tail -1 | awk '{print $3}')
+  f=$(grep -E '^ℹ fail [0-9]+' "$log" | tail -1 | awk '{print $3}')
+  pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
+  if [ "$rc" != 0 ]; then status=1; [ "${f:-0}" = 0 ] && fail=$((fail + 1)); echo "=== tier $tier failed (exit $rc)"; fi
+  rm -f "$log"
+done
+echo "tests: $pass passed, $fail failed"
+exit $status
