@@ -183,7 +183,7 @@ export async function applyLive(remote: Remote, name: string, change: LiveChange
     if (obs.running && obs.fstype !== "xfs" && obs.fstype !== "btrfs") {
       throw new Error(`${step}: ${obs.fstype ?? "this"} filesystem grows only offline here; restart the container to grow it`);
     }
-    ops.push("grow", obs.loopImage, String(change.diskSizeMiB), obs.fstype ?? "");
+    ops.push("grow", obs.loopImage, String(change.diskSizeMiB), obs.fstype ?? "", obs.running ? "online" : "offline");
   }
   const limits = persistedLimits(limitsFromCgroup(cgroupValuesFromConfig(raw.configText, facts.cgroupVersion), facts.cgroupVersion), change);
   const autostart = change.autostart ?? obs.autostart;
@@ -231,7 +231,7 @@ export async function restartContainer(remote: Remote, spec: ContainerSpec, opts
   const stopped = await stopContainer(remote, spec.name, opts.stopTimeoutSec ?? 30);
   const ops: string[] = ["config", configPath(facts.lxcPath, spec.name)];
   if (spec.disk && obs.loopImage && obs.diskSizeMiB !== undefined && spec.disk.sizeMiB > obs.diskSizeMiB) {
-    ops.push("grow", obs.loopImage, String(spec.disk.sizeMiB), obs.fstype ?? spec.disk.fstype);
+    ops.push("grow", obs.loopImage, String(spec.disk.sizeMiB), obs.fstype ?? spec.disk.fstype, "offline");
   }
   if (spec.running) ops.push("start");
   await remote.script(APPLY_SCRIPT, [spec.name, ...ops], { step, stdin: mergeConfig(raw.configText, spec, facts) });

@@ -128,7 +128,7 @@ echo created
 
 /**
  * Applies operations in order to container $1. Ops: "cg KEY VALUE" (live cgroup write, running only),
- * "grow IMAGE MiB FSTYPE" (online when the image is attached, offline otherwise), "config PATH"
+ * "grow IMAGE MiB FSTYPE online|offline", "config PATH"
  * (stdin becomes the config, atomically), "start".
  */
 export const APPLY_SCRIPT = `
@@ -141,23 +141,29 @@ while [ $# -gt 0 ]; do
   case $op in
     cg) lxc-cgroup -n "$n" -- "$1" "$2" || { echo "setting $1 = $2 on running container $n failed (memory below current use? CPU not on host?)" >&2; exit 6; }; shift 2 ;;
     grow)
-      img=$1; mib=$2; fs=$3; shift 3
+      img=$1; mib=$2; fs=$3; mode=$4; shift 4
       want=$((mib * 1048576))
       [ "$(stat -c %s "$img")" -lt "$want" ] && truncate -s "$want" "$img"
       L=$(loopof "$img")
-      if [ -n "$L" ]; then
+      if [ "$mode" = online ]; then
+        [ -n "$L" ] || { echo "no loop device is attached to $img; is the container running?" >&2; exit 7; }
         losetup -c "$L"
         m=$(mktemp -d); mount "$L" "$m"
         rc=0; growfs "$fs" "$m" || rc=$?
         umount "$m"; rmdir "$m"; [ "$rc" = 0 ] || exit "$rc"
-      elif [ "$fs" = ext4 ]; then
-        rc=0; e2fsck -fy "$img" >/dev/null 2>&1 || rc=$?
-        [ "$rc" -le 1 ] || { echo "e2fsck of $img failed ($rc)" >&2; exit 7; }
-        resize2fs "$img" >/dev/null 2>&1
       else
-        L=$(losetup -f --show "$img"); m=$(mktemp -d)
-        rc=0; { mount "$L" "$m" && { growfs "$fs" "$m" || rc=$?; umount "$m"; }; } || rc=$?
-        rmdir "$m"; losetup -d "$L"; [ "$rc" = 0 ] || exit "$rc"
+        # A stopped container's loop device is released asynchronously (autoclear): wait for it.
+        i=0; while [ -n "$L" ] && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); L=$(loopof "$img"); done
+        [ -z "$L" ] || { echo "$img is still attached to $L; stop whatever uses it" >&2; exit 7; }
+        if [ "$fs" = ext4 ]; then
+          rc=0; e2fsck -fy "$img" >/dev/null 2>&1 || rc=$?
+          [ "$rc" -le 1 ] || { echo "e2fsck of $img failed ($rc)" >&2; exit 7; }
+          resize2fs "$img" >/dev/null 2>&1
+        else
+          L=$(losetup -f --show "$img"); m=$(mktemp -d)
+          rc=0; { mount "$L" "$m" && { growfs "$fs" "$m" || rc=$?; umount "$m"; }; } || rc=$?
+          rmdir "$m"; losetup -d "$L"; [ "$rc" = 0 ] || exit "$rc"
+        fi
       fi ;;
     bridge) [ -d "/sys/class/net/$1/bridge" ] || { echo "bridge $1 does not exist on this host; create it (ip link add $1 type bridge; ip link set $1 up) or choose another" >&2; exit 11; }; shift ;;
     config) t="$1.tmp.$$"; cat > "$t"; chmod 640 "$t"; mv -f "$t" "$1"; shift ;;
@@ -177,8 +183,10 @@ export const STOP_SCRIPT = `
 n=$1; t=$2
 st=$(lxc-info -n "$n" -s 2>/dev/null) || true
 case $st in *RUNNING*|*STARTING*|*FREEZING*|*FROZEN*|*THAWED*|*STOPPING*) ;; *) echo already-stopped; exit 0 ;; esac
-if lxc-stop -n "$n" --nokill -t "$t" >/dev/null 2>&1; then echo graceful; exit 0; fi
+# -t 0 would not wait at all: a zero timeout means kill right away.
+if [ "$t" -gt 0 ] && lxc-stop -n "$n" --nokill -t "$t" >/dev/null 2>&1 && lxc-wait -n "$n" -s STOPPED -t 5 >/dev/null 2>&1; then echo graceful; exit 0; fi
 lxc-stop -n "$n" -k >/dev/null 2>&1 || true
+lxc-wait -n "$n" -s STOPPED -t 10 >/dev/null 2>&1 || true
 st=$(lxc-info -n "$n" -s 2>/dev/null) || true
 case $st in *STOPPED*) echo killed ;; *) echo "container $n did not stop: $st" >&2; exit 9 ;; esac
 `;
