@@ -133,6 +133,13 @@ test("XML special characters in name, cmdline and paths are escaped and round-tr
   assert.equal(xml.match(/<name>/g)?.length, 1);
 });
 
+test("redefinition keeps the domain's UUID", () => {
+  assert.equal(parse(spec()).uuid, undefined);
+  const s = spec();
+  const d = parser.parse(buildDomainXml(s, domainPaths(s), { uuid: "0b5f1c6e-3c1d-4a53-9a0e-2f6f1f0c1a11" })).domain;
+  assert.equal(d.uuid, "0b5f1c6e-3c1d-4a53-9a0e-2f6f1f0c1a11");
+});
+
 test("metadata records the driver's files so destroy can find them", () => {
   const s = spec({ dataDisks: [{ name: "data", sizeMiB: 8, bus: "virtio" }] });
   const m = parse(s).metadata["pv:guest"];

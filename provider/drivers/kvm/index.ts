@@ -195,7 +195,8 @@ const parser = new XMLParser({
   isArray: (tag) => ["disk", "interface", "dataDisk", "domain"].includes(tag),
 });
 
-export function buildDomainXml(spec: DomainSpec, paths: DomainPaths = domainPaths(spec)): string {
+/** `uuid` must be given when redefining an existing domain: libvirt refuses a second domain of the same name. */
+export function buildDomainXml(spec: DomainSpec, paths: DomainPaths = domainPaths(spec), opts: { uuid?: string } = {}): string {
   validateDomainSpec(spec);
   const targets = diskTargets(spec.dataDisks);
   const os: Record<string, unknown> = { type: { "@_arch": "x86_64", "#text": "hvm" } };
@@ -271,6 +272,7 @@ export function buildDomainXml(spec: DomainSpec, paths: DomainPaths = domainPath
   const domain: Record<string, unknown> = {
     "@_type": spec.emulated ? "qemu" : "kvm",
     name: spec.name,
+    ...(opts.uuid ? { uuid: opts.uuid } : {}),
     metadata: meta,
     memory: { "@_unit": "KiB", "#text": String(spec.maxMemoryMiB * 1024) },
     currentMemory: { "@_unit": "KiB", "#text": String(spec.memoryMiB * 1024) },
@@ -591,8 +593,8 @@ async function ensureDisks(remote: Remote, spec: DomainSpec, paths: DomainPaths)
   }
 }
 
-async function defineDomain(remote: Remote, spec: DomainSpec, paths: DomainPaths): Promise<void> {
-  await remote.upload(paths.definition, buildDomainXml(spec, paths), { mode: 0o600 });
+async function defineDomain(remote: Remote, spec: DomainSpec, paths: DomainPaths, uuid?: string): Promise<void> {
+  await remote.upload(paths.definition, buildDomainXml(spec, paths, { uuid }), { mode: 0o600 });
   await virsh(remote, ["define", "--file", paths.definition], `define ${spec.name}`);
 }
 
@@ -631,7 +633,7 @@ export async function restartWithDefinition(remote: Remote, spec: DomainSpec): P
   const stopped = await shutdownGuest(remote, spec.name, spec.shutdownTimeoutSec);
   await ensureDisks(remote, spec, paths);
   await growDisksOffline(remote, spec, paths);
-  await defineDomain(remote, spec, paths);
+  await defineDomain(remote, spec, paths, before.uuid);
   await applyRunState(remote, spec, await readGuest(remote, spec.name));
   return { stopped, observed: await readGuest(remote, spec.name) };
 }
@@ -714,7 +716,7 @@ export async function renameGuest(remote: Remote, oldName: string, newSpec: Doma
     });
   }
   await virsh(remote, ["domrename", "--domain", oldName, "--new-name", newSpec.name], `rename ${oldName}`);
-  await defineDomain(remote, newSpec, paths);
+  await defineDomain(remote, newSpec, paths, cur.uuid);
   await applyRunState(remote, newSpec, await readGuest(remote, newSpec.name));
   return { stopped, observed: await readGuest(remote, newSpec.name) };
 }
