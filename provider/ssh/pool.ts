@@ -1,0 +1,355 @@
+// One pooled SSH client per host per process. Every caller shares it; channels are bounded per host
+// (below sshd's MaxSessions) and handed out first come, first served.
+import { createHash } from "node:crypto";
+import * as net from "node:net";
+import type { Duplex } from "node:stream";
+import { Client, ClientChannel, SFTPWrapper } from "ssh2";
+import { ConnectionArgs, connectionSecrets, hopLabel, transportLabel, transportPoolKey } from "./connection";
+import { asBytes } from "./bytes";
+import { redact, registerSecret } from "./secrets";
+
+export interface HostStats {
+  /** TCP connections (or jump-host tunnels) opened, including reconnects. */
+  connectionsOpened: number;
+  /** Reconnects after an established connection dropped. */
+  reconnects: number;
+  /** Commands run (exec, script, and the command part of upload). */
+  commands: number;
+  /** SSH channels opened: exec channels, long-lived shell sessions, sftp. */
+  channelsOpened: number;
+  /** Long-lived shell sessions started (session mode). */
+  sessionsOpened: number;
+}
+
+export interface PoolStats {
+  global: HostStats;
+  hosts: Record<string, HostStats>;
+}
+
+function emptyStats(): HostStats {
+  return { connectionsOpened: 0, reconnects: 0, commands: 0, channelsOpened: 0, sessionsOpened: 0 };
+}
+
+/** FIFO counting semaphore. `onPressure` lets an owner give a permit back (close an idle session) when someone waits. */
+export class Semaphore {
+  private readonly waiters: Array<() => void> = [];
+  onPressure?: () => void;
+  constructor(private free: number) {}
+
+  get available(): number {
+    return this.free;
+  }
+
+  acquire(): Promise<void> {
+    if (this.free > 0 && this.waiters.length === 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      this.onPressure?.();
+    });
+  }
+
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+/** Fingerprint as OpenSSH prints it: SHA256:<base64 without padding> of the key blob. */
+export function fingerprintOf(keyBlob: Buffer): string {
+  return "SHA256:" + createHash("sha256").update(asBytes(keyBlob)).digest("base64").replace(/=+$/, "");
+}
+
+function pinnedFingerprint(hostKey: string): string {
+  if (hostKey.startsWith("SHA256:")) return hostKey.replace(/=+$/, "");
+  return fingerprintOf(Buffer.from(hostKey.split(/\s+/)[1], "base64"));
+}
+
+function keyType(blob: Buffer): string {
+  const len = blob.length >= 4 ? blob.readUInt32BE(0) : 0;
+  return blob.subarray(4, 4 + len).toString("latin1");
+}
+
+/** Host key algorithms to offer, the pinned key's type first, so the server presents the key we pinned. */
+function hostKeyAlgorithms(hostKey: string | undefined): string[] | undefined {
+  if (!hostKey || hostKey.startsWith("SHA256:")) return undefined;
+  const type = hostKey.split(/\s+/)[0];
+  const all = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
+  const first = type === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [type];
+  return [...first, ...all.filter((a) => !first.includes(a))];
+}
+
+/** Errors of the connection itself (not of a command): dial, handshake, host key, authentication, dropped link. */
+export class SshConnectionError extends Error {
+  constructor(message: string) {
+    super(redact(message));
+    this.name = "SshConnectionError";
+  }
+}
+
+function describeDialError(conn: ConnectionArgs, err: Error & { code?: string; level?: string }): string {
+  const where = transportLabel(conn);
+  const msg = err.message;
+  if (err.level === "client-timeout" || /timed out/i.test(msg)) {
+    return `cannot connect to ${where}: no SSH handshake within ${conn.dialTimeoutMs} ms (dialTimeoutMs); is the host up and the address right?`;
+  }
+  if (err.code === "ECONNREFUSED") return `cannot connect to ${where}: connection refused; is sshd listening on port ${conn.port}?`;
+  if (err.code === "EHOSTUNREACH" || err.code === "ENETUNREACH") return `cannot connect to ${where}: ${err.code} (no route to the host)`;
+  if (/authentication methods failed/i.test(msg)) {
+    const tried = [conn.privateKey && "privateKey", conn.password !== undefined && "password", conn.agentSocket && "agentSocket"].filter(Boolean).join(", ");
+    return `cannot log in to ${where}: the server refused every credential given (${tried}); check user "${conn.user}" and the credentials`;
+  }
+  if (/passphrase|encrypted private key|Cannot parse privateKey/i.test(msg)) {
+    return `cannot use the privateKey for ${where}: ${msg}; check privateKey and privateKeyPassword`;
+  }
+  return `cannot connect to ${where}: ${msg}`;
+}
+
+/** Keepalive on the TCP socket itself: the kernel probes an idle link, and no timer keeps node alive. */
+const TCP_KEEPALIVE_MS = 15_000;
+
+/** The pooled connection to one host (through its jump chain). */
+export class HostConnection {
+  readonly label: string;
+  readonly stats = emptyStats();
+  /** Bounds open channels on this connection (sessions hold one each for their lifetime). */
+  readonly channels: Semaphore;
+  private client?: Client;
+  private connecting?: Promise<Client>;
+  private sock?: net.Socket;
+  private everConnected = false;
+  private refs = 0;
+  private readonly jump?: HostConnection;
+  private readonly closeListeners = new Set<() => void>();
+
+  constructor(
+    readonly conn: ConnectionArgs,
+    private readonly pool: SshPool,
+  ) {
+    this.label = transportLabel(conn);
+    this.channels = new Semaphore(conn.maxChannels);
+    for (const s of connectionSecrets(conn)) registerSecret(s);
+    if (conn.proxy) this.jump = pool.host(conn.proxy);
+  }
+
+  /** Keeps node's event loop alive while work is in flight; an idle pool lets the process exit. */
+  retain(): void {
+    if (++this.refs === 1) {
+      if (this.jump) this.jump.retain();
+      else this.sock?.ref();
+    }
+  }
+
+  release(): void {
+    if (--this.refs === 0) {
+      if (this.jump) this.jump.release();
+      else this.sock?.unref();
+    }
+  }
+
+  /** Called whenever the SSH client closes (sessions listen to drop their state). */
+  onClose(listener: () => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  /** The connected client; concurrent first callers share one handshake. */
+  getClient(): Promise<Client> {
+    if (this.client) return Promise.resolve(this.client);
+    if (!this.connecting) {
+      this.connecting = this.connect().finally(() => {
+        this.connecting = undefined;
+      });
+    }
+    return this.connecting;
+  }
+
+  /**
+   * Run `use` on the client. If it fails because an established connection dropped (sshd restarted, link
+   * lost), reconnect once and try again; a failure to connect at all is not retried.
+   */
+  async withClient<T>(use: (c: Client) => Promise<T>): Promise<T> {
+    const c = await this.getClient();
+    try {
+      return await use(c);
+    } catch (err) {
+      // Let ssh2 deliver its close event before deciding whether the link is gone.
+      await new Promise((r) => setImmediate(r));
+      if (this.client === c) throw err;
+      this.stats.reconnects++;
+      this.pool.global.reconnects++;
+      return use(await this.getClient());
+    }
+  }
+
+  /** Open an exec channel. The caller holds a channel permit. */
+  openExec(c: Client, command: string): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      c.exec(command, (err, stream) => {
+        if (err) return reject(new SshConnectionError(`cannot open a channel on ${this.label}: ${err.message}`));
+        this.countChannel();
+        resolve(stream);
+      });
+    });
+  }
+
+  openSftp(c: Client): Promise<SFTPWrapper> {
+    return new Promise((resolve, reject) => {
+      c.sftp((err, sftp) => {
+        if (err) return reject(new SshConnectionError(`cannot open sftp on ${this.label}: ${err.message}`));
+        this.countChannel();
+        resolve(sftp);
+      });
+    });
+  }
+
+  countCommand(): void {
+    this.stats.commands++;
+    this.pool.global.commands++;
+  }
+
+  countSession(): void {
+    this.stats.sessionsOpened++;
+    this.pool.global.sessionsOpened++;
+  }
+
+  private countChannel(): void {
+    this.stats.channelsOpened++;
+    this.pool.global.channelsOpened++;
+  }
+
+  /** A tunnel to host:port through this connection, used as the socket of the next hop. */
+  forward(host: string, port: number): Promise<Duplex> {
+    return this.withClient(
+      (c) =>
+        new Promise<Duplex>((resolve, reject) => {
+          c.forwardOut("127.0.0.1", 0, host, port, (err, stream) => {
+            if (err) return reject(new SshConnectionError(`jump host ${this.label} cannot reach ${host}:${port}: ${err.message}`));
+            resolve(stream);
+          });
+        }),
+    );
+  }
+
+  private async connect(): Promise<Client> {
+    const conn = this.conn;
+    const reconnect = this.everConnected;
+    let sock: Duplex;
+    if (this.jump) {
+      sock = await this.jump.forward(conn.host, conn.port);
+    } else {
+      const tcp = net.connect({ host: conn.host, port: conn.port });
+      tcp.setKeepAlive(true, TCP_KEEPALIVE_MS);
+      tcp.setNoDelay(true);
+      if (this.refs === 0) tcp.unref();
+      this.sock = tcp;
+      sock = tcp;
+    }
+    this.stats.connectionsOpened++;
+    this.pool.global.connectionsOpened++;
+    const client = new Client();
+    let mismatch: string | undefined;
+    const verifyHostKey = (key: Buffer): boolean => {
+      if (conn.insecureSkipHostKeyCheck && !conn.hostKey) return true;
+      const expected = pinnedFingerprint(conn.hostKey!);
+      const received = fingerprintOf(key);
+      if (expected === received) return true;
+      mismatch =
+        `host key mismatch for ${hopLabel(conn)}: expected ${expected}, received ${received} (${keyType(key)}). ` +
+        `Refusing to connect: the host was reinstalled, or someone is in the middle. If the change is expected, ` +
+        `pin the new key in hostKey after checking it out of band (ssh-keyscan -p ${conn.port} ${conn.host} | ssh-keygen -lf -)`;
+      return false;
+    };
+    return new Promise<Client>((resolve, reject) => {
+      let ready = false;
+      client.on("ready", () => {
+        ready = true;
+        this.everConnected = true;
+        this.client = client;
+        resolve(client);
+      });
+      client.on("error", (err: Error) => {
+        if (ready) return; // a dropped link surfaces as "close" and fails the channels in use
+        sock.destroy();
+        reject(new SshConnectionError(mismatch ?? describeDialError(conn, err)));
+      });
+      client.on("close", () => {
+        if (this.client === client) this.client = undefined;
+        if (this.sock === sock) this.sock = undefined;
+        if (!ready) reject(new SshConnectionError(mismatch ?? `cannot connect to ${this.label}: the server closed the connection during the handshake`));
+        for (const l of [...this.closeListeners]) l();
+      });
+      const algorithms = hostKeyAlgorithms(conn.hostKey);
+      client.connect({
+        sock: sock as never,
+        username: conn.user,
+        privateKey: conn.privateKey,
+        passphrase: conn.privateKeyPassword,
+        password: conn.password,
+        agent: conn.agentSocket,
+        readyTimeout: conn.dialTimeoutMs,
+        hostVerifier: verifyHostKey,
+        ...(algorithms ? { algorithms: { serverHostKey: algorithms as never } } : {}),
+      });
+    }).catch((err) => {
+      if (reconnect) throw new SshConnectionError(`reconnect after a dropped connection failed: ${err.message}`);
+      throw err;
+    });
+  }
+
+  /** Close the client; the next use reconnects. */
+  close(): void {
+    const c = this.client;
+    this.client = undefined;
+    c?.end();
+    this.sock?.destroy();
+  }
+}
+
+/** All pooled connections of this process. */
+export class SshPool {
+  private static instance?: SshPool;
+  readonly global = emptyStats();
+  private readonly hosts = new Map<string, HostConnection>();
+  private readonly closeHooks = new Set<() => void>();
+
+  static shared(): SshPool {
+    return (SshPool.instance ??= new SshPool());
+  }
+
+  /** The connection for this host (created on first use, connected lazily). */
+  host(conn: ConnectionArgs): HostConnection {
+    const key = transportPoolKey(conn);
+    let h = this.hosts.get(key);
+    if (!h) {
+      h = new HostConnection(conn, this);
+      this.hosts.set(key, h);
+    }
+    return h;
+  }
+
+  /** Register something to tear down in closeAll (session pools). */
+  onCloseAll(hook: () => void): void {
+    this.closeHooks.add(hook);
+  }
+
+  /** Counters per host (by user@host:port label, summed over pool entries with the same label) and in total. */
+  stats(): PoolStats {
+    const hosts: Record<string, HostStats> = {};
+    for (const h of this.hosts.values()) {
+      const s = (hosts[h.label] ??= emptyStats());
+      for (const k of Object.keys(s) as (keyof HostStats)[]) s[k] += h.stats[k];
+    }
+    return { global: { ...this.global }, hosts };
+  }
+
+  /** Close every connection and session, so a process can exit at once. Later use reconnects. */
+  closeAll(): void {
+    for (const hook of this.closeHooks) hook();
+    // Targets before their jump hosts.
+    for (const h of [...this.hosts.values()].reverse()) h.close();
+  }
+}

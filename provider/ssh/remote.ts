@@ -1,0 +1,172 @@
+// The Remote that drivers use: argv in, bytes and exit codes out, over the pooled SSH connection.
+import { randomBytes } from "node:crypto";
+import type { SFTPWrapper } from "ssh2";
+import { ConnectionArgs, connectionKey, parseConnection } from "./connection";
+import { HostConnection, SshPool } from "./pool";
+import { commandLine } from "./quote";
+import { CommandRunner, ExecRunner, Privilege, RawResult, RunFailure } from "./runner";
+import { redact } from "./secrets";
+import { SessionRunner } from "./session";
+import { ExecOptions, ExecResult, Remote, RemoteCommandError } from "./types";
+
+const DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024;
+const STDERR_TAIL_BYTES = 2000;
+const COMMAND_SHOWN_CHARS = 400;
+
+function shown(command: string): string {
+  const c = redact(command);
+  return c.length > COMMAND_SHOWN_CHARS ? `${c.slice(0, COMMAND_SHOWN_CHARS)}... (${c.length} chars)` : c;
+}
+
+function tail(b: Buffer): string {
+  return redact(b.subarray(Math.max(0, b.length - STDERR_TAIL_BYTES)).toString().trim());
+}
+
+export class SshRemote implements Remote {
+  readonly label: string;
+  private readonly host: HostConnection;
+  private readonly runners = new Map<boolean, CommandRunner>();
+
+  constructor(
+    readonly conn: ConnectionArgs,
+    private readonly pool: SshPool = SshPool.shared(),
+  ) {
+    this.label = connectionKey(conn);
+    this.host = pool.host(conn);
+  }
+
+  exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.run(argv, commandLine(argv), opts);
+  }
+
+  script(script: string, args: string[] = [], opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.run(["sh", "-c", script, "sh", ...args], commandLine(["sh", "-c", script, "sh", ...args]), opts);
+  }
+
+  async upload(path: string, content: string | Buffer, opts: { mode?: number; sudo?: boolean } = {}): Promise<void> {
+    const mode = opts.mode ?? 0o644;
+    const data = typeof content === "string" ? Buffer.from(content) : content;
+    const viaSudo = this.privilege(opts.sudo).sudo;
+    const step = `upload ${path}`;
+    const rand = randomBytes(6).toString("hex");
+    // Without sudo: write a temp file beside the target and rename it over (atomic on one filesystem).
+    // With sudo: the login user cannot write there, so stage in /tmp and let root install it.
+    const staged = viaSudo ? `/tmp/.pv-upload-${rand}` : `${path}.pv-tmp-${rand}`;
+    try {
+      await this.withSftp(async (sftp) => {
+        await sftpCall<void>((cb) => sftp.writeFile(staged, data, { mode: viaSudo ? 0o600 : mode }, cb));
+        await sftpCall<void>((cb) => sftp.chmod(staged, viaSudo ? 0o600 : mode, cb));
+        if (!viaSudo) await sftpCall<void>((cb) => sftp.ext_openssh_rename(staged, path, cb));
+      });
+    } catch (err) {
+      if (err instanceof RemoteCommandError) throw err;
+      await this.withSftp((sftp) => sftpCall<void>((cb) => sftp.unlink(staged, cb))).catch(() => undefined);
+      const msg = (err as Error).message;
+      throw new RemoteCommandError(this.label, `sftp write ${path}`, null, "", step, redact(`${step}: sftp on ${this.label} failed: ${msg}`));
+    }
+    if (viaSudo) {
+      await this.script(
+        'trap \'rm -f "$1"\' EXIT; t="$2.pv-tmp.$$"; install -m "$3" "$1" "$t" && mv -f "$t" "$2" || { rm -f "$t"; exit 1; }',
+        [staged, path, mode.toString(8)],
+        { sudo: true, step },
+      );
+    }
+  }
+
+  /** Which privilege a command gets: sudo only for a non-root user that asked for it. */
+  private privilege(sudo: boolean | undefined): Privilege {
+    const want = (sudo ?? this.conn.sudo) && this.conn.user !== "root";
+    return want ? { sudo: true, password: this.conn.password } : { sudo: false };
+  }
+
+  private runner(p: Privilege): CommandRunner {
+    let r = this.runners.get(p.sudo);
+    if (!r) {
+      r = this.conn.execMode === "exec" ? new ExecRunner(this.host, p) : SessionRunner.for(this.host, p, this.pool);
+      this.runners.set(p.sudo, r);
+    }
+    return r;
+  }
+
+  private async run(argv: string[], display: string, opts: ExecOptions): Promise<ExecResult> {
+    const privilege = this.privilege(opts.sudo);
+    const step = opts.step;
+    const where = `${step ? `${step}: ` : ""}command on ${this.label}`;
+    let raw: RawResult;
+    this.host.retain();
+    try {
+      raw = await this.runner(privilege).run({
+        argv,
+        stdin: opts.stdin === undefined ? undefined : Buffer.isBuffer(opts.stdin) ? opts.stdin : Buffer.from(opts.stdin),
+        timeoutMs: opts.timeoutMs ?? this.conn.commandTimeoutMs,
+        maxOutputBytes: opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT,
+      });
+    } catch (err) {
+      if (err instanceof RunFailure) {
+        const stderrTail = err.partial ? tail(err.partial.stderr) : "";
+        const msg = `${where} ${err.message}: ${shown(display)}` + (stderrTail ? `\n  stderr: ${stderrTail}` : "");
+        throw new RemoteCommandError(this.label, shown(display), null, stderrTail, step, redact(msg));
+      }
+      const msg = (err as Error).message ?? String(err);
+      throw new RemoteCommandError(this.label, shown(display), null, "", step, redact(`${where} could not run: ${msg}`));
+    } finally {
+      this.host.release();
+    }
+    const stdout = raw.stdout;
+    const result: ExecResult = { code: raw.code ?? -1, stdout: stdout.toString(), stderr: raw.stderr.toString(), stdoutBytes: stdout };
+    const ok = opts.okCodes ?? [0];
+    if (raw.code === null || !ok.includes(raw.code)) {
+      const stderrTail = tail(raw.stderr);
+      const status = raw.code === null ? `killed by signal ${raw.signal ?? "?"}` : `exit ${raw.code}`;
+      const msg = `${where} failed (${status}): ${shown(display)}` + (stderrTail ? `\n  stderr: ${stderrTail}` : "");
+      throw new RemoteCommandError(this.label, shown(display), raw.code, stderrTail, step, redact(msg));
+    }
+    return result;
+  }
+
+  private async withSftp<T>(use: (sftp: SFTPWrapper) => Promise<T>): Promise<T> {
+    this.host.retain();
+    await this.host.channels.acquire();
+    try {
+      this.host.countCommand();
+      return await this.host.withClient(async (c) => {
+        const sftp = await this.host.openSftp(c);
+        try {
+          return await use(sftp);
+        } finally {
+          sftp.end();
+        }
+      });
+    } finally {
+      this.host.channels.release();
+      this.host.release();
+    }
+  }
+}
+
+function sftpCall<T>(op: (cb: (err: Error | null | undefined, value?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => op((err, value) => (err ? reject(err) : resolve(value as T))));
+}
+
+const remotes = new Map<string, SshRemote>();
+
+/**
+ * The Remote for a connection (validated with parseConnection), one per distinct configuration per process;
+ * all Remotes to the same host share its pooled connection.
+ */
+export function getRemote(connInput: unknown): SshRemote {
+  const conn = parseConnection(connInput);
+  // In-memory identity of the whole configuration (timeouts, mode, credentials); never printed.
+  const key = JSON.stringify(conn);
+  let r = remotes.get(key);
+  if (!r) {
+    r = new SshRemote(conn);
+    remotes.set(key, r);
+  }
+  return r;
+}
+
+/** Close every pooled connection and session of this process (tests, CLI exit). */
+export function closeAllRemotes(): void {
+  SshPool.shared().closeAll();
+}
