@@ -12,7 +12,8 @@ export const SIZE_HELP = 'a whole number of MiB (e.g. 512) or a string with a un
 /** Parses a size into MiB; returns an error text instead of throwing. */
 export function parseSizeMiB(v: unknown): number | string {
   if (typeof v === "number") {
-    if (!Number.isFinite(v) || !Number.isInteger(v)) return `expected ${SIZE_HELP}; got ${v}`;
+    // A size is a whole, non-negative number of MiB; -1 is a typo, not "unlimited".
+    if (!Number.isFinite(v) || !Number.isInteger(v) || v < 0) return `expected ${SIZE_HELP}; got ${v}`;
     return v;
   }
   if (typeof v !== "string") return `expected ${SIZE_HELP}; got ${typeof v}`;
@@ -24,16 +25,29 @@ export function parseSizeMiB(v: unknown): number | string {
   return Math.ceil(Number(m[1]) * factor);
 }
 
+function describeValue(v: unknown): string {
+  if (typeof v === "number") return String(v);
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  return typeof v;
+}
+
+function showMiB(n: number): string {
+  if (n >= 1048576 && n % 1048576 === 0) return `${n / 1048576} TiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} GiB`;
+  return `${n} MiB`;
+}
+
 /** A size in MiB with bounds; accepts numbers (MiB) or unit strings. */
 export function sizeMiB(min: number, max: number) {
-  return z.union([z.number(), z.string()]).transform((v, ctx) => {
+  return z.union([z.number(), z.string()], { error: (i) => `expected ${SIZE_HELP}; got ${describeValue(i.input)}` }).transform((v, ctx) => {
     const r = parseSizeMiB(v);
     if (typeof r === "string") {
       ctx.addIssue({ code: "custom", message: r });
       return z.NEVER;
     }
     if (r < min || r > max) {
-      ctx.addIssue({ code: "custom", message: `must be between ${min} MiB and ${max} MiB; got ${r} MiB` });
+      ctx.addIssue({ code: "custom", message: `must be between ${showMiB(min)} and ${showMiB(max)}; got ${showMiB(r)} (sizes are ${SIZE_HELP})` });
       return z.NEVER;
     }
     return r;
@@ -92,9 +106,17 @@ export const safeText = (what: string, max = 1024) =>
 
 /** Turns a zod error into Pulumi check failures naming each property. */
 export function zodFailures(err: z.ZodError, prefix = ""): { property: string; reason: string }[] {
-  return err.issues.map((i) => {
-    const path = [prefix, ...i.path.map(String)].filter(Boolean).join(".");
-    return { property: path || "(input)", reason: i.message };
+  const at = (path: PropertyKey[]) => [prefix, ...path.map(String)].filter(Boolean).join(".") || "(input)";
+  return err.issues.flatMap((i) => {
+    // A misspelt or unsupported property is named itself, not its parent object (zod reports it on the parent).
+    if (i.code === "unrecognized_keys") {
+      return i.keys.map((k) => ({ property: at([...i.path, k]), reason: `unknown property "${k}": not an input here (check the spelling)` }));
+    }
+    // zod's own text for a bad record key is "Invalid key in record"; the key's validator says what is allowed.
+    if (i.code === "invalid_key" && i.issues.length > 0) {
+      return [{ property: at(i.path), reason: i.issues.map((n) => n.message).join("; ") }];
+    }
+    return [{ property: at(i.path), reason: i.message }];
   });
 }
 
