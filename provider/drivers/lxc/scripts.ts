@@ -37,11 +37,8 @@ EOF
   if [ -n "$img" ]; then
     printf 'image\t%s\n' "$img"
     [ -f "$img" ] && printf 'imagebytes\t%s\n' "$(stat -c %s "$img")"
-    for f in /sys/block/loop*/loop/backing_file; do
-      [ -r "$f" ] || continue
-      read -r b < "$f"
-      [ "$b" = "$img" ] && { f=\${f%/loop/backing_file}; printf 'loop\t/dev/%s\n' "\${f##*/}"; }
-    done
+    # By inode: sysfs backing_file paths are wrong when /var/lib/lxc is a bind mount.
+    for L in $(losetup -l -n -O NAME -j "$img" 2>/dev/null); do printf 'loop\t%s\n' "$L"; done
     [ -z "$pid" ] && [ -f "$img" ] && printf 'fstype\t%s\n' "$(blkid -o value -s TYPE "$img" 2>/dev/null)"
   fi
   [ -n "$pid" ] && [ -r "/proc/$pid/cgroup" ] || continue
@@ -91,10 +88,7 @@ if [ -f "$d/config" ] && [ ! -f "$d/.pulumi-virt-creating" ]; then
 fi
 if [ -d "$d" ]; then
   lxc-stop -n "$n" -k >/dev/null 2>&1 || true
-  for f in /sys/block/loop*/loop/backing_file; do
-    [ -r "$f" ] || continue; read -r b < "$f" || continue
-    case $b in "$d"/*) f=\${f%/loop/backing_file}; losetup -d "/dev/\${f##*/}" 2>/dev/null || true ;; esac
-  done
+  if [ -f "$d/rootdev" ]; then for L in $(losetup -l -n -O NAME -j "$d/rootdev" 2>/dev/null); do losetup -d "$L" 2>/dev/null || true; done; fi
   lxc-destroy -n "$n" >/dev/null 2>&1 || true
   rm -rf "$d"
 fi
@@ -103,7 +97,14 @@ mkdir -p "$d"
 case $kind in
   busybox|debian)
     if [ -n "$fs" ]; then set -- -B loop --fstype "$fs" --fssize "\${size}M"; else set -- -B dir; fi
-    if [ "$kind" = busybox ]; then lxc-create -n "$n" -t busybox "$@" >/dev/null
+    if [ "$kind" = busybox ]; then
+      lxc-create -n "$n" -t busybox "$@" >/dev/null
+      # The template's rcS runs udhcpc in the foreground: it flushes a static address and blocks
+      # init (which then ignores the halt signal). DHCP only without a static address, in the background.
+      if [ -n "$fs" ]; then m=$(mktemp -d); mount -o loop "$d/rootdev" "$m"; r=$m; else m=; r="$d/rootfs"; fi
+      printf '%s\n' '#!/bin/sh' '/bin/syslogd' '/bin/mount -a' \
+        'ip -4 addr show dev eth0 2>/dev/null | grep -q inet || { /bin/udhcpc -b -i eth0 >/dev/null 2>&1 & }' > "$r/etc/init.d/rcS"
+      if [ -n "$m" ]; then umount "$m"; rmdir "$m"; fi
     else lxc-create -n "$n" -t debian "$@" -- -r "$arg" >/dev/null; fi ;;
   tarball)
     [ -f "$arg" ] || { echo "tarball $arg not found on the host; copy it there first" >&2; exit 4; }
@@ -134,7 +135,7 @@ echo created
 export const APPLY_SCRIPT = `
 set -eu
 n=$1; shift
-loopof() { for f in /sys/block/loop*/loop/backing_file; do [ -r "$f" ] || continue; read -r b < "$f" || continue; [ "$b" = "$1" ] && { f=\${f%/loop/backing_file}; echo "/dev/\${f##*/}"; return 0; }; done; return 0; }
+loopof() { losetup -l -n -O NAME -j "$1" 2>/dev/null | head -n 1; }
 growfs() { case $1 in xfs) xfs_growfs "$2" >/dev/null ;; btrfs) btrfs filesystem resize max "$2" >/dev/null ;; *) echo "cannot grow $1 online" >&2; return 1 ;; esac; }
 while [ $# -gt 0 ]; do
   op=$1; shift
@@ -201,9 +202,9 @@ img=
 [ -f "$d/config" ] && while IFS= read -r line; do case $line in lxc.rootfs.path*=*loop:*) img=\${line#*loop:}; img=\${img%% *} ;; esac; done < "$d/config"
 lxc-stop -n "$n" -k >/dev/null 2>&1 || true
 lxc-wait -n "$n" -s STOPPED -t 10 >/dev/null 2>&1 || true
-for f in /sys/block/loop*/loop/backing_file; do
-  [ -r "$f" ] || continue; read -r b < "$f" || continue
-  case $b in "$img"|"$d"/*) f=\${f%/loop/backing_file}; losetup -d "/dev/\${f##*/}" 2>/dev/null || true ;; esac
+for f in "$img" "$d/rootdev"; do
+  [ -n "$f" ] && [ -f "$f" ] || continue
+  for L in $(losetup -l -n -O NAME -j "$f" 2>/dev/null); do losetup -d "$L" 2>/dev/null || true; done
 done
 [ -f "$d/config" ] && { lxc-destroy -n "$n" >/dev/null 2>&1 || true; }
 rm -rf "$d"
