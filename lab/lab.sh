@@ -118,7 +118,7 @@ remove_host_cgroups() {
 }
 
 stop_host() {
-  local h=$1 ns pid ino i
+  local h=$1 ns pid ino i killed=""
   ns=$(host_netns "$h")
   pid=$(cat "$(host_dir "$h")/sshd.pid" 2>/dev/null || true)
   if [ -n "$pid" ] && [ -d "/proc/$pid" ]; then
@@ -138,17 +138,33 @@ stop_host() {
     set -- $(pids_in_netns "$ino") $(pids_in_host_cgroups "$ns")
     [ $# -eq 0 ] && break
     if [ "$i" -le 4 ]; then kill_pids TERM "$@"; else kill_pids KILL "$@"; fi
+    killed="$killed $*"
     sleep 0.3
+  done
+  # A dying process leaves its namespaces before it is gone: wait until each is dead (or a zombie
+  # waiting for PID 1 to reap it), so callers see nothing running when down returns.
+  local p
+  for p in $killed; do
+    for i in $(seq 1 50); do
+      { [ -d "/proc/$p" ] && [ "$(awk '/^State:/{print $2}' "/proc/$p/status" 2>/dev/null)" != Z ]; } || break
+      sleep 0.1
+    done
   done
   remove_host_cgroups "$ns"
 }
 
 detach_lab_loops() {
-  local dev rest
-  # losetup -a lines: "/dev/loop3: [2049]:1234 (/var/lib/pulumi-virt-lab/h1/...)"
-  while IFS=: read -r dev rest; do
-    case "$rest" in *"($STATE_ROOT/"*) losetup -d "$dev" 2>/dev/null || true ;; esac
-  done < <(losetup -a 2>/dev/null || true)
+  [ -d "$STATE_ROOT" ] || return 0
+  local dev majmin ino state_dev
+  # A loop's backing-file path is recorded as seen from the mount namespace that attached it
+  # (e.g. /var/lib/lxc/c1/rootdev inside a host), so match by device and inode instead.
+  state_dev=$(stat -c '%Hd:%Ld' "$STATE_ROOT")
+  while read -r dev majmin ino; do
+    [ "$majmin" = "$state_dev" ] || continue
+    if [ -n "$(find "$STATE_ROOT" -xdev -inum "$ino" -print -quit 2>/dev/null)" ]; then
+      losetup -d "$dev" 2>/dev/null || log "could not detach $dev (still mounted somewhere?)"
+    fi
+  done < <(losetup --list --noheadings -O NAME,BACK-MAJ:MIN,BACK-INO 2>/dev/null || true)
 }
 
 cmd_down() {

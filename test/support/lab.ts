@@ -90,6 +90,8 @@ export function run(argv: string[], opts: { stdin?: string; timeoutMs?: number }
         stderr: Buffer.concat(err).toString(),
       });
     });
+    // A command that exits without reading its stdin is not an error.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(opts.stdin ?? "");
   });
 }
