@@ -20,7 +20,7 @@ import {
   validateSpec,
   weightToShares,
 } from "../../provider/drivers/lxc";
-import { MANAGED_BEGIN, MANAGED_END, parseConfig, replaceLimitSettings } from "../../provider/drivers/lxc/config";
+import { broadcastOf, MANAGED_BEGIN, MANAGED_END, parseConfig, replaceLimitSettings } from "../../provider/drivers/lxc/config";
 
 const facts1: HostFacts = { lxcPath: "/var/lib/lxc", cgroupVersion: 1, hostCpus: "0-3" };
 const facts2: HostFacts = { ...facts1, cgroupVersion: 2 };
@@ -105,6 +105,14 @@ test("cpu.shares <-> cpu.weight round trip stays close", () => {
       assert.equal(sharesToWeight(weightToShares(sharesToWeight(s))), sharesToWeight(s));
     }),
   );
+});
+
+test("broadcastOf computes the subnet's broadcast address", () => {
+  assert.equal(broadcastOf("10.77.101.20/24"), "10.77.101.255");
+  assert.equal(broadcastOf("10.0.0.5/8"), "10.255.255.255");
+  assert.equal(broadcastOf("192.168.1.130/25"), "192.168.1.255");
+  assert.equal(broadcastOf("192.168.1.100/25"), "192.168.1.127");
+  assert.equal(broadcastOf("1.2.3.4/32"), "1.2.3.4");
 });
 
 test("limitEntries renders v1 and v2 keys", () => {

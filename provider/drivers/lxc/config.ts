@@ -150,6 +150,15 @@ export function templateLabel(spec: ContainerSpec): string {
   return t.kind === "busybox" ? "busybox" : t.kind === "debian" ? `debian:${t.release}` : `tarball:${t.path}`;
 }
 
+/** "10.0.1.5/24" -> "10.0.1.255" */
+export function broadcastOf(cidr: string): string {
+  const [ip, p] = cidr.split("/");
+  const n = ip.split(".").reduce((a, o) => a * 256 + Number(o), 0);
+  const host = 2 ** (32 - Number(p)) - 1;
+  const b = n - (n % (host + 1)) + host;
+  return [24, 16, 8, 0].map((s) => Math.floor(b / 2 ** s) % 256).join(".");
+}
+
 /** The managed block: limits, autostart, network, environment, mounts. */
 export function renderManagedBlock(spec: ContainerSpec, facts: HostFacts): string[] {
   const lines = [MANAGED_BEGIN, `${TEMPLATE_MARK} ${templateLabel(spec)}`];
@@ -162,7 +171,8 @@ export function renderManagedBlock(spec: ContainerSpec, facts: HostFacts): strin
     kv("lxc.net.0.link", n.bridge);
     kv("lxc.net.0.flags", "up");
     if (n.hwaddr) kv("lxc.net.0.hwaddr", n.hwaddr.toLowerCase());
-    if (n.address) kv("lxc.net.0.ipv4.address", n.address);
+    // With no broadcast given, LXC sets 0.0.0.255 on the interface.
+    if (n.address) kv("lxc.net.0.ipv4.address", `${n.address} ${broadcastOf(n.address)}`);
     if (n.gateway) kv("lxc.net.0.ipv4.gateway", n.gateway);
   }
   for (const [k, v] of Object.entries(spec.environment ?? {}).sort(([a], [b]) => a.localeCompare(b))) kv("lxc.environment", `${k}=${v}`);

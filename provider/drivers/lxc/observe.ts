@@ -171,7 +171,7 @@ export function toObserved(raw: RawContainer, facts: HostFacts): ContainerObserv
   const running = raw.state === "RUNNING" && raw.pid !== undefined;
   const live = running && Object.keys(raw.cg).length > 0;
   const limits = limitsFromCgroup(live ? raw.cg : cgroupValuesFromConfig(raw.configText, facts.cgroupVersion), facts.cgroupVersion);
-  const cfgAddress = lastValue(entries, "lxc.net.0.ipv4.address");
+  const cfgAddress = lastValue(entries, "lxc.net.0.ipv4.address")?.split(/\s+/)[0]; // "A/P [broadcast]"
   const liveIp = raw.ips[0];
   let address = cfgAddress;
   if (running && liveIp && cfgAddress?.split("/")[0] !== liveIp) address = cfgAddress ? `${liveIp}/${cfgAddress.split("/")[1]}` : liveIp;
