@@ -84,6 +84,7 @@ trap 'rm -rf "$tmp"' EXIT
   go build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$tmp/pulumi-language-nodejs" ./langhost
 ) >&2 || die "building the Pulumi CLI failed (see above). It needs the Go module proxy (proxy.golang.org or GOPROXY) for the first build."
 install -m 0755 "$SRC/launchers/pulumi-resource-pulumi-nodejs" "$tmp/pulumi-resource-pulumi-nodejs"
+chmod 0755 "$tmp" # mktemp made it private; other users run these binaries too
 rm -rf "$bin"
 mv "$tmp" "$bin"
 trap - EXIT

@@ -151,7 +151,11 @@ export const consumerDir = once(async (): Promise<string> => {
       // npm pack normalizes timestamps, so equal contents give equal hashes.
       const hash = createHash("sha256").update(tgz).digest("hex").slice(0, 16);
       const dir = path.join(WORK_ROOT, `consumer-${hash}`);
-      if (fs.existsSync(path.join(dir, ".ready"))) return dir;
+      removeStaleConsumers(dir);
+      if (fs.existsSync(path.join(dir, ".ready"))) {
+        fs.utimesSync(path.join(dir, ".ready"), new Date(), new Date());
+        return dir;
+      }
       fs.rmSync(dir, { recursive: true, force: true });
       fs.mkdirSync(dir, { recursive: true });
       fs.writeFileSync(path.join(dir, "pulumi-virt.tgz"), tgz);
@@ -183,6 +187,17 @@ export const consumerDir = once(async (): Promise<string> => {
     }
   });
 });
+
+/** Each consumer holds ~130 MB of node_modules: drop those no run has used for a day. */
+function removeStaleConsumers(keep: string): void {
+  const dayAgo = Date.now() - 24 * 3600_000;
+  for (const name of fs.readdirSync(WORK_ROOT)) {
+    const dir = path.join(WORK_ROOT, name);
+    if (!name.startsWith("consumer-") || dir === keep) continue;
+    const ready = path.join(dir, ".ready");
+    if (fs.existsSync(ready) && fs.statSync(ready).mtimeMs < dayAgo) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 export interface StackOptions {
   /** Program directory, absolute or relative to the repo root (e.g. "examples/quickstart"). */
