@@ -3,9 +3,9 @@
 # private mount + UTS namespace (lab.sh starts it with nsenter --net ... unshare --mount --uts).
 # It makes this namespace look like a separate machine, then becomes the host's sshd: every SSH
 # session (and so every command a test or the provider runs "on the host") inherits these mounts.
-# Args: NAME HOSTNAME STATE_DIR SSHD_CONFIG WITH_LIBVIRT(0|1)
+# Args: NAME HOSTNAME STATE_DIR SSHD_CONFIG WITH_LIBVIRT(0|1) LIBVIRT_CACHE_DIR
 set -euo pipefail
-name=$1 host_name=$2 state=$3 sshd_config=$4 with_libvirt=$5
+name=$1 host_name=$2 state=$3 sshd_config=$4 with_libvirt=$5 libvirt_cache=$6
 
 hostname "$host_name"
 
@@ -32,7 +32,8 @@ bind_dir "$state/run-lxc" /run/lxc
 bind_dir "$state/run-libvirt" /run/libvirt
 bind_dir "$state/lib-libvirt" /var/lib/libvirt
 bind_dir "$state/log-libvirt" /var/log/libvirt
-bind_dir "$state/cache-libvirt" /var/cache/libvirt
+# Kept across downs (it holds libvirtd's QEMU capability probe, which makes a cold start slow).
+bind_dir "$libvirt_cache" /var/cache/libvirt
 bind_dir "$state/etc-libvirt" /etc/libvirt
 # Own /etc/hostname and /etc/hosts, so tools like sudo resolve this host's name.
 mount --bind "$state/hostname" /etc/hostname

@@ -33,6 +33,8 @@ host_dir() { echo "$LAB_DIR/hosts/$1"; }
 host_state() { echo "$STATE_ROOT/$1"; }
 
 log() { echo "lab: $*" >&2; }
+t0=$EPOCHREALTIME
+elapsed() { awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 die() { echo "lab: error: $*" >&2; exit 1; }
 
 # ---------- health ----------
@@ -262,7 +264,7 @@ setup_host_network() {
 prepare_host_state() {
   local h=$1 st dir
   st=$(host_state "$h"); dir=$(host_dir "$h")
-  mkdir -p "$dir" "$st"/{lxc,etc-lxc,run-lxc,run-libvirt,lib-libvirt,log-libvirt,cache-libvirt}
+  mkdir -p "$dir" "$st"/{lxc,etc-lxc,run-lxc,run-libvirt,lib-libvirt,log-libvirt}
   if [ ! -d "$st/etc-libvirt" ]; then
     cp -a /etc/libvirt "$st/etc-libvirt"
     # No NAT network autostart: guests use the host's own bridge.
@@ -312,7 +314,7 @@ start_host() {
   # setsid + redirections: the host outlives this script and its terminal.
   setsid nsenter --net="/var/run/netns/$ns" \
     unshare --mount --uts --propagation private \
-    /bin/bash "$here/host-init.sh" "$h" "$(host_name "$h")" "$(host_state "$h")" "$dir/sshd_config" "$(host_libvirt "$h")" \
+    /bin/bash "$here/host-init.sh" "$h" "$(host_name "$h")" "$(host_state "$h")" "$dir/sshd_config" "$(host_libvirt "$h")" "$KEYS/libvirt-cache/$h" \
     </dev/null >"$dir/host.log" 2>&1 9>&- &
 }
 
@@ -404,7 +406,7 @@ cmd_up() {
     print_summary
     return 0
   fi
-  log "building the lab"
+  log "building the lab (checks done at $(elapsed) s)"
   cmd_down 2>/dev/null
   ensure_keys_and_users
   mkdir -p "$LAB_DIR"; chmod 700 "$LAB_DIR"
@@ -418,11 +420,13 @@ cmd_up() {
   for h in "${HOSTS[@]}"; do start_host "$h"; done
   declare -A pids
   for h in "${HOSTS[@]}"; do pids[$h]=$(wait_host_ready "$h"); done
+  log "sshd of every host listening at $(elapsed) s"
   local failed=0
   for h in "${HOSTS[@]}"; do
     [ "$(host_libvirt "$h")" = 1 ] || continue
     wait_libvirt_ready "$h" "${pids[$h]}" || failed=1
   done
+  log "libvirtd answering at $(elapsed) s"
   {
     echo '{ "hosts": ['
     local first=1
@@ -436,6 +440,7 @@ cmd_up() {
   mv "$LAB_DIR/lab.json.tmp" "$LAB_DIR/lab.json"
   lab_healthy || die "hosts started but SSH checks fail; see $LAB_DIR/hosts/*/host.log and: bash lab/lab.sh status"
   [ $failed = 0 ] || die "libvirtd is not answering on every host"
+  log "up in $(elapsed) s"
   print_summary
 }
 
