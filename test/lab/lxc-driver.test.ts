@@ -83,7 +83,7 @@ async function cleanup(names: string[]) {
   for (const n of names) await destroyContainer(remote, n);
 }
 
-const NAMES = ["acc", "res", "batch1", "batch2", "batch3", "ren", "ren2", "bt", "foreign", "half"].map((s) => PREFIX + s);
+const NAMES = ["acc", "res", "batch1", "batch2", "batch3", "ren", "ren2", "bt", "foreign", "half", "gone"].map((s) => PREFIX + s);
 
 before(async () => {
   const lab = await ensureLab();
@@ -266,6 +266,11 @@ test("create resumes after an interruption at every step, without duplicates", a
   await sh(["lxc-create", "-n", foreign, "-t", "busybox"]);
   await assert.rejects(createContainer(remote, base(foreign)), /not created by pulumi-virt/);
   assert.equal((await onHost(host, ["test", "-f", `/var/lib/lxc/${foreign}/rootfs/bin/busybox`])).code, 0, "foreign rootfs kept");
+  // ... unless asked to adopt it: then it is configured and started, its rootfs kept.
+  const adopted = await createContainer(remote, { ...base(foreign), disk: undefined, network: { bridge: host.bridge } }, { adopt: true });
+  assert.equal(adopted.running, true);
+  assert.equal(adopted.memoryMiB, 128);
+  assert.equal(await destroyContainer(remote, foreign), "destroyed");
 });
 
 test("stop, rename while stopped, start; btrfs grows online", async () => {
@@ -298,9 +303,9 @@ test("stop, rename while stopped, start; btrfs grows online", async () => {
 });
 
 test("destroy removes the container, its loop image and device; destroying again says absent", async () => {
-  const name = PREFIX + "acc";
-  const o = (await readContainer(remote, name))!;
-  assert.ok(o.loopImage && o.loopDevice);
+  const name = PREFIX + "gone";
+  const o = await createContainer(remote, { name, template: { kind: "busybox" }, memoryMiB: 64, disk: { sizeMiB: 300, fstype: "xfs" }, running: true, autostart: false });
+  assert.ok(o.loopImage && o.loopDevice, JSON.stringify(o));
   assert.notEqual(await loopsBacking(o.loopImage), "");
   assert.equal(await destroyContainer(remote, name), "destroyed");
   assert.equal((await onHost(host, ["test", "-e", o.loopImage])).code, 1, "image removed");

@@ -78,14 +78,19 @@ function templateArgs(spec: ContainerSpec): [string, string] {
  * Creates, configures and (if spec.running) starts a container. Each step checks whether it is
  * already done, so re-running after an interruption at any point completes without duplicates.
  */
-export async function createContainer(remote: Remote, spec: ContainerSpec): Promise<ContainerObserved> {
+export interface CreateOptions {
+  /** Take over an existing container of this name that pulumi-virt did not create (its rootfs is kept). */
+  adopt?: boolean;
+}
+
+export async function createContainer(remote: Remote, spec: ContainerSpec, opts: CreateOptions = {}): Promise<ContainerObserved> {
   validateSpec(spec);
   const step = `create container ${spec.name}`;
   let { facts, containers } = await readRaw(remote, [spec.name]);
   let raw = containers.get(spec.name)!;
   if (!raw.created) {
     const [kind, arg] = templateArgs(spec);
-    await remote.script(CREATE_SCRIPT, [spec.name, kind, arg, spec.disk?.fstype ?? "", String(spec.disk?.sizeMiB ?? "")], {
+    await remote.script(CREATE_SCRIPT, [spec.name, kind, arg, spec.disk?.fstype ?? "", String(spec.disk?.sizeMiB ?? ""), opts.adopt ? "1" : "0"], {
       step,
       timeoutMs: CREATE_TIMEOUT_MS,
     });

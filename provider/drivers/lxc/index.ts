@@ -29,4 +29,4 @@ export {
   liveCgroupWrites,
   persistedLimits,
 } from "./driver";
-export type { LxcHostInfo, StopResult, ApplyLiveOptions } from "./driver";
+export type { LxcHostInfo, StopResult, ApplyLiveOptions, CreateOptions } from "./driver";

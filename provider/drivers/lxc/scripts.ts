@@ -74,17 +74,20 @@ exit 0
 
 /**
  * Creates the container's rootfs. $1 name, $2 kind (busybox|debian|tarball), $3 release or tarball path,
- * $4 fstype ("" = directory rootfs), $5 size MiB. Leftovers of an interrupted create (marker
+ * $4 fstype ("" = directory rootfs), $5 size MiB, $6 1 = adopt an existing container not created by us. Leftovers of an interrupted create (marker
  * ".pulumi-virt-creating" without ".pulumi-virt-created") are removed first, so a retry starts clean.
  */
 export const CREATE_SCRIPT = `
 set -eu
-n=$1; kind=$2; arg=$3; fs=$4; size=$5
+n=$1; kind=$2; arg=$3; fs=$4; size=$5; adopt=\${6:-0}
 LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null) || true; [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
 d="$LXCPATH/$n"
 if [ -f "$d/.pulumi-virt-created" ]; then echo already-created; exit 0; fi
+if [ -f "$d/config" ] && [ ! -f "$d/.pulumi-virt-creating" ] && [ "$adopt" = 1 ]; then
+  : > "$d/.pulumi-virt-created"; echo adopted; exit 0
+fi
 if [ -f "$d/config" ] && [ ! -f "$d/.pulumi-virt-creating" ]; then
-  echo "container $n already exists and was not created by pulumi-virt; destroy it (lxc-destroy -n $n) or adopt it" >&2; exit 3
+  echo "container $n already exists and was not created by pulumi-virt; destroy it (lxc-destroy -n $n) or set adopt" >&2; exit 3
 fi
 if [ -d "$d" ]; then
   lxc-stop -n "$n" -k >/dev/null 2>&1 || true
