@@ -3,7 +3,10 @@
 import { Action, ACTION_ORDER, CapabilityTable, ChangeRule } from "./types";
 
 export interface PropertyPlan {
+  /** The capability key (e.g. memoryMiB). */
   property: string;
+  /** What the user edits (e.g. memory, disk.size): used in every message. */
+  name: string;
   from: unknown;
   to: unknown;
   action: Exclude<Action, "none">;
@@ -33,8 +36,8 @@ export interface PlanOptions {
   allowRestart: boolean;
   /** The user allows replacements that destroy disk contents (e.g. disk shrink). */
   allowDataLoss: boolean;
-  /** Resource label for messages, e.g. `container "web"`. */
-  subject?: string;
+  /** Capability key -> the input the user edits, for messages (memoryMiB -> memory). */
+  names?: Record<string, string>;
 }
 
 /** A property value the planner compares: numbers, strings, booleans, or JSON-able structures. */
@@ -114,37 +117,38 @@ export function planChanges(
     const to = next[property];
     if (sameValue(from, to)) continue;
     const rule = ruleFor(property, from, to, old, caps);
+    const name = opts.names?.[property] ?? property;
     const change = `${show(from)} → ${show(to)}`;
     let entry: PropertyPlan;
     switch (rule.action) {
       case "live":
-        entry = { property, from, to, action: "live", mechanism: rule.mechanism, reason: `${change}: applied live (${rule.mechanism})` };
+        entry = { property, name, from, to, action: "live", mechanism: rule.mechanism, reason: `${change}: applied live (${rule.mechanism})` };
         break;
       case "restart":
-        entry = { property, from, to, action: "restart", reason: `${change}: ${rule.reason}` };
+        entry = { property, name, from, to, action: "restart", reason: `${change}: ${rule.reason}` };
         if (!opts.allowRestart) {
           plan.failures.push({
             property,
             reason:
-              `changing ${property} (${change}) needs a restart: ${rule.reason}. ` +
-              `Set allowRestart: true to allow the restart, or keep ${property} at ${show(from)}.`,
+              `changing ${name} (${change}) needs a restart: ${rule.reason}. ` +
+              `Set allowRestart: true to allow the restart, or keep ${name} at ${show(from)}.`,
           });
         }
         break;
       case "replace":
-        entry = { property, from, to, action: "replace", reason: `${change}: ${rule.reason}`, destroysData: rule.destroysData };
+        entry = { property, name, from, to, action: "replace", reason: `${change}: ${rule.reason}`, destroysData: rule.destroysData };
         if (rule.destroysData && !opts.allowDataLoss) {
           plan.failures.push({
             property,
             reason:
-              `changing ${property} (${change}) would replace the machine and destroy its disk contents: ${rule.reason}. ` +
-              `Set allowDataLoss: true to allow it, or keep ${property} at ${show(from)}.`,
+              `changing ${name} (${change}) would replace the machine and destroy its disk contents: ${rule.reason}. ` +
+              `Set allowDataLoss: true to allow it, or keep ${name} at ${show(from)}.`,
           });
         }
         break;
       case "refuse":
-        entry = { property, from, to, action: "replace", reason: `${change}: ${rule.reason}` };
-        plan.failures.push({ property, reason: `${property} cannot change from ${show(from)} to ${show(to)}: ${rule.reason}` });
+        entry = { property, name, from, to, action: "replace", reason: `${change}: ${rule.reason}` };
+        plan.failures.push({ property, reason: `${name} cannot change from ${show(from)} to ${show(to)}: ${rule.reason}` });
         break;
     }
     plan.properties.push(entry);
@@ -156,7 +160,7 @@ export function planChanges(
 /** One line per property, for previews and logs: `memoryMiB: live — 256 → 512: applied live (virtio balloon)`. */
 export function describePlan(plan: Plan): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const p of plan.properties) out[p.property] = `${p.action}: ${p.reason}`;
+  for (const p of plan.properties) out[p.name] = `${p.action}: ${p.reason}`;
   return out;
 }
 

@@ -34,27 +34,29 @@ export function lazyProvider(implName: string, implBase: string = IMPL_BASE): pu
       throw e;
     }
   };
+  // Results cross gRPC as protobuf Structs, which reject `undefined` anywhere: drop such keys.
+  const plain = <T>(v: T): T => (v === undefined ? v : JSON.parse(JSON.stringify(v)));
   return {
     async check(olds, news) {
       const m = load();
-      return m.check ? m.check(olds, news) : { inputs: news };
+      return plain(m.check ? await m.check(olds, news) : { inputs: news });
     },
     // Method bodies are serialized verbatim into state, so their comments live out here.
     // diff: an empty result means "unknown", the engine then compares old and new inputs itself.
     async diff(id, olds, news) {
       const m = load();
-      return m.diff ? m.diff(id, olds, news) : {};
+      return plain(m.diff ? await m.diff(id, olds, news) : {});
     },
     async create(inputs) {
-      return load().create!(inputs);
+      return plain(await load().create!(inputs));
     },
     async read(id, props) {
       const m = load();
-      return m.read ? m.read(id, props) : { id, props };
+      return plain(m.read ? await m.read(id, props) : { id, props });
     },
     async update(id, olds, news) {
       const m = load();
-      return m.update ? m.update(id, olds, news) : { outs: news };
+      return plain(m.update ? await m.update(id, olds, news) : { outs: news });
     },
     async delete(id, props) {
       const m = load();

@@ -18,7 +18,11 @@ function lxc(): typeof Lxc {
 
 /** Capability key -> the input property a user edits (for messages and Pulumi replace keys). */
 const INPUT_NAME: Record<string, string> = {
-  memoryMiB: "memory", swapMiB: "swap", diskSizeMiB: "disk", diskFstype: "disk", hostIdentity: "hypervisor",
+  memoryMiB: "memory", swapMiB: "swap", diskSizeMiB: "disk", diskFstype: "disk", diskBacking: "disk", hostIdentity: "hypervisor",
+};
+/** Capability key -> what the user edits, as shown in plans and messages. */
+export const DISPLAY_NAME: Record<string, string> = {
+  memoryMiB: "memory", swapMiB: "swap", diskSizeMiB: "disk.size", diskFstype: "disk.fstype", diskBacking: "disk", hostIdentity: "hypervisor (host)",
 };
 export function inputNameOf(key: string): string {
   return INPUT_NAME[key] ?? key;
@@ -65,6 +69,7 @@ export function planFor(olds: Props | undefined, news: Props): Plan {
   const plan = planChanges(olds ? planView(olds) : undefined, planView(news), capabilitiesFor(olds?.disk?.fstype), {
     allowRestart: !!news.allowRestart,
     allowDataLoss: !!news.allowDataLoss,
+    names: DISPLAY_NAME,
   });
   plan.failures = plan.failures.map((f) => ({ ...f, property: inputNameOf(f.property) }));
   return plan;

@@ -20,6 +20,11 @@ const INPUT_NAME: Record<string, string> = {
   memoryMiB: "memory", maxMemoryMiB: "maxMemory", baseImage: "rootDisk", rootDiskSizeMiB: "rootDisk", rootDiskMode: "rootDisk",
   hostIdentity: "hypervisor", emulated: "hypervisor",
 };
+export function displayNameOf(key: string): string {
+  const m = /^dataDisk(SizeMiB|Bus|Present):(.*)$/.exec(key);
+  if (m) return m[1] === "SizeMiB" ? `dataDisks[${m[2]}].size` : m[1] === "Bus" ? `dataDisks[${m[2]}].bus` : `dataDisks[${m[2]}]`;
+  return ({ memoryMiB: "memory", maxMemoryMiB: "maxMemory", baseImage: "rootDisk.baseImage", rootDiskSizeMiB: "rootDisk.size", rootDiskMode: "rootDisk.mode", hostIdentity: "hypervisor (host)", emulated: "hypervisor (emulated)" } as Record<string, string>)[key] ?? key;
+}
 export function inputNameOf(key: string): string {
   if (key.startsWith("dataDisk")) return "dataDisks";
   return INPUT_NAME[key] ?? key;
@@ -92,7 +97,8 @@ export function planFor(olds: Props | undefined, news: Props): Plan {
     }
   }
   const caps = capabilitiesFor((news.virtualization ?? olds?.virtualization) as "full" | "para", { ...oldView, ...newView });
-  const plan = planChanges(oldView, newView, caps, { allowRestart: !!news.allowRestart, allowDataLoss: !!news.allowDataLoss });
+  const names = Object.fromEntries(Object.keys({ ...oldView, ...newView }).map((k) => [k, displayNameOf(k)]));
+  const plan = planChanges(oldView, newView, caps, { allowRestart: !!news.allowRestart, allowDataLoss: !!news.allowDataLoss, names });
   plan.failures = plan.failures.map((f) => ({ ...f, property: inputNameOf(f.property) }));
   return plan;
 }
