@@ -23,7 +23,10 @@ import type { Remote } from "../../provider/ssh/types";
 import { readFileSync } from "node:fs";
 import { LocalRemote } from "../support/local-remote";
 
-const GUEST_IP = "10.77.101.57";
+const DEV = !!process.env.PVT_KVM_DEV_ROOTNS;
+const GUEST_IP = DEV ? "10.77.250.57" : "10.77.101.57";
+const GW = DEV ? "10.77.250.1" : "10.77.101.1";
+const BRIDGE = DEV ? "pvtkvmbr0" : "pvbr0";
 const NAME = "pvt-kvm-accept";
 const NAME2 = "pvt-kvm-renamed";
 const STORAGE = "/var/lib/libvirt/images/pulumi-virt";
@@ -34,6 +37,7 @@ type Stat = Record<string, string>;
 
 /** Lab host h1 as a Remote. TODO(transport): switch to getRemote() over SSH once provider/ssh/remote.ts lands. */
 async function labRemote(host: string): Promise<Remote> {
+  if (process.env.PVT_KVM_DEV_ROOTNS) return new LocalRemote("rootns");
   const lab = JSON.parse(readFileSync("/run/pulumi-virt-lab/lab.json", "utf8")) as { hosts: { name: string; monitorPid: number }[] };
   const h = lab.hosts.find((x) => x.name === host);
   if (!h) throw new Error(`lab host ${host} not in lab.json; run npm run lab:up`);
@@ -57,11 +61,11 @@ function baseSpec(img: string): DomainSpec {
       kind: "kernel",
       kernel: path.join(img, "vmlinuz"),
       initrd: path.join(img, "initrd.img"),
-      cmdline: `console=ttyS0 quiet pv.ip=${GUEST_IP}/24 pv.gw=10.77.101.1`,
+      cmdline: `console=ttyS0 quiet pv.ip=${GUEST_IP}/24 pv.gw=${GW}`,
     },
     rootDisk: { baseImage: path.join(img, "base-a.qcow2"), sizeMiB: 96, mode: "overlay" },
     dataDisks: [{ name: "data", sizeMiB: 32, bus: "virtio" }],
-    network: { bridge: "pvbr0" },
+    network: { bridge: BRIDGE },
     running: true,
     autostart: false,
     shutdownTimeoutSec: 30,
@@ -145,7 +149,7 @@ test("create: 1 of 4 vCPUs, 256 of 1024 MiB, 96 MiB root; guest sees it all", as
   assert.equal(obs.maxVcpus, 4);
   assert.equal(obs.maxMemoryMiB, 1024);
   assert.equal(obs.emulated, true);
-  assert.equal(obs.bridge, "pvbr0");
+  assert.equal(obs.bridge, BRIDGE);
   pid0 = obs.qemuPid;
   assert.ok(pid0 && pid0 > 0);
   const booted = await statAfter("first PVSTAT line", undefined, () => true);

@@ -482,6 +482,8 @@ export async function applyLive(remote: Remote, name: string, change: LiveChange
   if (change.vcpus !== undefined && change.vcpus !== cur.vcpus) {
     if (cur.maxVcpus !== undefined && change.vcpus > cur.maxVcpus)
       throw new Error(`guest ${name}: ${change.vcpus} vCPUs is above its maximum ${cur.maxVcpus}; that change needs a restart with a new definition`);
+    if (running && cur.vcpus !== undefined && change.vcpus < cur.vcpus)
+      throw new Error(`guest ${name}: removing vCPUs live is unreliable (unplug hangs under TCG); use restartWithDefinition`);
     await virsh(remote, ["setvcpus", "--domain", name, "--count", String(change.vcpus), ...scope], `set vCPUs of ${name}`);
   }
   if (change.memoryMiB !== undefined && change.memoryMiB !== cur.memoryMiB) {
