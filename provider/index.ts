@@ -5,3 +5,4 @@ export { Container, ContainerArgs } from "./resources/container";
 export { Guest, GuestArgs } from "./resources/guest";
 export type { HostFacts, HostRef } from "./models/host";
 export type { HypervisorRef, HypervisorKind } from "./models/hypervisor";
+export { WebTier, WebTierArgs, WebTierSize, WEB_TIER_SIZES } from "./components/web-tier";

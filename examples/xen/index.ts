@@ -1,0 +1,27 @@
+// Paravirtualized guests on a Xen dom0. Memory and vCPUs change live up to maxMemory / maxVcpus.
+import * as pulumi from "@pulumi/pulumi";
+import { Guest, Host, Hypervisor } from "pulumi-virt";
+
+interface HostConfig { address: string; port?: number; user?: string; hostKey: string }
+interface GuestImage { kernel: string; initrd: string }
+
+const cfg = new pulumi.Config();
+const h = cfg.requireObject<HostConfig>("host");
+const image = cfg.requireObject<GuestImage>("guestImage");
+const host = new Host("dom0", { connection: { host: h.address, port: h.port ?? 22, user: h.user ?? "root", privateKey: cfg.requireSecret("privateKey"), hostKey: h.hostKey } });
+const xen = new Hypervisor("xen", { host, kind: "xen" });
+
+const pv = new Guest("pv", {
+  hypervisor: xen,
+  name: cfg.get("guestName") ?? "pv1",
+  virtualization: "para",
+  vcpus: cfg.getNumber("vcpus") ?? 1,
+  maxVcpus: 2,
+  memory: cfg.get("memory") ?? "128MiB",
+  maxMemory: "256MiB",
+  boot: { kernel: image.kernel, initrd: image.initrd, cmdline: "console=hvc0" },
+  allowRestart: cfg.getBoolean("allowRestart") ?? false,
+});
+
+export const xenVersion = xen.version;
+export const guest = { name: pv.name, observed: pv.observed, plannedAction: pv.plannedAction, plannedChanges: pv.plannedChanges, lastApplied: pv.lastApplied };
