@@ -52,13 +52,18 @@ test("engine smoke: up, no-op preview, change preview, refresh, destroy, secrets
     assert.doesNotMatch(res.stdout, /~ 1 updated/);
   });
 
-  await t.test("the exported state keeps the secret encrypted", async () => {
+  await t.test("the exported state keeps the secret encrypted and the provider small", async (st) => {
     const state = await stack.exportState();
     assert.ok(!state.includes(token), "secret config value found in plain text in the state");
     const res = JSON.parse(state).deployment.resources.find((r: { type: string }) => r.type === FILE_TYPE);
     assert.ok(res, "LocalFile resource missing from state");
     assert.ok(res.inputs.token.ciphertext, "secret input not encrypted");
     assert.ok(res.outputs.token.ciphertext, "secret output not encrypted");
+    // lazyProvider's serialized text is stored with every resource: it must stay a small loader.
+    const providerText: string = res.inputs.__provider;
+    st.diagnostic(`serialized provider: ${providerText.length} chars`);
+    assert.ok(providerText.length < 8192, `serialized provider grew to ${providerText.length} chars`);
+    assert.ok(providerText.includes("./impl/localFile"), "provider text should only name the implementation module");
   });
 
   await t.test("a changed input shows in preview, and up applies it", async () => {
