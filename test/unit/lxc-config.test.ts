@@ -282,7 +282,7 @@ test("capability table: limits live, disk grow by filesystem, shrink and templat
   assert.ok(shrink?.action === "replace" && shrink.destroysData === true);
   assert.equal(lxcCapabilities.template.change?.action, "replace");
   assert.equal(lxcCapabilities.name.change?.action, "restart");
-  for (const k of ["network.bridge", "network.address", "environment", "mounts"]) assert.equal(lxcCapabilities[k].change?.action, "restart", k);
+  for (const k of ["network", "network.bridge", "network.address", "environment", "mounts"]) assert.equal(lxcCapabilities[k].change?.action, "restart", k);
   assert.equal(lxcCapabilities.autostart.change?.action, "live");
   assert.equal(lxcCapabilities.running.change?.action, "live");
 });

@@ -27,6 +27,8 @@ export function capabilitiesFor(fstype?: Fstype): CapabilityTable {
     "disk.fstype": { change: { action: "replace", reason: "the rootfs filesystem is chosen at create time", destroysData: true } },
     template: { change: { action: "replace", reason: "the template builds the rootfs at create time", destroysData: true } },
     name: { change: restart("LXC renames only stopped containers") },
+    // The whole network object (what the planner compares) and its fields.
+    network: { change: restart("network devices are set up at container start") },
     "network.bridge": { change: restart("network devices are set up at container start") },
     "network.address": { change: restart("network devices are set up at container start") },
     "network.gateway": { change: restart("network devices are set up at container start") },
