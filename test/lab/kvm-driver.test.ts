@@ -21,12 +21,13 @@ import {
 } from "../../provider/drivers/kvm";
 import type { Remote } from "../../provider/ssh/types";
 import { readFileSync } from "node:fs";
-import { LocalRemote } from "../support/local-remote";
+import { closeAllRemotes, getRemote } from "../../provider/ssh/remote";
+import { ensureLab } from "../support/lab";
 
-const DEV = !!process.env.PVT_KVM_DEV_ROOTNS;
-const GUEST_IP = DEV ? "10.77.250.57" : "10.77.101.57";
-const GW = DEV ? "10.77.250.1" : "10.77.101.1";
-const BRIDGE = DEV ? "pvtkvmbr0" : "pvbr0";
+// h1's guest bridge and subnet (lab.json: bridge pvbr0, 10.77.101.0/24).
+const GUEST_IP = "10.77.101.57";
+const GW = "10.77.101.1";
+const BRIDGE = "pvbr0";
 const NAME = "pvt-kvm-accept";
 const NAME2 = "pvt-kvm-renamed";
 const STORAGE = "/var/lib/libvirt/images/pulumi-virt";
@@ -35,13 +36,12 @@ const BOOT_DEADLINE_MS = 120_000;
 
 type Stat = Record<string, string>;
 
-/** Lab host h1 as a Remote. TODO(transport): switch to getRemote() over SSH once provider/ssh/remote.ts lands. */
-async function labRemote(host: string): Promise<Remote> {
-  if (process.env.PVT_KVM_DEV_ROOTNS) return new LocalRemote("rootns");
-  const lab = JSON.parse(readFileSync("/run/pulumi-virt-lab/lab.json", "utf8")) as { hosts: { name: string; monitorPid: number }[] };
-  const h = lab.hosts.find((x) => x.name === host);
-  if (!h) throw new Error(`lab host ${host} not in lab.json; run npm run lab:up`);
-  return new LocalRemote(host, ["nsenter", "--target", String(h.monitorPid), "--net", "--mount"]);
+/** A lab host over the real SSH transport. */
+async function labRemote(name: string): Promise<Remote> {
+  const lab = await ensureLab();
+  const host = lab.hosts.find((h) => h.name === name);
+  if (!host) throw new Error(`lab has no host ${name}`);
+  return getRemote({ host: host.address, port: host.port, user: host.user, privateKey: readFileSync(host.privateKeyPath, "utf8"), hostKey: host.hostKey });
 }
 
 let remote: Remote;
@@ -110,8 +110,11 @@ async function settledMemory(mib: number): Promise<Stat> {
 }
 
 after(async () => {
-  if (!remote) return;
-  for (const n of [NAME, NAME2]) await destroyGuest(remote, n, { deleteDataDisks: ["data"], storageDir: STORAGE });
+  try {
+    if (remote) for (const n of [NAME, NAME2]) await destroyGuest(remote, n, { deleteDataDisks: ["data"], storageDir: STORAGE });
+  } finally {
+    closeAllRemotes();
+  }
 });
 
 test("setup: host facts, clean slate, data disk with a marker", async () => {
