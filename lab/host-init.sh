@@ -39,6 +39,24 @@ bind_dir "$state/etc-libvirt" /etc/libvirt
 mount --bind "$state/hostname" /etc/hostname
 mount --bind "$state/hosts" /etc/hosts
 
+# Move this host (and so its sshd sessions and libvirtd) into its own cgroup subtree. The cgroup
+# tree is shared by all lab hosts; libvirtd creates its "machine" partition relative to its own
+# cgroup, so without this two hosts' guests of the same name share machine/qemu-1-NAME.libvirt-qemu.
+# (LXC containers get the same isolation from lxc.cgroup.dir in /etc/lxc/default.conf.)
+cg_name="pvlab-$name"
+for ctl in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+  [ -f "$ctl/cgroup.procs" ] || continue
+  mkdir -p "$ctl/$cg_name/host" 2>/dev/null || continue
+  if [ -f "$ctl/cpuset.cpus" ]; then
+    # v1 cpuset cgroups start empty and refuse tasks until cpus and mems are set.
+    for d in "$ctl/$cg_name" "$ctl/$cg_name/host"; do
+      [ -n "$(cat "$d/cpuset.cpus")" ] || cat "$(dirname "$d")/cpuset.cpus" > "$d/cpuset.cpus"
+      [ -n "$(cat "$d/cpuset.mems")" ] || cat "$(dirname "$d")/cpuset.mems" > "$d/cpuset.mems"
+    done
+  fi
+  echo $$ > "$ctl/$cg_name/host/cgroup.procs" 2>/dev/null || echo "host-init: could not join $ctl$cg_name/host" >&2
+done
+
 if [ "$with_libvirt" = 1 ]; then
   # The -p pid files keep the daemons of different lab hosts from fighting over /run's defaults.
   virtlogd -d -p /run/libvirt/virtlogd.pid
