@@ -30,6 +30,7 @@ const GW = "10.77.101.1";
 const BRIDGE = "pvbr0";
 const NAME = "pvt-kvm-accept";
 const NAME2 = "pvt-kvm-renamed";
+const USER_DATA = "#cloud-config\n# <pulumi-virt & test>\nhostname: pvt-kvm\n";
 const STORAGE = "/var/lib/libvirt/images/pulumi-virt";
 // Waits are deadlines against hangs, not assertions about speed.
 const BOOT_DEADLINE_MS = 120_000;
@@ -66,6 +67,7 @@ function baseSpec(img: string): DomainSpec {
     rootDisk: { baseImage: path.join(img, "base-a.qcow2"), sizeMiB: 96, mode: "overlay" },
     dataDisks: [{ name: "data", sizeMiB: 32, bus: "virtio" }],
     network: { bridge: BRIDGE },
+    cloudInit: { userData: USER_DATA },
     running: true,
     autostart: false,
     shutdownTimeoutSec: 30,
@@ -171,6 +173,12 @@ test("create: 1 of 4 vCPUs, 256 of 1024 MiB, 96 MiB root; guest sees it all", as
   assert.equal(first.root_marker, "base-a");
   assert.equal(first.marker, dataMarker, "the pre-existing data disk was attached, not recreated");
   assert.ok(Number(first.memtotal_kb) <= 256 * 1024, `MemTotal ${first.memtotal_kb} kB fits 256 MiB`);
+  // The NoCloud seed is attached as a cdrom labelled cidata and carries the user data verbatim.
+  const seed = domainPaths(spec).seedIso!;
+  assert.ok(obs.disks?.some((d) => d.device === "cdrom" && d.path === seed));
+  assert.match((await remote.exec(["isoinfo", "-d", "-i", seed])).stdout, /^Volume id: cidata$/m);
+  assert.equal((await remote.exec(["isoinfo", "-R", "-i", seed, "-x", "/user-data"])).stdout, USER_DATA);
+  assert.match((await remote.exec(["isoinfo", "-R", "-i", seed, "-x", "/meta-data"])).stdout, /instance-id: pvt-kvm-accept/);
   // The NIC on pvbr0 works: the host reaches the address the guest configured from its cmdline.
   await waitFor("guest answers ping", async () => (await remote.exec(["busybox", "ping", "-c", "1", "-W", "2", GUEST_IP], { okCodes: [0, 1] })).code, (c) => c === 0, 30_000);
 });
