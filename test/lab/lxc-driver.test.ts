@@ -21,7 +21,7 @@ import {
 } from "../../provider/drivers/lxc";
 import { closeAllRemotes, getRemote } from "../../provider/ssh/remote";
 import { ExecOptions, ExecResult, Remote } from "../../provider/ssh/types";
-import { ensureLab, LabHost } from "../support/lab";
+import { ensureLab, LabHost, loadLab } from "../support/lab";
 
 const MiB = 1024 * 1024;
 const PREFIX = "pvt-lxc-";
@@ -313,4 +313,27 @@ test("destroy removes the container, its loop image and device; destroying again
   assert.equal((await onHost(host, ["test", "-e", `/var/lib/lxc/${name}`])).code, 1);
   assert.equal(await readContainer(remote, name), undefined);
   assert.equal(await destroyContainer(remote, name), "absent");
+});
+
+test("works for a non-root login through sudo (h2's ops user)", async () => {
+  const h2 = loadLab().hosts.find((h) => h.name === "h2")!;
+  const u = h2.sudoUser;
+  const r = getRemote({
+    host: h2.address, port: h2.port, user: u.user, sudo: true, hostKey: h2.hostKey,
+    privateKey: readFileSync(u.privateKeyPath, "utf8"), password: readFileSync(u.passwordFile, "utf8").trim(),
+  });
+  const name = PREFIX + "sudo";
+  await destroyContainer(r, name);
+  try {
+    const spec: ContainerSpec = { name, template: { kind: "busybox" }, memoryMiB: 64, disk: { sizeMiB: 300, fstype: "xfs" }, running: true, autostart: false };
+    const o = await createContainer(r, spec);
+    await applyLive(r, name, { memoryMiB: 96, diskSizeMiB: 400 });
+    const n = (await readContainer(r, name))!;
+    assert.equal(n.initPid, o.initPid);
+    assert.equal(n.memoryMiB, 96);
+    assert.equal(n.diskSizeMiB, 400);
+    assert.equal((await onHostOk(h2, ["lxc-cgroup", "-n", name, "memory.limit_in_bytes"])).trim(), `${96 * MiB}`);
+  } finally {
+    assert.equal(await destroyContainer(r, name), "destroyed");
+  }
 });
