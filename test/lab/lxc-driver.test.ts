@@ -83,7 +83,7 @@ async function cleanup(names: string[]) {
   for (const n of names) await destroyContainer(remote, n);
 }
 
-const NAMES = ["acc", "res", "batch1", "batch2", "batch3", "ren", "ren2", "bt", "foreign", "half", "gone"].map((s) => PREFIX + s);
+const NAMES = ["acc", "res", "batch1", "batch2", "batch3", "ren", "ren2", "bt", "foreign", "half", "gone", "src", "tar", "mnt"].map((s) => PREFIX + s);
 
 before(async () => {
   const lab = await ensureLab();
@@ -313,6 +313,47 @@ test("destroy removes the container, its loop image and device; destroying again
   assert.equal((await onHost(host, ["test", "-e", `/var/lib/lxc/${name}`])).code, 1);
   assert.equal(await readContainer(remote, name), undefined);
   assert.equal(await destroyContainer(remote, name), "absent");
+});
+
+test("tarball template: a rootfs tarball on the host becomes a loop-backed container", async () => {
+  const src = PREFIX + "src";
+  const tarName = PREFIX + "tar";
+  const tarball = `/var/lib/lxc/${src}.rootfs.tar`;
+  await createContainer(remote, { name: src, template: { kind: "busybox" }, memoryMiB: 64, running: false, autostart: false });
+  await sh(["tar", "-cf", tarball, "-C", `/var/lib/lxc/${src}/rootfs`, "."]);
+  try {
+    const o = await createContainer(remote, { name: tarName, template: { kind: "tarball", path: tarball }, memoryMiB: 64, disk: { sizeMiB: 300, fstype: "xfs" }, running: true, autostart: false });
+    assert.equal(o.running, true);
+    assert.equal(o.template, `tarball:${tarball}`);
+    assert.equal(o.fstype, "xfs");
+    assert.equal(await sh(["lxc-attach", "-n", tarName, "--", "cat", "/etc/init.d/rcS"]), await sh(["cat", `/var/lib/lxc/${src}/rootfs/etc/init.d/rcS`]));
+    await assert.rejects(
+      createContainer(remote, { name: PREFIX + "mnt", template: { kind: "tarball", path: "/nonexistent/rootfs.tar" }, memoryMiB: 64, running: false, autostart: false }),
+      /not found on the host/,
+    );
+  } finally {
+    await sh(["rm", "-f", tarball]);
+  }
+});
+
+test("environment and read-only bind mounts reach the container", async () => {
+  const name = PREFIX + "mnt";
+  const share = `/var/lib/lxc/${name}-share`;
+  await sh(["mkdir", "-p", share]);
+  await sh(["sh", "-c", 'echo from-host > "$1/file"', "sh", share]);
+  try {
+    await createContainer(remote, {
+      name, template: { kind: "busybox" }, memoryMiB: 64, running: true, autostart: false,
+      environment: { STAGE: "lab test" }, mounts: [{ hostPath: share, containerPath: "/srv/share", readOnly: true }],
+    });
+    assert.equal(await sh(["lxc-attach", "-n", name, "--", "cat", "/srv/share/file"]), "from-host");
+    const write = await onHost(host, ["lxc-attach", "-n", name, "--", "touch", "/srv/share/new"]);
+    assert.notEqual(write.code, 0, "read-only mount refuses writes");
+    assert.ok((await sh(["lxc-attach", "-n", name, "--", "cat", "/proc/1/environ"])).split("\0").includes("STAGE=lab test"));
+  } finally {
+    await destroyContainer(remote, name);
+    await sh(["rm", "-rf", share]);
+  }
 });
 
 test("works for a non-root login through sudo (h2's ops user)", async () => {
