@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { XMLParser } from "fast-xml-parser";
+import fc from "fast-check";
 import {
   buildDomainXml,
   consoleLogPath,
@@ -119,7 +120,7 @@ test("firmware boot: bios boots from disk, uefi asks libvirt for EFI firmware", 
 
 test("XML special characters in name, cmdline and paths are escaped and round-trip", () => {
   const name = `pvt-kvm-<a&b>"q'`;
-  const cmdline = `console=ttyS0 x="<&>" y='1'`;
+  const cmdline = `console=ttyS0 x="<&>" y='1' z=&amp; w=&#60;`;
   const s = spec({ name, boot: { kind: "kernel", kernel: "/img/a&b/vmlinuz", cmdline }, storageDir: "/st/<dir>&" });
   const xml = buildDomainXml(s);
   assert.ok(!xml.includes("<a&b>"), "raw special characters must not appear");
@@ -138,6 +139,23 @@ test("redefinition keeps the domain's UUID", () => {
   const s = spec();
   const d = parser.parse(buildDomainXml(s, domainPaths(s), { uuid: "0b5f1c6e-3c1d-4a53-9a0e-2f6f1f0c1a11" })).domain;
   assert.equal(d.uuid, "0b5f1c6e-3c1d-4a53-9a0e-2f6f1f0c1a11");
+});
+
+test("property: any printable name/cmdline/path text survives the XML unchanged", () => {
+  // XML 1.0 cannot carry most control characters; surrounding blanks are insignificant to libvirt.
+  const printable = fc.string({ minLength: 1, maxLength: 40, unit: "grapheme" }).filter((x) => !/[\x00-\x1f\x7f]/.test(x) && x.trim() === x);
+  fc.assert(
+    fc.property(printable, printable, printable, (n, cmdline, dir) => {
+      const name = `pvt${n.replace(/\//g, "_")}`.slice(0, 60);
+      const s = spec({ name, boot: { kind: "kernel", kernel: `/k/${dir}`, cmdline }, network: { bridge: dir } });
+      const d = parse(s);
+      assert.equal(d.name, name);
+      assert.equal(d.os.cmdline, cmdline);
+      assert.equal(d.os.kernel, `/k/${dir}`);
+      assert.equal(d.devices.interface[0].source["@_bridge"], dir);
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test("metadata records the driver's files so destroy can find them", () => {
