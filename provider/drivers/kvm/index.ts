@@ -600,12 +600,31 @@ async function defineDomain(remote: Remote, spec: DomainSpec, paths: DomainPaths
   await virsh(remote, ["define", "--file", paths.definition], `define ${spec.name}`);
 }
 
+/** libvirt start failures that have a known next step for the user. */
+const START_HINTS: [RegExp, string][] = [
+  [/find any firmware to satisfy 'efi'/, "UEFI firmware is not installed on the host: apt-get install ovmf, or boot with firmware \"bios\""],
+  [/interface MTU on '[^']*': No such device|bridge.*(does not exist|No such device)/i, "the network bridge does not exist on the host: create it or fix network.bridge"],
+  [/\/dev\/kvm|KVM is not available|kvm.*not supported/i, "hardware KVM is not usable on this host: set emulated: true (QEMU TCG)"],
+  [/Cannot access (storage|backing) file|No such file or directory/, "a disk, kernel or initrd path does not exist on the host"],
+];
+
+async function startDomain(remote: Remote, name: string): Promise<void> {
+  try {
+    await virsh(remote, ["start", "--domain", name], `start ${name}`);
+  } catch (e) {
+    if (!(e instanceof RemoteCommandError)) throw e;
+    const hint = START_HINTS.find(([re]) => re.test(e.stderrTail))?.[1];
+    if (!hint) throw e;
+    throw new RemoteCommandError(e.host, e.command, e.code, e.stderrTail, e.step, `start ${name} failed on ${e.host}: ${hint}\n  libvirt: ${e.stderrTail.trim()}`);
+  }
+}
+
 async function applyRunState(remote: Remote, spec: DomainSpec, cur: GuestObserved): Promise<void> {
   if (cur.autostart !== spec.autostart)
     await virsh(remote, ["autostart", "--domain", spec.name, ...(spec.autostart ? [] : ["--disable"])], `autostart of ${spec.name}`);
   if (spec.running && cur.state !== "running") {
     if (cur.state === "paused") await virsh(remote, ["resume", "--domain", spec.name], `resume ${spec.name}`);
-    else await virsh(remote, ["start", "--domain", spec.name], `start ${spec.name}`);
+    else await startDomain(remote, spec.name);
   }
 }
 
@@ -659,7 +678,7 @@ async function growDisksOffline(remote: Remote, spec: DomainSpec, paths: DomainP
 export async function startGuest(remote: Remote, name: string): Promise<void> {
   const cur = await readGuest(remote, name);
   if (!cur.exists) throw new Error(`guest ${name} does not exist on ${remote.label}`);
-  if (cur.state !== "running") await virsh(remote, ["start", "--domain", name], `start ${name}`);
+  if (cur.state !== "running") await startDomain(remote, name);
 }
 
 const REMOVE_FILES_SCRIPT = `
