@@ -127,7 +127,9 @@ stop_host() {
   local h=$1 ns pid ino i killed=""
   ns=$(host_netns "$h")
   pid=$(cat "$(host_dir "$h")/sshd.pid" 2>/dev/null || true)
-  if [ -n "$pid" ] && [ -d "/proc/$pid" ]; then
+  ino=$(netns_inode "$ns")
+  # Only enter a process that really is this host's (a stale pid file may name a reused PID).
+  if [ -n "$pid" ] && [ -n "$ino" ] && [ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" = "net:[$ino]" ]; then
     # Containers and domains can only be stopped from inside the host that owns them
     # (LXC's command socket is per network namespace; libvirtd's socket per mount namespace).
     timeout 60 nsenter --target "$pid" --net --mount --uts -- sh -c '
@@ -138,7 +140,6 @@ stop_host() {
         done
       fi' || log "$h: could not stop all containers/domains cleanly; killing them"
   fi
-  ino=$(netns_inode "$ns")
   for i in 1 2 3 4 5 6 7 8 9 10; do
     # shellcheck disable=SC2046
     set -- $(pids_in_netns "$ino") $(pids_in_host_cgroups "$ns")
