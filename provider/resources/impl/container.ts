@@ -193,7 +193,10 @@ function withObserved(props: Props, o: Lxc.ContainerObserved): Props {
 export async function read(id: string, props: Props) {
   const o = await observe(props);
   if (!o) return { id: undefined as unknown as string, props: undefined as unknown as Props };
-  return { id, props: withObserved(props, o) };
+  const props2 = withObserved(props, o);
+  // Inputs follow reality too, so the next preview plans the way back from the drifted value.
+  const { observed: _o, lastApplied: _l, connection: _c, ...inputs } = props2;
+  return { id, props: props2, inputs };
 }
 
 export async function update(id: string, olds: Props, news: Props) {

@@ -225,7 +225,9 @@ function withObserved(props: Props, o: any): Props {
 export async function read(id: string, props: Props) {
   const o = await observe(props);
   if (!exists(o)) return { id: undefined as unknown as string, props: undefined as unknown as Props };
-  return { id, props: withObserved(props, o) };
+  const props2 = withObserved(props, o);
+  const { observed: _o, lastApplied: _l, ...inputs } = props2;
+  return { id, props: props2, inputs };
 }
 
 export async function update(_id: string, olds: Props, news: Props) {
