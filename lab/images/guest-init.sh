@@ -24,6 +24,18 @@ done
 cmdline=$(cat /proc/cmdline)
 arg() { for w in $cmdline; do case "$w" in "$1"=*) echo "${w#*=}"; return;; esac; done; }
 
+# The kernel runs /sbin/poweroff and /sbin/reboot for orderly shutdowns it is asked for (Xen's
+# `xl shutdown`/`xl reboot`); busybox's own would only signal this shell. pv.noacpi=1 makes the
+# guest ignore power-off requests of every kind.
+mkdir -p /sbin
+if [ "$(arg pv.noacpi)" = 1 ]; then
+  printf '#!/bin/sh\necho "PVEVENT poweroff-ignored" > /dev/console\n' > /sbin/poweroff
+else
+  printf '#!/bin/sh\necho "PVEVENT poweroff" > /dev/console\nsync\nexec /bin/busybox poweroff -f\n' > /sbin/poweroff
+fi
+printf '#!/bin/sh\necho "PVEVENT reboot" > /dev/console\nsync\nexec /bin/busybox reboot -f\n' > /sbin/reboot
+chmod 0755 /sbin/poweroff /sbin/reboot
+
 # ACPI power button -> clean power-off, like a distro's acpid would. pv.noacpi=1 leaves the
 # guest deaf to it, so callers can test their shutdown timeout fallback.
 if [ "$(arg pv.noacpi)" != 1 ]; then
@@ -41,8 +53,7 @@ if [ "$(arg pv.noacpi)" != 1 ]; then
       # Any event on the power-button device is a press; block until one arrives.
       dd if="$ev" of=/dev/null bs=24 count=1 2>/dev/null
       echo "PVEVENT acpi-power-button" > /dev/console
-      sync
-      poweroff -f
+      /sbin/poweroff
     fi
   ) &
 fi
