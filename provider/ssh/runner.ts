@@ -94,6 +94,25 @@ export class SudoResponder {
 
 const EXEC_READY = "PVGO";
 
+/**
+ * Kills process group $1 (falling back to the single pid), waits until no live member is left (SIGKILL is
+ * delivered asynchronously; zombies count as gone), then removes directory $2 if given.
+ */
+export const KILL_GROUP_SCRIPT = `g=$1; d=$2
+kill -s KILL -- "-$g" 2>/dev/null || kill -s KILL "$g" 2>/dev/null
+i=0
+while [ "$i" -lt 100 ]; do
+  alive=
+  for f in /proc/[0-9]*/stat; do
+    read -r st < "$f" 2>/dev/null || continue
+    set -- \${st##*) }
+    if [ "$3" = "$g" ] && [ "$1" != Z ]; then alive=1; break; fi
+  done
+  [ -n "$alive" ] || break
+  sleep 0.05; i=$((i + 1))
+done
+[ -z "$d" ] || rm -rf -- "$d"`;
+
 /** One exec channel per command: sshd forks a session each time (~145 ms here), but nothing is shared. */
 export class ExecRunner implements CommandRunner {
   constructor(
@@ -196,8 +215,14 @@ export class ExecRunner implements CommandRunner {
         code = c;
         signal = sig ?? undefined;
       });
-      channel.on("close", () => {
+      // ssh2 repeats the exit status on "close": the "exit" event can fire before this listener exists
+      // when the whole reply arrives in the same read as the channel confirmation (seen through a jump host).
+      channel.on("close", (c?: number | null, sig?: string) => {
         clearTimeout(timer);
+        if (code === null && signal === undefined) {
+          if (typeof c === "number") code = c;
+          else if (sig) signal = sig;
+        }
         if (failed) return;
         if (code === null && signal === undefined) {
           return reject(new RunFailure("session-died", "the channel closed without an exit status (connection lost?)", partial()));
@@ -215,7 +240,7 @@ export class ExecRunner implements CommandRunner {
   private async killGroup(pid: number | undefined): Promise<void> {
     if (!pid) return;
     try {
-      await this.runOnChannel({ argv: ["kill", "-KILL", "--", `-${pid}`], timeoutMs: 15_000, maxOutputBytes: 4096 });
+      await this.runOnChannel({ argv: ["sh", "-c", KILL_GROUP_SCRIPT, "sh", String(pid), ""], timeoutMs: 15_000, maxOutputBytes: 4096 });
     } catch {
       // Best effort: the command's own failure is what the caller needs to see.
     }

@@ -17,7 +17,7 @@ import type { ClientChannel } from "ssh2";
 import { concatBytes } from "./bytes";
 import type { HostConnection, SshPool } from "./pool";
 import { commandLine } from "./quote";
-import { CommandRunner, Privilege, RawResult, RunFailure, RunRequest, SudoResponder, sudoArgv, sudoPrompt } from "./runner";
+import { CommandRunner, KILL_GROUP_SCRIPT, Privilege, RawResult, RunFailure, RunRequest, SudoResponder, sudoArgv, sudoPrompt } from "./runner";
 
 const START_MARK = "PVGO";
 const READY_MARK = "PVREADY";
@@ -412,7 +412,7 @@ export class SessionRunner implements CommandRunner {
   private async killSession(s: ShellSession): Promise<void> {
     const group = s.pgid ?? s.pid;
     if (!group) return;
-    const argv = ["sh", "-c", 'kill -KILL -- "-$1" 2>/dev/null || kill -KILL "$1"; [ -z "$2" ] || rm -rf -- "$2"', "sh", String(group), s.dir ?? ""];
+    const argv = ["sh", "-c", KILL_GROUP_SCRIPT, "sh", String(group), s.dir ?? ""];
     try {
       await this.run({ argv, timeoutMs: KILL_TIMEOUT_MS, maxOutputBytes: 4096 });
     } catch {
