@@ -128,15 +128,13 @@ export class SshRemote implements Remote {
     this.host.retain();
     await this.host.channels.acquire();
     try {
+      const sftp = await this.host.withClient((c) => this.host.openSftp(c));
       this.host.countCommand();
-      return await this.host.withClient(async (c) => {
-        const sftp = await this.host.openSftp(c);
-        try {
-          return await use(sftp);
-        } finally {
-          sftp.end();
-        }
-      });
+      try {
+        return await use(sftp);
+      } finally {
+        sftp.end();
+      }
     } finally {
       this.host.channels.release();
       this.host.release();

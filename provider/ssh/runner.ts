@@ -129,18 +129,17 @@ export class ExecRunner implements CommandRunner {
     }
   }
 
-  private runOnChannel(req: RunRequest): Promise<RawResult> {
-    return this.host.withClient(async (c) => {
-        this.host.countCommand();
-        const prompt = sudoPrompt();
-        // The login shell prints its pid (sshd made it a process-group leader) so a timeout can kill the
-        // whole group; under sudo a marker says sudo is done reading stdin, so ours can follow.
-        const inner = this.privilege.sudo
-          ? commandLine([...sudoArgv(this.privilege, prompt), "sh", "-c", `echo ${EXEC_READY}; "$@"`, "sh", ...req.argv])
-          : commandLine(req.argv);
-        const channel = await this.host.openExec(c, `echo $$; ${inner}`);
-        return this.drive(channel, req, prompt);
-      });
+  private async runOnChannel(req: RunRequest): Promise<RawResult> {
+    const prompt = sudoPrompt();
+    // The login shell prints its pid (sshd made it a process-group leader) so a timeout can kill the
+    // whole group; under sudo a marker says sudo is done reading stdin, so ours can follow.
+    const inner = this.privilege.sudo
+      ? commandLine([...sudoArgv(this.privilege, prompt), "sh", "-c", `echo ${EXEC_READY}; "$@"`, "sh", ...req.argv])
+      : commandLine(req.argv);
+    // Only opening the channel is retried after a dropped connection: once sent, a command is never re-run.
+    const channel = await this.host.withClient((c) => this.host.openExec(c, `echo $$; ${inner}`));
+    this.host.countCommand();
+    return this.drive(channel, req, prompt);
   }
 
   private drive(channel: ClientChannel, req: RunRequest, prompt: string): Promise<RawResult> {
@@ -225,7 +224,7 @@ export class ExecRunner implements CommandRunner {
         }
         if (failed) return;
         if (code === null && signal === undefined) {
-          return reject(new RunFailure("session-died", "the channel closed without an exit status (connection lost?)", partial()));
+          return reject(new RunFailure("session-died", "the channel closed without an exit status (SSH connection dropped?) while the command ran; it may or may not have taken effect", partial()));
         }
         resolve(partial());
       });
