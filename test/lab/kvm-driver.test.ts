@@ -183,15 +183,28 @@ test("create: 1 of 4 vCPUs, 256 of 1024 MiB, 96 MiB root; guest sees it all", as
   await waitFor("guest answers ping", async () => (await remote.exec(["busybox", "ping", "-c", "1", "-W", "2", GUEST_IP], { okCodes: [0, 1] })).code, (c) => c === 0, 30_000);
 });
 
-test("applyLive: 2 vCPUs, 512 MiB, 128 MiB root, autostart: same QEMU, same boot, visible inside", async () => {
-  await applyLive(remote, NAME, { vcpus: 2, memoryMiB: 512, disks: [{ target: "vda", sizeMiB: 128 }], autostart: true });
+test("applyLive: 2 vCPUs, 512 MiB, root 128 MiB, data 48 MiB, autostart: same QEMU, same boot, visible inside", async () => {
+  await applyLive(remote, NAME, {
+    vcpus: 2,
+    memoryMiB: 512,
+    disks: [
+      { target: "vda", sizeMiB: 128 },
+      { target: "vdb", sizeMiB: 48 },
+    ],
+    autostart: true,
+  });
   const obs = await readGuest(remote, NAME);
   assert.equal(obs.qemuPid, pid0, "QEMU was not restarted");
   assert.equal(obs.vcpus, 2);
   assert.equal(obs.autostart, true);
   assert.equal(obs.disks?.find((d) => d.target === "vda")?.sizeMiB, 128);
 
-  await statAfter("2 CPUs online and vda grown", first, (s) => s.cpus_online === "2" && s.vda_bytes === String(128 * 1024 * 1024));
+  assert.equal(obs.disks?.find((d) => d.target === "vdb")?.sizeMiB, 48);
+  await statAfter(
+    "2 CPUs online and both disks grown",
+    first,
+    (s) => s.cpus_online === "2" && s.vda_bytes === String(128 * 1024 * 1024) && s.vdb_bytes === String(48 * 1024 * 1024),
+  );
   const now = await settledMemory(512);
   assert.equal(now.boot, first.boot, "same guest boot");
   assert.ok(Number(now.uptime) > Number(first.uptime), "uptime continued");
@@ -199,7 +212,7 @@ test("applyLive: 2 vCPUs, 512 MiB, 128 MiB root, autostart: same QEMU, same boot
   // The balloon hands pages back to the guest: MemTotal grows by exactly the 256 MiB deflated.
   assert.equal(Number(now.memtotal_kb) - Number(first.memtotal_kb), 256 * 1024);
   assert.equal(now.marker, dataMarker);
-  spec = { ...spec, vcpus: 2, memoryMiB: 512, autostart: true, rootDisk: { ...spec.rootDisk, sizeMiB: 128 } };
+  spec = { ...spec, vcpus: 2, memoryMiB: 512, autostart: true, rootDisk: { ...spec.rootDisk, sizeMiB: 128 }, dataDisks: [{ ...spec.dataDisks[0], sizeMiB: 48 }] };
   first = now;
 });
 
@@ -240,11 +253,18 @@ test("base image change (replace): new root from base-b, data disk kept with its
   assert.equal((await remote.exec(["test", "-e", p.dataDisks.data], { okCodes: [0, 1] })).code, 0, "data disk kept");
 
   spec = { ...spec, memoryMiB: 256, maxMemoryMiB: 1024, rootDisk: { ...spec.rootDisk, baseImage: path.join(image, "base-b.qcow2") } };
+  // Resumable create: a first pass that stops after define (running: false), then the full create.
+  const defined = await createGuest(remote, { ...spec, running: false });
+  assert.equal(defined.state, "shutoff");
+  assert.equal(defined.qemuPid, undefined);
   const obs = await createGuest(remote, spec);
+  assert.equal(obs.state, "running");
+  assert.equal(obs.uuid, defined.uuid, "the defined domain was started, not defined again");
   assert.notEqual(obs.qemuPid, pid0);
   const s = await statAfter("the replaced guest's first line", first, (x) => x.boot !== first.boot);
   assert.equal(s.root_marker, "base-b");
   assert.equal(s.marker, dataMarker);
+  assert.equal(s.vdb_bytes, String(48 * 1024 * 1024), "the kept data disk keeps its grown size");
   first = s;
 });
 
