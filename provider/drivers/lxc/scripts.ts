@@ -95,23 +95,31 @@ if [ -d "$d" ]; then
   lxc-destroy -n "$n" >/dev/null 2>&1 || true
   rm -rf "$d"
 fi
+# Templates report their errors on stdout: keep the tail for the error message.
+quiet() { out=$("$@" 2>&1) && return 0; printf '%s\n' "$out" | tail -n 15 >&2; return 1; }
+# The templates' network setup runs DHCP in the foreground at boot: that flushes the static address
+# LXC configured and holds boot up (busybox init then ignores the halt signal; Debian waits ~60 s).
+# DHCP only when LXC set no address, in the background.
+patch_rootfs() {
+  case $kind in
+    busybox) printf '%s\n' '#!/bin/sh' '/bin/syslogd' '/bin/mount -a' \
+      'ip -4 addr show dev eth0 2>/dev/null | grep -q inet || { /bin/udhcpc -b -i eth0 >/dev/null 2>&1 & }' > "$1/etc/init.d/rcS" ;;
+    debian) printf '%s\n' 'auto lo' 'iface lo inet loopback' '' 'auto eth0' 'iface eth0 inet manual' \
+      '    up ip -4 addr show dev eth0 | grep -q inet || dhclient -nw eth0' > "$1/etc/network/interfaces" ;;
+  esac
+}
 mkdir -p "$d"
 : > "$d/.pulumi-virt-creating"
 case $kind in
   busybox|debian)
     if [ -n "$fs" ]; then set -- -B loop --fstype "$fs" --fssize "\${size}M"; else set -- -B dir; fi
-    if [ "$kind" = busybox ]; then
-      lxc-create -n "$n" -t busybox "$@" >/dev/null
-      # The template's rcS runs udhcpc in the foreground: it flushes a static address and blocks
-      # init (which then ignores the halt signal). DHCP only without a static address, in the background.
-      if [ -n "$fs" ]; then m=$(mktemp -d); mount -o loop "$d/rootdev" "$m"; r=$m; else m=; r="$d/rootfs"; fi
-      printf '%s\n' '#!/bin/sh' '/bin/syslogd' '/bin/mount -a' \
-        'ip -4 addr show dev eth0 2>/dev/null | grep -q inet || { /bin/udhcpc -b -i eth0 >/dev/null 2>&1 & }' > "$r/etc/init.d/rcS"
-      if [ -n "$m" ]; then umount "$m"; rmdir "$m"; fi
-    else lxc-create -n "$n" -t debian "$@" -- -r "$arg" >/dev/null; fi ;;
+    if [ "$kind" = busybox ]; then quiet lxc-create -n "$n" -t busybox "$@"
+    else quiet lxc-create -n "$n" -t debian "$@" -- -r "$arg"; fi
+    if [ -n "$fs" ]; then m=$(mktemp -d); mount -o loop "$d/rootdev" "$m"; patch_rootfs "$m"; umount "$m"; rmdir "$m"
+    else patch_rootfs "$d/rootfs"; fi ;;
   tarball)
     [ -f "$arg" ] || { echo "tarball $arg not found on the host; copy it there first" >&2; exit 4; }
-    lxc-create -n "$n" -t none >/dev/null
+    quiet lxc-create -n "$n" -t none
     if [ -n "$fs" ]; then
       img="$d/rootdev"
       truncate -s "\${size}M" "$img"
