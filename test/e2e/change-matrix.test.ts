@@ -36,7 +36,7 @@ const CASES: Case[] = [
   { title: "guest root disk grow", resource: "vm", change: (a) => (a.rootDisk.size = "96MiB"), expect: "live" },
   { title: "guest memory beyond max", resource: "vm", change: (a) => { a.memory = "640MiB"; a.maxMemory = "768MiB"; }, expect: "restart", refusedWithout: { property: /memory/, optIn: "allowRestart" } },
   { title: "guest vCPU remove", resource: "vm", change: (a) => (a.vcpus = 1), expect: "restart", refusedWithout: { property: /vcpus/, optIn: "allowRestart" } },
-  { title: "guest base image change", resource: "vm", change: (a) => (a.rootDisk.baseImage = a.rootDisk.baseImage.replace("base-a", "base-b")), expect: "replace" },
+  { title: "guest base image change", resource: "vm", change: (a) => (a.rootDisk.baseImage = a.rootDisk.baseImage.replace("base-a", "base-b")), expect: "replace", refusedWithout: { property: /rootDisk/, optIn: "allowDataLoss" } },
 ];
 
 function guestImageDir(): string {
@@ -146,6 +146,10 @@ test("change matrix: preview's classification is what up does on the host", asyn
       assert.equal(outs[c.resource].lastApplied.action === "create" ? "replace" : outs[c.resource].lastApplied.action, c.expect);
     });
   }
+
+  await t.test("after the matrix, refresh finds no drift", async () => {
+    await stack.refresh({ expectNoChanges: true });
+  });
 
   await t.test("the review report of the matrix matches its snapshots (Markdown and table)", () => {
     const totals = { live: 0, restart: 0, replace: 0, create: 0, delete: 0 };

@@ -7,6 +7,7 @@ import { containerRules } from "../../plan/rules";
 import { describePlan, Plan, planChanges, PlanValue, sameValue } from "../../plan/planner";
 import type { CapabilityTable } from "../../plan/types";
 import type * as Lxc from "../../drivers/lxc";
+import { readContainerCoalesced } from "./batch";
 import { hasUnknowns, isUnknown, nowIso, parseArgs, partialCreate, remoteFor, stepError } from "./common";
 
 type Props = Record<string, any>;
@@ -107,6 +108,16 @@ function connectionOf(p: Props): Record<string, unknown> | undefined {
   return { host: address, port: 22, user: "root", privateKey: c.privateKey, proxy: { host: c.host, port: c.port, user: c.user, privateKey: c.privateKey } };
 }
 
+/**
+ * For a replacement the engine calls check a second time with no old inputs. diff remembers the replacement plan
+ * (same provider process, same run) so that second check still shows per property why the resource is replaced.
+ */
+const pendingReplacements = new Map<string, { overall: string; changes: Record<string, string> }>();
+function replacementKey(p: Props): string {
+  const hv = p.hypervisor as HypervisorRef | undefined;
+  return `${hv && !isUnknown(hv) ? `${hv.host.facts.machineId}/${hv.host.facts.hostname}` : "?"}/${p.name}`;
+}
+
 export async function check(olds: Props, news: Props) {
   const { value, failures } = parseArgs(containerArgsSchema, news, NON_ARGS);
   if (!value) return { inputs: news, failures };
@@ -123,12 +134,19 @@ export async function check(olds: Props, news: Props) {
   out.push(...plan.failures);
   inputs.plannedAction = hasOld ? plan.overall : "create";
   inputs.plannedChanges = describePlan(plan);
+  const pending = hasOld ? undefined : pendingReplacements.get(replacementKey(inputs));
+  if (pending) {
+    pendingReplacements.delete(replacementKey(inputs));
+    inputs.plannedAction = pending.overall;
+    inputs.plannedChanges = pending.changes;
+  }
   return { inputs, failures: out };
 }
 
 export async function diff(_id: string, olds: Props, news: Props) {
   const plan = planFor(olds, news);
   const replaces = [...new Set(plan.properties.filter((p) => p.action === "replace").map((p) => inputNameOf(p.property)))];
+  if (replaces.length) pendingReplacements.set(replacementKey(news), { overall: "replace", changes: describePlan(plan) });
   const connectionMoved = !sameValue((olds.hypervisor as HypervisorRef)?.host?.connection, (news.hypervisor as HypervisorRef)?.host?.connection);
   const flags = ["allowRestart", "allowDataLoss", "adopt", "stopTimeoutSec"].some((k) => !sameValue(olds[k], news[k]));
   return {
@@ -141,7 +159,7 @@ export async function diff(_id: string, olds: Props, news: Props) {
 
 async function observe(p: Props) {
   const hv = p.hypervisor as HypervisorRef;
-  return lxc().readContainer(remoteFor(hv.host), p.name);
+  return readContainerCoalesced(remoteFor(hv.host), p.name);
 }
 
 const MARKER_SCRIPT = 'set -e; d="$(lxc-config lxc.lxcpath 2>/dev/null || echo /var/lib/lxc)/.pulumi-virt"; mkdir -p "$d"; case "$1" in set) : > "$d/$2";; clear) rm -f "$d/$2";; test) test -e "$d/$2";; esac';
@@ -172,7 +190,7 @@ export async function create(inputs: Props) {
   const observed = await observe(inputs);
   return {
     id,
-    outs: { ...inputs, observed, connection: connectionOf(inputs), lastApplied: { at: nowIso(), action: "create", changes: {} } },
+    outs: { ...inputs, observed, connection: connectionOf(inputs), lastApplied: { at: nowIso(), action: inputs.plannedAction === "replace" ? "replace" : "create", changes: inputs.plannedAction === "replace" ? inputs.plannedChanges : {} } },
   };
 }
 

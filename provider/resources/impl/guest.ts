@@ -85,7 +85,8 @@ export function planView(p: Props): Record<string, PlanValue> {
 }
 
 export function planFor(olds: Props | undefined, news: Props): Plan {
-  const oldView = olds ? planView(olds) : undefined;
+  if (!olds) return { overall: "none", properties: [], failures: [] };
+  const oldView = planView(olds);
   const newView = planView(news);
   // Data disks that appear or disappear compare as present 1 / absent 0.
   if (oldView) {
@@ -152,6 +153,16 @@ export function xenSpecOf(p: Props): Xen.XenDomainSpec {
   } as Xen.XenDomainSpec;
 }
 
+/**
+ * For a replacement the engine calls check a second time with no old inputs. diff remembers the replacement plan
+ * (same provider process, same run) so that second check still shows per property why the resource is replaced.
+ */
+const pendingReplacements = new Map<string, { overall: string; changes: Record<string, string> }>();
+function replacementKey(p: Props): string {
+  const hv = p.hypervisor as HypervisorRef | undefined;
+  return `${hv && !isUnknown(hv) ? `${hv.host.facts.machineId}/${hv.host.facts.hostname}` : "?"}/${p.name}`;
+}
+
 export async function check(olds: Props, news: Props) {
   const { value, failures } = parseArgs(guestArgsSchema, news, NON_ARGS);
   if (!value) return { inputs: news, failures };
@@ -166,12 +177,19 @@ export async function check(olds: Props, news: Props) {
   out.push(...plan.failures);
   inputs.plannedAction = hasOld ? plan.overall : "create";
   inputs.plannedChanges = describePlan(plan);
+  const pending = hasOld ? undefined : pendingReplacements.get(replacementKey(inputs));
+  if (pending) {
+    pendingReplacements.delete(replacementKey(inputs));
+    inputs.plannedAction = pending.overall;
+    inputs.plannedChanges = pending.changes;
+  }
   return { inputs, failures: out };
 }
 
 export async function diff(_id: string, olds: Props, news: Props) {
   const plan = planFor(olds, news);
   const replaces = [...new Set(plan.properties.filter((p) => p.action === "replace").map((p) => inputNameOf(p.property)))];
+  if (replaces.length) pendingReplacements.set(replacementKey(news), { overall: "replace", changes: describePlan(plan) });
   const connectionMoved = !sameValue((olds.hypervisor as HypervisorRef)?.host?.connection, (news.hypervisor as HypervisorRef)?.host?.connection);
   const flags = ["allowRestart", "allowDataLoss", "adopt", "shutdownTimeoutSec"].some((k) => !sameValue(olds[k], news[k]));
   return {
@@ -179,6 +197,20 @@ export async function diff(_id: string, olds: Props, news: Props) {
     replaces,
     deleteBeforeReplace: replaces.length > 0 && olds.name === news.name && !replaces.includes("hypervisor"),
   };
+}
+
+/**
+ * Right after QEMU starts, libvirt reports the maximum as the balloon size until the guest's balloon driver
+ * inflates to the target. Waiting for it keeps a refresh right after `up` from reporting false drift.
+ */
+async function settleBalloon(p: Props, timeoutMs = 30_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  let o = await observe(p);
+  while (p.virtualization === "full" && exists(o) && o.state === "running" && o.memoryMiB !== p.memory && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1000));
+    o = await observe(p);
+  }
+  return o;
 }
 
 async function observe(p: Props): Promise<any> {
@@ -208,8 +240,8 @@ export async function create(inputs: Props) {
   } catch (e) {
     throw partialCreate(stepError(`guest "${name}"`, hv.host, "create", e), id, { ...inputs, observed: null });
   }
-  const observed = await observe(inputs);
-  return { id, outs: { ...inputs, observed, lastApplied: { at: nowIso(), action: "create", changes: {} } } };
+  const observed = await settleBalloon(inputs);
+  return { id, outs: { ...inputs, observed, lastApplied: { at: nowIso(), action: inputs.plannedAction === "replace" ? "replace" : "create", changes: inputs.plannedAction === "replace" ? inputs.plannedChanges : {} } } };
 }
 
 function withObserved(props: Props, o: any): Props {
@@ -275,7 +307,7 @@ export async function update(_id: string, olds: Props, news: Props) {
       await xen().applyLive(remote, changed.has("name") ? olds.name : name, spec, live as any).catch(step("apply live changes"));
     }
   }
-  const observed = await observe(news);
+  const observed = plan.overall === "restart" ? await settleBalloon(news) : await observe(news);
   return { outs: { ...news, observed, lastApplied: { at: nowIso(), action: plan.overall, changes: describePlan(plan), stoppedBy: how } } };
 }
 
