@@ -220,6 +220,7 @@ test("drift made by hand with virsh setmem shows in readGuest", async () => {
   await remote.exec(["virsh", "-c", "qemu:///system", "setmem", NAME, "384M", "--live"]);
   const obs = await waitFor("readGuest memory 384", () => readGuest(remote, NAME), (o) => o.memoryMiB === 384, 60_000);
   assert.equal(obs.memoryMiB, 384);
+  assert.equal(obs.configuredMemoryMiB, 512, "a --live-only change leaves the definition alone");
   assert.equal(obs.qemuPid, pid0);
   // Put it back to the desired size so later steps start from the spec.
   await applyLive(remote, NAME, { memoryMiB: 512 });

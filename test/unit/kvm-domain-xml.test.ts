@@ -210,6 +210,8 @@ test("parseReadOutput reads virsh output sections", () => {
     "Autostart:      enable",
     "@@xml",
     xml,
+    "@@inactive",
+    "  <currentMemory unit='KiB'>262144</currentMemory>",
     "@@vcpucount",
     "maximum      config         4",
     "maximum      live           4",
@@ -231,6 +233,8 @@ test("parseReadOutput reads virsh output sections", () => {
   assert.equal(o.vcpus, 3);
   assert.equal(o.maxVcpus, 4);
   assert.equal(o.memoryMiB, 512);
+  assert.equal(o.configuredMemoryMiB, 256);
+  assert.equal(o.configuredVcpus, 2);
   assert.equal(o.maxMemoryMiB, 1024);
   assert.equal(o.autostart, true);
   assert.equal(o.emulated, true);

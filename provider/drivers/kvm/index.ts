@@ -311,8 +311,15 @@ export interface GuestObserved {
   uuid?: string;
   vcpus?: number;
   maxVcpus?: number;
-  /** Current balloon target as libvirt reports it (dominfo "Used memory"). */
+  /**
+   * Memory the guest has now, as libvirt reports it (dominfo "Used memory": the balloon's actual
+   * size). Right after start it equals the maximum until the guest's balloon driver reaches the target.
+   */
   memoryMiB?: number;
+  /** Memory in the persistent definition (what the guest gets at its next start). */
+  configuredMemoryMiB?: number;
+  /** vCPUs in the persistent definition. */
+  configuredVcpus?: number;
   maxMemoryMiB?: number;
   disks?: ObservedDisk[];
   mac?: string;
@@ -341,6 +348,7 @@ if ! info=$(virsh -c "$c" dominfo --domain "$n" 2>&1); then
 fi
 printf '@@dominfo\\n%s\\n' "$info"
 echo "@@xml"; virsh -c "$c" dumpxml --domain "$n" || exit 1
+echo "@@inactive"; virsh -c "$c" dumpxml --inactive --domain "$n" | grep -m1 '<currentMemory'
 echo "@@vcpucount"; virsh -c "$c" vcpucount --domain "$n" 2>/dev/null
 echo "@@blk"; virsh -c "$c" domblkinfo --domain "$n" --all 2>/dev/null
 echo "@@pid"; cat "/run/libvirt/qemu/$n.pid" 2>/dev/null; echo
@@ -384,6 +392,13 @@ function normalizeState(s: string): GuestState {
 const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 const text = (v: unknown): string | undefined =>
   v === undefined || v === null ? undefined : typeof v === "object" ? (v as Record<string, unknown>)["#text"] as string | undefined : String(v);
+
+function configuredMemoryMiB(line: string): number | undefined {
+  const m = /<currentMemory unit='(\w+)'>(\d+)</.exec(line);
+  if (!m) return undefined;
+  const unit: Record<string, number> = { KiB: 1 / 1024, MiB: 1, GiB: 1024, b: 1 / MiB, bytes: 1 / MiB };
+  return Math.round(Number(m[2]) * (unit[m[1]] ?? 1 / 1024));
+}
 
 export function parseReadOutput(name: string, out: string): GuestObserved {
   const s = sections(out);
@@ -430,6 +445,8 @@ export function parseReadOutput(name: string, out: string): GuestObserved {
     vcpus: vc["current live"] ?? vc["current config"],
     maxVcpus: vc["maximum live"] ?? vc["maximum config"],
     memoryMiB: kib(info["Used memory"]),
+    configuredMemoryMiB: configuredMemoryMiB(s.inactive ?? ""),
+    configuredVcpus: vc["current config"],
     maxMemoryMiB: kib(info["Max memory"]),
     disks,
     mac: nic?.mac?.["@_address"],
