@@ -13,6 +13,7 @@ import {
   kvmCapabilities,
   parseReadOutput,
   stableMac,
+  startFailureHint,
 } from "../../provider/drivers/kvm";
 
 const parser = new XMLParser({
@@ -243,4 +244,11 @@ test("parseReadOutput reads virsh output sections", () => {
   assert.equal(o.mac, stableMac("pvt-kvm-unit"));
   assert.equal(o.cmdline, "console=ttyS0");
   assert.deepEqual(parseReadOutput("x", "@@absent\n"), { exists: false, name: "x" });
+});
+
+test("start failures seen on real libvirt map to a next step", () => {
+  // Messages as libvirt 9 printed them in the lab.
+  assert.match(startFailureHint("error: operation failed: Unable to find any firmware to satisfy 'efi'") ?? "", /apt-get install ovmf/);
+  assert.match(startFailureHint("error: Cannot get interface MTU on 'nosuchbr9': No such device") ?? "", /bridge does not exist/);
+  assert.equal(startFailureHint("error: something new"), undefined);
 });

@@ -625,12 +625,17 @@ const START_HINTS: [RegExp, string][] = [
   [/Cannot access (storage|backing) file|No such file or directory/, "a disk, kernel or initrd path does not exist on the host"],
 ];
 
+/** The next step for a libvirt start failure, when it is a known one. */
+export function startFailureHint(stderr: string): string | undefined {
+  return START_HINTS.find(([re]) => re.test(stderr))?.[1];
+}
+
 async function startDomain(remote: Remote, name: string): Promise<void> {
   try {
     await virsh(remote, ["start", "--domain", name], `start ${name}`);
   } catch (e) {
     if (!(e instanceof RemoteCommandError)) throw e;
-    const hint = START_HINTS.find(([re]) => re.test(e.stderrTail))?.[1];
+    const hint = startFailureHint(e.stderrTail);
     if (!hint) throw e;
     throw new RemoteCommandError(e.host, e.command, e.code, e.stderrTail, e.step, `start ${name} failed on ${e.host}: ${hint}\n  libvirt: ${e.stderrTail.trim()}`);
   }
