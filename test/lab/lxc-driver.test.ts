@@ -147,6 +147,9 @@ test("create 1 CPU / 256 MiB / 300 MiB xfs, then live 2 CPUs / 512 MiB / 600 MiB
   assert.equal(await cg(name, "memory.limit_in_bytes"), `${512 * MiB}`);
   assert.equal(await cg(name, "memory.memsw.limit_in_bytes"), `${512 * MiB}`, "swapMiB 0 kept: memsw = memory");
   assert.equal(await cg(name, "cpuset.cpus"), "0-1");
+  // The same, straight from the cgroup file of the container's init.
+  const memPath = (await sh(["cat", `/proc/${pid}/cgroup`])).split("\n").find((l) => l.split(":")[1] === "memory")!.split(":")[2];
+  assert.equal(await sh(["cat", `/sys/fs/cgroup/memory${memPath}/memory.limit_in_bytes`]), `${512 * MiB}`);
   const dfAfter = Number((await sh(["lxc-attach", "-n", name, "--", "df", "-m", "/"])).split("\n")[1].trim().split(/\s+/)[1]);
   assert.ok(dfAfter > dfBefore && dfAfter > 512, `df inside: ${dfBefore} -> ${dfAfter} MiB`);
   assert.equal(dfAfter, after.fsSizeMiB);

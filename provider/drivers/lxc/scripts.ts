@@ -182,7 +182,9 @@ while [ $# -gt 0 ]; do
     start)
       st=$(lxc-info -n "$n" -s 2>/dev/null) || true
       case $st in *RUNNING*) ;; *)
-        lxc-start -n "$n" -d -l ERROR -o "/tmp/pulumi-virt-lxc-$n.log" || { echo "lxc-start $n failed:" >&2; tail -n 5 "/tmp/pulumi-virt-lxc-$n.log" >&2 || true; exit 8; }
+        LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null) || true; [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
+        log="$LXCPATH/$n/pulumi-virt-start.log"; : > "$log"
+        lxc-start -n "$n" -d -l ERROR -o "$log" || { echo "lxc-start $n failed:" >&2; tail -n 5 "$log" >&2 || true; exit 8; }
         lxc-wait -n "$n" -s RUNNING -t 30 ;;
       esac ;;
     *) echo "unknown op $op" >&2; exit 2 ;;
