@@ -2,6 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { spawnSync } from "node:child_process";
+import * as scripts from "../../provider/drivers/lxc/scripts";
 import {
   capabilitiesFor,
   ContainerSpec,
@@ -285,4 +287,41 @@ test("capability table: limits live, disk grow by filesystem, shrink and templat
   for (const k of ["network", "network.bridge", "network.address", "environment", "mounts"]) assert.equal(lxcCapabilities[k].change?.action, "restart", k);
   assert.equal(lxcCapabilities.autostart.change?.action, "live");
   assert.equal(lxcCapabilities.running.change?.action, "live");
+});
+
+test("every host script parses under the host's /bin/sh (dash)", () => {
+  for (const [name, text] of Object.entries(scripts)) {
+    const r = spawnSync("sh", ["-n", "-c", text], { encoding: "utf8" });
+    assert.equal(r.status, 0, `${name}: ${r.stderr}`);
+  }
+});
+
+test("mergeConfig is idempotent and keeps one managed block for any valid spec", () => {
+  const ident = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,8}$/);
+  const arbSpec = fc.record({
+    memoryMiB: fc.integer({ min: 16, max: 65536 }),
+    swapMiB: fc.option(fc.integer({ min: 0, max: 4096 }), { nil: undefined }),
+    cpus: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+    cpuQuotaPercent: fc.option(fc.integer({ min: 1, max: 400 }), { nil: undefined }),
+    cpuShares: fc.option(fc.integer({ min: 2, max: 262144 }), { nil: undefined }),
+    autostart: fc.boolean(),
+    environment: fc.option(fc.dictionary(ident, fc.stringMatching(/^[ -~]{0,12}$/)), { nil: undefined }),
+    withNet: fc.boolean(),
+    v: fc.constantFrom(1 as const, 2 as const),
+  });
+  fc.assert(
+    fc.property(arbSpec, ({ withNet, v, ...rest }) => {
+      const s = spec({ ...rest, network: withNet ? { bridge: "pvbr0", address: "10.0.0.9/24" } : undefined });
+      validateSpec(s);
+      const f = v === 1 ? facts1 : facts2;
+      const once = mergeConfig(TEMPLATE_CONFIG, s, f);
+      assert.equal(mergeConfig(once, s, f), once);
+      assert.equal(once.split("\n").filter((l) => l === MANAGED_BEGIN).length, 1);
+      const kv = parseConfig(once);
+      assert.equal(kv.filter(([k]) => k === "lxc.start.auto").length, 1);
+      assert.equal(kv.filter(([k]) => k === "lxc.net.0.link").length, 1);
+      assert.equal(kv.filter(([k]) => k === "lxc.environment").length, Object.keys(rest.environment ?? {}).length);
+    }),
+    { numRuns: 200 },
+  );
 });
