@@ -188,6 +188,13 @@ test("manual drift on the host shows in readContainer", async () => {
   assert.equal(back.memoryMiB, 512);
   assert.equal(back.cpuShares, 1024);
   assert.equal(back.cpuQuotaPercent, undefined);
+  // autostart is config only: no restart; it is in the config file that lxc-autostart reads at boot
+  // (lxc-ls shows the running container's in-memory value until its next start).
+  await applyLive(remote, name, { autostart: true });
+  const auto = (await readContainer(remote, name))!;
+  assert.equal(auto.autostart, true);
+  assert.equal(auto.initPid, back.initPid);
+  assert.match(await sh(["cat", `/var/lib/lxc/${name}/config`]), /^lxc\.start\.auto = 1$/m);
 });
 
 test("restart rewrites the config (environment), keeps the limits, and gets a new init", async () => {
