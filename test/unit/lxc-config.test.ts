@@ -247,6 +247,7 @@ test("read output parses into live values, with config values for stopped contai
   assert.deepEqual(toObserved(containers.get("web")!, facts), {
     name: "web",
     running: true,
+    state: "RUNNING",
     initPid: 4242,
     memoryMiB: 512, // live value wins over the config's 256
     cpus: 2,

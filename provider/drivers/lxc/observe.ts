@@ -168,7 +168,8 @@ function templateFromConfig(configText: string): string | undefined {
 export function toObserved(raw: RawContainer, facts: HostFacts): ContainerObserved | undefined {
   if (!raw.exists) return undefined;
   const entries = parseConfig(raw.configText);
-  const running = raw.state === "RUNNING" && raw.pid !== undefined;
+  // FROZEN/STOPPING containers still have an init: they count as running (lxc-start would refuse them).
+  const running = raw.pid !== undefined && raw.state !== undefined && raw.state !== "STOPPED";
   const live = running && Object.keys(raw.cg).length > 0;
   const limits = limitsFromCgroup(live ? raw.cg : cgroupValuesFromConfig(raw.configText, facts.cgroupVersion), facts.cgroupVersion);
   const cfgAddress = lastValue(entries, "lxc.net.0.ipv4.address")?.split(/\s+/)[0]; // "A/P [broadcast]"
@@ -179,6 +180,7 @@ export function toObserved(raw: RawContainer, facts: HostFacts): ContainerObserv
   const o: ContainerObserved = {
     name: raw.name,
     running,
+    state: raw.state,
     initPid: running ? raw.pid : undefined,
     ...limits,
     diskSizeMiB: toMiB(raw.imageBytes),

@@ -46,6 +46,8 @@ export interface ContainerSpec {
 export interface ContainerObserved {
   name: string;
   running: boolean;
+  /** LXC's state: RUNNING, STOPPED, FROZEN, ... */
+  state?: string;
   initPid?: number;
   /** Live cgroup limits when running, else the persisted config values. Absent: unlimited. */
   memoryMiB?: number;
