@@ -1,7 +1,7 @@
 // Issue 12: bad input never reaches a host. Generated invalid inputs for every resource's input model go
 // through the resource's check (what the engine calls first); each must come back as a failure naming the
 // offending input, with a reason, and not one SSH command or connection may have been made.
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as container from "../../provider/resources/impl/container";
@@ -200,6 +200,9 @@ const badConnection: fc.Arbitrary<unknown> = fc.oneof(
   notObject,
   fc.constant({ ...RAW_CONNECTION, host: undefined }),
   fc.constant({ ...RAW_CONNECTION, host: "" }),
+  // Not a hostname or an IP address: refused before any lookup or dial.
+  fc.oneof(injected, leadingDash, fc.constantFrom("lab1\n", "host name", " lab1", "-oProxyCommand=nc evil 22")).map((host) => ({ ...RAW_CONNECTION, host })),
+  fc.oneof(injected, leadingDash).map((user) => ({ ...RAW_CONNECTION, user })),
   fc.oneof(fc.constantFrom(0, -1, 65536, 22.5, 1e9), notNumber).map((port) => ({ ...RAW_CONNECTION, port })),
   fc.constant({ ...RAW_CONNECTION, user: "" }),
   fc.constant({ ...RAW_CONNECTION, privateKey: undefined }),
@@ -248,6 +251,9 @@ async function refusesWithoutSsh(label: string, check: Check, base: Props, bads:
     { numRuns: RUNS_PER_RESOURCE, includeErrorInReport: true },
   );
 }
+
+// If a bad input ever got through to the transport, do not leave its connection holding the process open.
+after(() => SshPool.shared().closeAll());
 
 test("no SSH activity before the fuzz runs", () => {
   assert.deepEqual(sshCounters(), ZERO);
