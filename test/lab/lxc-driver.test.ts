@@ -120,7 +120,9 @@ const accSpec = (): ContainerSpec => ({
 test("create 1 CPU / 256 MiB / 300 MiB xfs, then live 2 CPUs / 512 MiB / 600 MiB without restart, enforced", async () => {
   const spec = accSpec();
   const name = spec.name;
+  remote.calls = 0;
   const created = await createContainer(remote, spec);
+  assert.equal(remote.calls, 2, "create: create+read, configure+start+read");
   assert.equal(created.running, true);
   assert.equal(created.memoryMiB, 256);
   assert.equal(created.cpus, 1);
@@ -135,10 +137,11 @@ test("create 1 CPU / 256 MiB / 300 MiB xfs, then live 2 CPUs / 512 MiB / 600 MiB
   assert.equal(dfBefore, created.fsSizeMiB);
 
   remote.calls = 0;
-  await applyLive(remote, name, { cpus: 2, memoryMiB: 512, diskSizeMiB: 600 });
-  assert.ok(remote.calls <= 2, `applyLive took ${remote.calls} round trips`);
+  const returned = await applyLive(remote, name, { cpus: 2, memoryMiB: 512, diskSizeMiB: 600 });
+  assert.equal(remote.calls, 2, "applyLive: read, apply+read");
 
   const after = (await readContainer(remote, name))!;
+  assert.deepEqual(returned, after, "applyLive returns the state after the change");
   assert.equal(after.initPid, pid, "init PID unchanged: no restart");
   assert.equal(after.memoryMiB, 512);
   assert.equal(after.cpus, 2);

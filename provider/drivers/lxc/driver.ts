@@ -13,7 +13,7 @@ import {
   validateSpec,
 } from "./config";
 import { cgroupValuesFromConfig, limitsFromCgroup, parseReadOutput, ReadOutput, toObserved } from "./observe";
-import { APPLY_SCRIPT, CREATE_SCRIPT, DESTROY_SCRIPT, READ_SCRIPT, RENAME_SCRIPT, STOP_SCRIPT, VERIFY_SCRIPT } from "./scripts";
+import { APPLY_SCRIPT, APPLY_THEN_READ, CREATE_THEN_READ, DESTROY_SCRIPT, READ_SCRIPT, RENAME_SCRIPT, STOP_SCRIPT, VERIFY_SCRIPT } from "./scripts";
 import { CgroupVersion, ContainerObserved, ContainerSpec, LiveChange } from "./types";
 
 const MiB = 1024 * 1024;
@@ -74,37 +74,49 @@ function templateArgs(spec: ContainerSpec): [string, string] {
   return t.kind === "busybox" ? ["busybox", ""] : t.kind === "debian" ? ["debian", t.release] : ["tarball", t.path];
 }
 
-/**
- * Creates, configures and (if spec.running) starts a container. Each step checks whether it is
- * already done, so re-running after an interruption at any point completes without duplicates.
- */
 export interface CreateOptions {
   /** Take over an existing container of this name that pulumi-virt did not create (its rootfs is kept). */
   adopt?: boolean;
 }
 
+/** Runs a script that ends with READ_SCRIPT for `name`; returns its parsed state. */
+async function scriptThenRead(remote: Remote, script: string, name: string, args: string[], opts: { step: string; stdin?: string; timeoutMs?: number }) {
+  const r = await remote.script(script, [name, ...args], opts);
+  const { facts, containers } = parseReadOutput(r.stdout);
+  const raw = containers.get(name);
+  if (!raw) throw new Error(`${opts.step}: no state came back from ${remote.label}`);
+  const stopped = /^stopped\t(\S+)$/m.exec(r.stdout)?.[1] as StopResult | undefined;
+  return { facts, raw, observed: toObserved(raw, facts), stopped };
+}
+
+/**
+ * Creates, configures and (if spec.running) starts a container: two round trips (create-if-needed +
+ * read, configure + start + read). Each step checks whether it is already done, so re-running after
+ * an interruption at any point completes without duplicates.
+ */
 export async function createContainer(remote: Remote, spec: ContainerSpec, opts: CreateOptions = {}): Promise<ContainerObserved> {
   validateSpec(spec);
   const step = `create container ${spec.name}`;
-  let { facts, containers } = await readRaw(remote, [spec.name]);
-  let raw = containers.get(spec.name)!;
-  if (!raw.created) {
-    const [kind, arg] = templateArgs(spec);
-    await remote.script(CREATE_SCRIPT, [spec.name, kind, arg, spec.disk?.fstype ?? "", String(spec.disk?.sizeMiB ?? ""), opts.adopt ? "1" : "0"], {
-      step,
-      timeoutMs: CREATE_TIMEOUT_MS,
-    });
-    ({ facts, containers } = await readRaw(remote, [spec.name]));
-    raw = containers.get(spec.name)!;
-    if (!raw.exists) throw new Error(`${step}: lxc-create reported success but ${facts.lxcPath}/${spec.name}/config is missing`);
-  }
+  const [kind, arg] = templateArgs(spec);
+  const created = await scriptThenRead(remote, CREATE_THEN_READ, spec.name, [kind, arg, spec.disk?.fstype ?? "", String(spec.disk?.sizeMiB ?? ""), opts.adopt ? "1" : "0"], {
+    step,
+    timeoutMs: CREATE_TIMEOUT_MS,
+  });
+  const { facts, raw } = created;
+  if (!raw.exists) throw new Error(`${step}: lxc-create reported success but ${facts.lxcPath}/${spec.name}/config is missing`);
   const ops: string[] = [];
   if (spec.network && spec.running) ops.push("bridge", spec.network.bridge);
   const config = mergeConfig(raw.configText, spec, facts);
-  if (config !== raw.configText.replace(/\n*$/, "\n")) ops.push("config", configPath(facts.lxcPath, spec.name));
-  if (spec.running) ops.push("start");
-  if (ops.length) await remote.script(APPLY_SCRIPT, [spec.name, ...ops], { step, stdin: config });
-  const observed = await readContainer(remote, spec.name);
+  if (config !== raw.configText.replace(/\n*$/, "\n")) {
+    ops.push("config", configPath(facts.lxcPath, spec.name));
+    // An adopted container that already runs gets its limits now, not at its next start.
+    if (created.observed?.running) {
+      const all: LiveChange = { memoryMiB: spec.memoryMiB, swapMiB: spec.swapMiB ?? null, cpus: spec.cpus ?? null, cpuQuotaPercent: spec.cpuQuotaPercent ?? null, cpuShares: spec.cpuShares ?? null };
+      for (const [k, v] of liveCgroupWrites(all, raw.cg, facts.cgroupVersion, facts.hostCpus)) ops.push("cg", k, v);
+    }
+  }
+  if (spec.running && !created.observed?.running) ops.push("start");
+  const observed = ops.length ? (await scriptThenRead(remote, APPLY_THEN_READ, spec.name, ops, { step, stdin: config })).observed : created.observed;
   if (!observed) throw new Error(`${step}: container vanished after create`);
   return observed;
 }
@@ -167,9 +179,9 @@ export interface ApplyLiveOptions {
 
 /**
  * Applies limits, disk grow, autostart and running state without restarting the container, and
- * persists them in its config. Two round trips (read, apply); a stop adds one.
+ * persists them in its config. Two round trips (read; apply + stop/start + read). Returns the state after.
  */
-export async function applyLive(remote: Remote, name: string, change: LiveChange, opts: ApplyLiveOptions = {}): Promise<void> {
+export async function applyLive(remote: Remote, name: string, change: LiveChange, opts: ApplyLiveOptions = {}): Promise<ContainerObserved> {
   validateName(name);
   const step = `apply live change to container ${name}`;
   for (const k of ["memoryMiB", "swapMiB", "cpus", "cpuQuotaPercent", "cpuShares", "diskSizeMiB"] as const) {
@@ -196,8 +208,16 @@ export async function applyLive(remote: Remote, name: string, change: LiveChange
   const config = replaceLimitSettings(raw.configText, entries);
   if (config !== raw.configText) ops.push("config", configPath(facts.lxcPath, name));
   if (change.running === true && !obs.running) ops.push("start");
-  if (ops.length) await remote.script(APPLY_SCRIPT, [name, ...ops], { step, stdin: config });
-  if (change.running === false && obs.running) await stopContainer(remote, name, opts.stopTimeoutSec ?? 30);
+  if (change.running === false && obs.running) ops.push("stop", String(stopTimeout(opts.stopTimeoutSec ?? 30)));
+  if (!ops.length) return obs;
+  const after = await scriptThenRead(remote, APPLY_THEN_READ, name, ops, { step, stdin: config, timeoutMs: ((opts.stopTimeoutSec ?? 30) + 120) * 1000 });
+  if (!after.observed) throw new Error(`${step}: container ${name} vanished`);
+  return after.observed;
+}
+
+function stopTimeout(t: number): number {
+  if (!Number.isInteger(t) || t < 0) throw new Error(`stop timeout must be whole seconds >= 0; got ${t}`);
+  return t;
 }
 
 export type StopResult = "graceful" | "killed" | "already-stopped";
@@ -205,7 +225,7 @@ export type StopResult = "graceful" | "killed" | "already-stopped";
 /** Asks init to halt; kills the container after timeoutSec. */
 export async function stopContainer(remote: Remote, name: string, timeoutSec: number): Promise<StopResult> {
   validateName(name);
-  if (!Number.isInteger(timeoutSec) || timeoutSec < 0) throw new Error(`stop timeout must be whole seconds >= 0; got ${timeoutSec}`);
+  stopTimeout(timeoutSec);
   const r = await remote.script(STOP_SCRIPT, [name, String(timeoutSec)], { step: `stop container ${name}`, timeoutMs: (timeoutSec + 60) * 1000 });
   return r.stdout.trim() as StopResult;
 }
@@ -218,6 +238,7 @@ export async function startContainer(remote: Remote, name: string): Promise<void
 /**
  * Rewrites the whole config from spec, stops, grows the disk offline if spec asks for more, and starts
  * again (if spec.running). For changes that need a restart (network, environment, mounts, ext4 grow).
+ * Two round trips (read; stop + config + grow + start + read). Returns how it stopped.
  */
 export async function restartContainer(remote: Remote, spec: ContainerSpec, opts: { stopTimeoutSec?: number } = {}): Promise<StopResult> {
   validateSpec(spec);
@@ -229,18 +250,16 @@ export async function restartContainer(remote: Remote, spec: ContainerSpec, opts
   if (spec.disk && obs.diskSizeMiB !== undefined && spec.disk.sizeMiB < obs.diskSizeMiB) {
     throw new Error(`${step}: disk ${obs.diskSizeMiB} MiB -> ${spec.disk.sizeMiB} MiB is a shrink; that needs a replace (data is lost)`);
   }
-  if (spec.network && spec.running && !(await verifyLxc(remote)).bridges.includes(spec.network.bridge)) {
-    // Checked before stopping, so a typo does not leave the container down.
-    throw new Error(`${step}: bridge ${spec.network.bridge} does not exist on ${remote.label}; create it or choose another`);
-  }
-  const stopped = await stopContainer(remote, spec.name, opts.stopTimeoutSec ?? 30);
-  const ops: string[] = ["config", configPath(facts.lxcPath, spec.name)];
+  const timeout = stopTimeout(opts.stopTimeoutSec ?? 30);
+  // The bridge is checked before stopping, so a typo does not leave the container down.
+  const ops: string[] = spec.network && spec.running ? ["bridge", spec.network.bridge] : [];
+  ops.push("stop", String(timeout), "config", configPath(facts.lxcPath, spec.name));
   if (spec.disk && obs.loopImage && obs.diskSizeMiB !== undefined && spec.disk.sizeMiB > obs.diskSizeMiB) {
     ops.push("grow", obs.loopImage, String(spec.disk.sizeMiB), obs.fstype ?? spec.disk.fstype, "offline");
   }
   if (spec.running) ops.push("start");
-  await remote.script(APPLY_SCRIPT, [spec.name, ...ops], { step, stdin: mergeConfig(raw.configText, spec, facts) });
-  return stopped;
+  const after = await scriptThenRead(remote, APPLY_THEN_READ, spec.name, ops, { step, stdin: mergeConfig(raw.configText, spec, facts), timeoutMs: (timeout + 120) * 1000 });
+  return after.stopped ?? "already-stopped";
 }
 
 /** Renames a STOPPED container (directory, image path, hostname). Idempotent. */

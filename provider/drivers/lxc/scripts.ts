@@ -138,6 +138,22 @@ esac
 echo created
 `;
 
+/** Defines stop_container NAME TIMEOUT: prints graceful | killed | already-stopped. */
+const STOP_FN = `
+stop_container() {
+  local sn st
+  sn=$1
+  st=$(lxc-info -n "$sn" -s 2>/dev/null) || true
+  case $st in *RUNNING*|*STARTING*|*FREEZING*|*FROZEN*|*THAWED*|*STOPPING*) ;; *) echo already-stopped; return 0 ;; esac
+  # -t 0 would not wait at all: a zero timeout means kill right away.
+  if [ "$2" -gt 0 ] && lxc-stop -n "$sn" --nokill -t "$2" >/dev/null 2>&1 && lxc-wait -n "$sn" -s STOPPED -t 5 >/dev/null 2>&1; then echo graceful; return 0; fi
+  lxc-stop -n "$sn" -k >/dev/null 2>&1 || true
+  lxc-wait -n "$sn" -s STOPPED -t 10 >/dev/null 2>&1 || true
+  st=$(lxc-info -n "$sn" -s 2>/dev/null) || true
+  case $st in *STOPPED*) echo killed ;; *) echo "container $sn did not stop: $st" >&2; return 9 ;; esac
+}
+`;
+
 /**
  * Applies operations in order to container $1. Ops: "cg KEY VALUE" (live cgroup write, running only),
  * "grow IMAGE MiB FSTYPE online|offline", "config PATH"
@@ -145,6 +161,7 @@ echo created
  */
 export const APPLY_SCRIPT = `
 set -eu
+${STOP_FN}
 n=$1; shift
 loopof() { losetup -l -n -O NAME -j "$1" 2>/dev/null | head -n 1; }
 growfs() { case $1 in xfs) xfs_growfs "$2" >/dev/null ;; btrfs) btrfs filesystem resize max "$2" >/dev/null ;; *) echo "cannot grow $1 online" >&2; return 1 ;; esac; }
@@ -179,6 +196,7 @@ while [ $# -gt 0 ]; do
       fi ;;
     bridge) [ -d "/sys/class/net/$1/bridge" ] || { echo "bridge $1 does not exist on this host; create it (ip link add $1 type bridge; ip link set $1 up) or choose another" >&2; exit 11; }; shift ;;
     config) t="$1.tmp.$$"; cat > "$t"; chmod 640 "$t"; mv -f "$t" "$1"; shift ;;
+    stop) r=$(stop_container "$n" "$1"); shift; printf 'stopped\\t%s\\n' "$r" ;;
     start)
       st=$(lxc-info -n "$n" -s 2>/dev/null) || true
       case $st in *RUNNING*) ;; *)
@@ -193,16 +211,8 @@ done
 `;
 
 /** $1 name, $2 timeout seconds. Prints graceful | killed | already-stopped. */
-export const STOP_SCRIPT = `
-n=$1; t=$2
-st=$(lxc-info -n "$n" -s 2>/dev/null) || true
-case $st in *RUNNING*|*STARTING*|*FREEZING*|*FROZEN*|*THAWED*|*STOPPING*) ;; *) echo already-stopped; exit 0 ;; esac
-# -t 0 would not wait at all: a zero timeout means kill right away.
-if [ "$t" -gt 0 ] && lxc-stop -n "$n" --nokill -t "$t" >/dev/null 2>&1 && lxc-wait -n "$n" -s STOPPED -t 5 >/dev/null 2>&1; then echo graceful; exit 0; fi
-lxc-stop -n "$n" -k >/dev/null 2>&1 || true
-lxc-wait -n "$n" -s STOPPED -t 10 >/dev/null 2>&1 || true
-st=$(lxc-info -n "$n" -s 2>/dev/null) || true
-case $st in *STOPPED*) echo killed ;; *) echo "container $n did not stop: $st" >&2; exit 9 ;; esac
+export const STOP_SCRIPT = `${STOP_FN}
+stop_container "$1" "$2"
 `;
 
 /** $1 name. Stops, detaches loop devices of its image, destroys, removes the image. Prints destroyed | absent. */
@@ -258,3 +268,13 @@ for b in /sys/class/net/*/bridge; do [ -d "$b" ] && { b=\${b%/bridge}; printf 'b
 for t in /usr/share/lxc/templates/lxc-*; do [ -x "$t" ] && printf 'template\t%s\n' "\${t##*/lxc-}"; done
 exit 0
 `;
+
+/** Runs a mutating script in a subshell, then READ_SCRIPT for its container ($1): state after the change, same round trip. */
+const thenRead = (body: string) => `(
+${body}
+) || exit $?
+set -- "$1"
+${READ_SCRIPT}`;
+
+export const CREATE_THEN_READ = thenRead(CREATE_SCRIPT);
+export const APPLY_THEN_READ = thenRead(APPLY_SCRIPT);
