@@ -43,7 +43,7 @@ for (const mode of MODES) {
     after(() => pool.closeAll());
 
     test("output that contains the frame markers comes back verbatim", async () => {
-      const fake = "PVEND 0123456789abcdef 0 -\nPVEND 0123456789abcdef 0 +\n 5 o\n 0 e\n 5 total\nPVREADY /tmp 1\nPVGO\n";
+      const fake = "\npv0123456789abcdef0123456789abcdef 0\nPVEND 0123456789abcdef 0 -\nPVEND 0123456789abcdef 0 +\n 5 o\n 0 e\n 5 total\nPVREADY /tmp 1\nPVGO\n";
       const r = await remote.exec(["printf", "%s", fake]);
       assert.equal(r.stdout, fake);
       const e = await remote.script('printf "%s" "$1" >&2', [fake]);

@@ -1,0 +1,141 @@
+// ms per command over SSH: an exec channel per command vs pooled long-lived sessions, sequential and 8 at
+// once, against the floor of a bare remote shell loop measured in the same run on the same sshd.
+// Run: npm run build && node dist/bench/ssh-exec.js   (prints a table, then JSON)
+import { Client } from "ssh2";
+import { parseConnection } from "../provider/ssh/connection";
+import { SshPool } from "../provider/ssh/pool";
+import { SshRemote } from "../provider/ssh/remote";
+import { TestSshd } from "../test/support/sshd";
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
+interface Row {
+  way: string;
+  commands: number;
+  msPerCommand: { median: number; min: number; max: number };
+  vsFloor?: number;
+  channelsOpened?: number;
+  tcpConnections?: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function timed(n: number, runOne: () => Promise<void>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await runOne();
+  return Number(process.hrtime.bigint() - t0) / 1e6 / n;
+}
+
+/**
+ * The floor: one raw ssh2 exec of `sh`, fed `true; echo MARK` lines, waiting for each MARK. No framing, no
+ * isolation. The `(true)` variant adds the one fork that isolation (a subshell per command) costs.
+ */
+async function bareShellLoop(sshd: TestSshd, n: number, line = "true; echo __END__\n"): Promise<number> {
+  const client = new Client();
+  await new Promise<void>((resolve, reject) => {
+    client.on("ready", () => resolve()).on("error", reject);
+    client.connect({ host: "127.0.0.1", port: sshd.port, username: "root", privateKey: sshd.rootKey.privateKey, hostVerifier: () => true });
+  });
+  try {
+    const ch = await new Promise<import("ssh2").ClientChannel>((resolve, reject) => client.exec("sh", (e, s) => (e ? reject(e) : resolve(s))));
+    let buf = "";
+    let waiter: (() => void) | undefined;
+    ch.on("data", (d: Buffer) => {
+      buf += d.toString();
+      if (buf.includes("__END__\n")) {
+        buf = "";
+        waiter?.();
+      }
+    });
+    const one = () =>
+      new Promise<void>((resolve) => {
+        waiter = resolve;
+        ch.write(line);
+      });
+    await one(); // warm
+    const ms = await timed(n, async () => {
+      for (let i = 0; i < n; i++) await one();
+    });
+    ch.end();
+    return ms;
+  } finally {
+    client.end();
+  }
+}
+
+async function viaRemote(sshd: TestSshd, mode: "session" | "exec", n: number, parallel: number, argv: string[]): Promise<{ ms: number; channels: number; tcp: number }> {
+  const pool = new SshPool();
+  const remote = new SshRemote(parseConnection(sshd.rootConnection({ execMode: mode })), pool);
+  try {
+    // Warm: connection and (in session mode) as many sessions as will run at once.
+    await Promise.all(Array.from({ length: parallel }, () => remote.exec(["true"])));
+    const before = pool.stats().global;
+    const ms = await timed(n, async () => {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: parallel }, async () => {
+          while (next < n) {
+            next++;
+            await remote.exec(argv);
+          }
+        }),
+      );
+    });
+    const after = pool.stats().global;
+    return { ms, channels: after.channelsOpened - before.channelsOpened, tcp: after.connectionsOpened };
+  } finally {
+    pool.closeAll();
+  }
+}
+
+async function main(): Promise<void> {
+  const sshd = await TestSshd.start();
+  const rows: Row[] = [];
+  try {
+    const cases: Array<{ way: string; n: number; run: () => Promise<{ ms: number; channels?: number; tcp?: number }> }> = [
+      { way: "floor: bare remote sh loop, `true` + end marker", n: 300, run: async () => ({ ms: await bareShellLoop(sshd, 300) }) },
+      { way: "floor + subshell: `(true)` + end marker", n: 300, run: async () => ({ ms: await bareShellLoop(sshd, 300, "(true); echo __END__\n") }) },
+      { way: "exec channel per command, sequential (`true`)", n: 20, run: () => viaRemote(sshd, "exec", 20, 1, ["true"]) },
+      { way: "exec channel per command, 8 at once (`true`)", n: 48, run: () => viaRemote(sshd, "exec", 48, 8, ["true"]) },
+      { way: "pooled sessions, sequential (`true`)", n: 300, run: () => viaRemote(sshd, "session", 300, 1, ["true"]) },
+      { way: "pooled sessions, 8 at once (`true`)", n: 800, run: () => viaRemote(sshd, "session", 800, 8, ["true"]) },
+      { way: "pooled sessions, sequential (`echo hello`: output path)", n: 300, run: () => viaRemote(sshd, "session", 300, 1, ["echo", "hello"]) },
+    ];
+    for (const c of cases) {
+      const samples: number[] = [];
+      let last: { ms: number; channels?: number; tcp?: number } = { ms: 0 };
+      for (let r = 0; r < RUNS; r++) {
+        last = await c.run();
+        samples.push(last.ms);
+      }
+      rows.push({
+        way: c.way,
+        commands: c.n,
+        msPerCommand: { median: median(samples), min: Math.min(...samples), max: Math.max(...samples) },
+        channelsOpened: last.channels,
+        tcpConnections: last.tcp,
+      });
+    }
+  } finally {
+    await sshd.stop();
+  }
+  const floor = rows[0].msPerCommand.median;
+  for (const r of rows) r.vsFloor = Math.round((r.msPerCommand.median / floor) * 10) / 10;
+  const f = (x: number) => x.toFixed(3).padStart(9);
+  console.log(`ssh-exec benchmark: ${RUNS} runs each, ms per command (median [min..max]); OpenSSH on 127.0.0.1; ${new Date().toISOString()}`);
+  console.log(`${"way".padEnd(58)} ${"cmds".padStart(5)} ${"median".padStart(9)} ${"min".padStart(9)} ${"max".padStart(9)} ${"x floor".padStart(8)} chans/run`);
+  for (const r of rows) {
+    console.log(
+      `${r.way.padEnd(58)} ${String(r.commands).padStart(5)} ${f(r.msPerCommand.median)} ${f(r.msPerCommand.min)} ${f(r.msPerCommand.max)} ${String(r.vsFloor).padStart(8)} ${r.channelsOpened ?? "-"}`,
+    );
+  }
+  console.log(JSON.stringify({ bench: "ssh-exec", runs: RUNS, rows }, null, 2));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
