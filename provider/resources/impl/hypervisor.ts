@@ -56,7 +56,7 @@ async function verify(kind: HypervisorKind, remote: Remote): Promise<{ version: 
     case "xen": {
       const v = await (require("../../drivers/xen") as typeof import("../../drivers/xen")).verifyXen(remote);
       if (!v.dom0) throw new Error("not a Xen dom0 (xl info failed or /proc/xen/capabilities lacks control_d)");
-      return { version: v.xenVersion, details: v as unknown as Record<string, unknown> };
+      return { version: v.xenVersion ?? "unknown", details: v as unknown as Record<string, unknown> };
     }
   }
 }
