@@ -19,6 +19,7 @@ import {
   stopContainer,
   verifyLxc,
 } from "../../provider/drivers/lxc";
+import { CREATE_SCRIPT } from "../../provider/drivers/lxc/scripts";
 import { closeAllRemotes, getRemote } from "../../provider/ssh/remote";
 import { ExecOptions, ExecResult, Remote } from "../../provider/ssh/types";
 import { ensureLab, LabHost, loadLab } from "../support/lab";
@@ -263,6 +264,30 @@ test("create resumes after an interruption at every step, without duplicates", a
     assert.equal(await loopsBacking(o.loopImage!).then((s) => s.split("\n").length), 1, "one loop device");
     assert.equal(await destroyContainer(remote, name), "destroyed");
     if (!interrupted) break; // k is past the last call: every step has been interrupted once
+  }
+
+  // Killed for real in the middle of creating (process group SIGKILLed at a few points): a retry completes.
+  for (const delayMs of [40, 150, 400]) {
+    const name = PREFIX + "res";
+    const child = spawn("nsenter", ["--target", String(host.monitorPid), "--net", "--mount", "--uts", "--", "sh", "-c", CREATE_SCRIPT, "sh", name, "busybox", "", "xfs", "300", "0"], {
+      stdio: "ignore",
+      detached: true,
+    });
+    const exited = new Promise((r) => child.on("close", r));
+    await new Promise((r) => setTimeout(r, delayMs));
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      // already finished: the retry then just resumes a complete create
+    }
+    await exited;
+    const o = await createContainer(remote, base(name));
+    assert.equal(o.running, true, `after a kill at ${delayMs} ms`);
+    assert.equal(o.diskSizeMiB, 300);
+    assert.equal(await loopsBacking(o.loopImage!).then((s) => s.split("\n").length), 1, "one loop device");
+    const cfg = await sh(["cat", `/var/lib/lxc/${name}/config`]);
+    assert.equal(cfg.split("\n").filter((l) => l.startsWith("# BEGIN pulumi-virt")).length, 1, "one managed block");
+    assert.equal(await destroyContainer(remote, name), "destroyed");
   }
 
   // Interrupted inside lxc-create: a half-made directory marked "creating" is cleaned up and redone.

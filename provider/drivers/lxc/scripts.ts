@@ -73,12 +73,28 @@ exit 0
 `;
 
 /**
+ * Defines release_image IMAGE: unmounts this namespace's mounts of the image's loop devices (left by an
+ * interrupted grow or create) and detaches them, so nothing keeps a deleted image alive.
+ */
+const RELEASE_FN = `
+release_image() {
+  [ -f "$1" ] || return 0
+  for L in $(losetup -l -n -O NAME -j "$1" 2>/dev/null); do
+    while read -r src mnt _rest; do [ "$src" = "$L" ] && umount "$mnt" 2>/dev/null; done < /proc/self/mounts
+    losetup -d "$L" 2>/dev/null || true
+  done
+  return 0
+}
+`;
+
+/**
  * Creates the container's rootfs. $1 name, $2 kind (busybox|debian|tarball), $3 release or tarball path,
  * $4 fstype ("" = directory rootfs), $5 size MiB, $6 1 = adopt an existing container not created by us. Leftovers of an interrupted create (marker
  * ".pulumi-virt-creating" without ".pulumi-virt-created") are removed first, so a retry starts clean.
  */
 export const CREATE_SCRIPT = `
 set -eu
+${RELEASE_FN}
 n=$1; kind=$2; arg=$3; fs=$4; size=$5; adopt=\${6:-0}
 LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null) || true; [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
 d="$LXCPATH/$n"
@@ -91,7 +107,7 @@ if [ -f "$d/config" ] && [ ! -f "$d/.pulumi-virt-creating" ]; then
 fi
 if [ -d "$d" ]; then
   lxc-stop -n "$n" -k >/dev/null 2>&1 || true
-  if [ -f "$d/rootdev" ]; then for L in $(losetup -l -n -O NAME -j "$d/rootdev" 2>/dev/null); do losetup -d "$L" 2>/dev/null || true; done; fi
+  release_image "$d/rootdev"
   lxc-destroy -n "$n" >/dev/null 2>&1 || true
   rm -rf "$d"
 fi
@@ -217,6 +233,7 @@ stop_container "$1" "$2"
 
 /** $1 name. Stops, detaches loop devices of its image, destroys, removes the image. Prints destroyed | absent. */
 export const DESTROY_SCRIPT = `
+${RELEASE_FN}
 n=$1
 LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null); [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
 d="$LXCPATH/$n"
@@ -227,7 +244,7 @@ lxc-stop -n "$n" -k >/dev/null 2>&1 || true
 lxc-wait -n "$n" -s STOPPED -t 10 >/dev/null 2>&1 || true
 for f in "$img" "$d/rootdev"; do
   [ -n "$f" ] && [ -f "$f" ] || continue
-  for L in $(losetup -l -n -O NAME -j "$f" 2>/dev/null); do losetup -d "$L" 2>/dev/null || true; done
+  release_image "$f"
 done
 [ -f "$d/config" ] && { lxc-destroy -n "$n" >/dev/null 2>&1 || true; }
 rm -rf "$d"
