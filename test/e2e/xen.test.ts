@@ -1,0 +1,109 @@
+// Issue 8 end to end: paravirtualized guests on the Xen lab host through the pulumi CLI (examples/xen).
+// Live memory / vCPU changes keep the domain (same domid, same boot id, checked inside the guest's console);
+// memory beyond maxMemory is a restart that preview refuses without allowRestart.
+import { before, after, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { REPO_ROOT, TestStack } from "./harness";
+import { getRemote } from "../../provider/ssh/remote";
+import { SshPool } from "../../provider/ssh/pool";
+import { consoleLogPath } from "../../provider/drivers/xen";
+
+const labDir = process.env.PULUMI_VIRT_LAB_DIR ?? "/run/pulumi-virt-lab";
+let xen1: { address: string; port: number; user: string; hostKey: string; privateKeyPath: string };
+
+before(() => {
+  // Fails loudly (never skips) when Xen cannot boot on this machine.
+  execFileSync("bash", [join(REPO_ROOT, "lab/xen/xen-host.sh"), "up"], { stdio: "inherit" });
+  xen1 = JSON.parse(readFileSync(join(labDir, "xen.json"), "utf8")).hosts[0];
+});
+after(() => {
+  SshPool.shared().closeAll();
+  execFileSync("bash", [join(REPO_ROOT, "lab/xen/xen-host.sh"), "down"], { stdio: "inherit" });
+});
+
+function dom0() {
+  return getRemote({ host: xen1.address, port: xen1.port, user: xen1.user, privateKey: readFileSync(xen1.privateKeyPath, "utf8"), hostKey: xen1.hostKey });
+}
+
+/** The newest PVSTAT line the guest printed on its console (hvc0), as key/value pairs. */
+async function guestStat(name: string, after?: (s: Record<string, string>) => boolean): Promise<Record<string, string>> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const r = await dom0().exec(["tail", "-n", "5", consoleLogPath(name)], { okCodes: [0, 1] });
+    const line = r.stdout.split("\n").filter((l) => l.startsWith("PVSTAT ")).pop();
+    if (line) {
+      const s = Object.fromEntries(line.slice(7).trim().split(/\s+/).map((kv) => kv.split("=") as [string, string]));
+      if (!after || after(s)) return s;
+    }
+    if (Date.now() > deadline) throw new Error(`no matching PVSTAT line from ${name} within 120 s; last: ${line ?? "none"}`);
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+}
+
+async function domid(name: string): Promise<string> {
+  return (await dom0().exec(["xl", "domid", name])).stdout.trim();
+}
+
+test("Xen PV guest: create, live memory and vCPU changes, restart beyond max refused without opt-in, destroy", async (t) => {
+  const img = execFileSync("bash", [join(REPO_ROOT, "lab/images/build-guest.sh")], { encoding: "utf8" }).trim().split("\n").pop()!;
+  const name = `pv${Date.now().toString(36).slice(-5)}`;
+  const stack = await TestStack.create({
+    program: "examples/xen",
+    config: {
+      host: JSON.stringify({ address: xen1.address, port: xen1.port, user: xen1.user, hostKey: xen1.hostKey }),
+      guestImage: JSON.stringify({ kernel: `${img}/vmlinuz`, initrd: `${img}/initrd.img` }),
+      guestName: name,
+      memory: "128MiB",
+      vcpus: "1",
+    },
+    secrets: { privateKey: readFileSync(xen1.privateKeyPath, "utf8") },
+  });
+  t.after(async () => {
+    await stack.destroy().catch(() => undefined);
+    await stack.rm();
+  });
+
+  let first: Record<string, string> = {};
+  let id = "";
+  await t.test("up creates a PV domain that boots", async () => {
+    await stack.up();
+    id = await domid(name);
+    first = await guestStat(name);
+    assert.equal(first.cpus_online, "1");
+    assert.equal((await stack.outputs() as any).xenVersion.startsWith("4.17"), true);
+  });
+
+  await t.test("200 MiB and 2 vCPUs preview as live and apply live: same domid, same boot, more memory and CPUs inside", async () => {
+    await stack.setConfig("memory", "200MiB");
+    await stack.setConfig("vcpus", "2");
+    const p = await stack.preview({ json: true });
+    const step = p.steps.find((s) => s.urn.endsWith("::pv"))!;
+    assert.equal(step.newState!.inputs!.plannedAction, "live");
+    const planned = step.newState!.inputs!.plannedChanges as Record<string, string>;
+    assert.match(planned.memory, /^live: 128 → 200: applied live \(xl mem-set\)/);
+    assert.match(planned.vcpus, /^live: 1 → 2/);
+    await stack.up();
+    assert.equal(await domid(name), id, "same domain");
+    const s = await guestStat(name, (x) => x.cpus_online === "2" && Number(x.memtotal_kb) > Number(first.memtotal_kb));
+    assert.equal(s.boot, first.boot, "the guest did not reboot");
+    assert.ok(Number(s.memtotal_kb) - Number(first.memtotal_kb) >= 60 * 1024, "MemTotal grew by about 72 MiB");
+  });
+
+  await t.test("memory beyond maxMemory is a restart: refused without allowRestart, naming the property", async () => {
+    await stack.setConfig("memory", "300MiB");
+    const res = await stack.preview({ allowFailure: true });
+    assert.notEqual(res.code, 0);
+    assert.match(res.stdout + res.stderr, /memory/);
+    assert.match(res.stdout + res.stderr, /allowRestart/);
+    await stack.setConfig("memory", "200MiB");
+  });
+
+  await t.test("destroy removes the domain", async () => {
+    await stack.destroy();
+    const r = await dom0().exec(["xl", "domid", name], { okCodes: [0, 1] });
+    assert.notEqual(r.code, 0);
+  });
+});
