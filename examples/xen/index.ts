@@ -18,7 +18,7 @@ const pv = new Guest("pv", {
   vcpus: cfg.getNumber("vcpus") ?? 1,
   maxVcpus: 2,
   memory: cfg.get("memory") ?? "128MiB",
-  maxMemory: "256MiB",
+  maxMemory: cfg.get("maxMemory") ?? "256MiB",
   boot: { kernel: image.kernel, initrd: image.initrd, cmdline: "console=hvc0" },
   allowRestart: cfg.getBoolean("allowRestart") ?? false,
 });

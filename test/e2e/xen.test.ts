@@ -94,11 +94,15 @@ test("Xen PV guest: create, live memory and vCPU changes, restart beyond max ref
 
   await t.test("memory beyond maxMemory is a restart: refused without allowRestart, naming the property", async () => {
     await stack.setConfig("memory", "300MiB");
+    await stack.setConfig("maxMemory", "384MiB");
     const res = await stack.preview({ allowFailure: true });
     assert.notEqual(res.code, 0);
     assert.match(res.stdout + res.stderr, /memory/);
     assert.match(res.stdout + res.stderr, /allowRestart/);
+    const p = (await stack.pulumi(["preview", "--json"], { okCodes: [0, 255, 1] })).stdout;
+    assert.match(p, /restart: 256 → 384/);
     await stack.setConfig("memory", "200MiB");
+    await stack.setConfig("maxMemory", "256MiB");
   });
 
   await t.test("destroy removes the domain", async () => {
