@@ -218,6 +218,9 @@ export async function read(id: string, props: Props) {
 }
 
 export async function update(id: string, olds: Props, news: Props) {
+  // A create that failed part-way is in state with observed: null (partialCreate). The engine retries it as an
+  // update, whose inputs usually equal the olds: finish the create instead of planning "no change".
+  if (olds.observed === null) return { outs: (await create(news)).outs };
   const hv = news.hypervisor as HypervisorRef;
   const remote = remoteFor(hv.host);
   const plan = planFor(olds, news);

@@ -244,6 +244,18 @@ export async function create(inputs: Props) {
   return { id, outs: { ...inputs, observed, lastApplied: { at: nowIso(), action: inputs.plannedAction === "replace" ? "replace" : "create", changes: inputs.plannedAction === "replace" ? inputs.plannedChanges : {} } } };
 }
 
+async function finishCreate(inputs: Props): Promise<Props> {
+  const hv = inputs.hypervisor as HypervisorRef;
+  const remote = remoteFor(hv.host);
+  try {
+    if (inputs.virtualization === "full") await kvm().createGuest(remote, kvmSpecOf(inputs));
+    else await xen().createDomain(remote, xenSpecOf(inputs));
+  } catch (e) {
+    throw stepError(`guest "${inputs.name}"`, hv.host, "finish the interrupted create", e);
+  }
+  return { ...inputs, observed: await observe(inputs), lastApplied: { at: nowIso(), action: "create", changes: {} } };
+}
+
 function withObserved(props: Props, o: any): Props {
   const p: Props = { ...props, observed: o };
   if (typeof o.memoryMiB === "number") p.memory = o.memoryMiB;
@@ -263,6 +275,9 @@ export async function read(id: string, props: Props) {
 }
 
 export async function update(_id: string, olds: Props, news: Props) {
+  // A create that failed part-way is in state with observed: null (partialCreate). The engine retries it as an
+  // update, whose inputs usually equal the olds: finish the create (the drivers' creates are idempotent).
+  if (olds.observed === null) return { outs: await finishCreate(news) };
   const hv = news.hypervisor as HypervisorRef;
   const remote = remoteFor(hv.host);
   const plan = planFor(olds, news);
