@@ -22,7 +22,7 @@ const CREATE_TIMEOUT_MS = 15 * 60 * 1000;
 
 async function readRaw(remote: Remote, names: string[]): Promise<ReadOutput> {
   names.forEach(validateName);
-  const r = await remote.script(READ_SCRIPT, names, { step: `read containers ${names.join(", ")}` });
+  const r = await remote.script(READ_SCRIPT, names, { step: names.length > 3 ? `read ${names.length} containers` : `read containers ${names.join(", ")}` });
   return parseReadOutput(r.stdout);
 }
 
