@@ -1,6 +1,7 @@
 // One pooled SSH client per host per process. Every caller shares it; channels are bounded per host
 // (below sshd's MaxSessions) and handed out first come, first served.
 import { createHash } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import * as net from "node:net";
 import type { Duplex } from "node:stream";
 import { Client, ClientChannel, SFTPWrapper } from "ssh2";
@@ -181,6 +182,7 @@ export class HostConnection {
       if (this.client === c) throw err;
       this.stats.reconnects++;
       this.pool.global.reconnects++;
+      this.pool.statsChanged();
       return use(await this.getClient());
     }
   }
@@ -209,16 +211,19 @@ export class HostConnection {
   countCommand(): void {
     this.stats.commands++;
     this.pool.global.commands++;
+    this.pool.statsChanged();
   }
 
   countSession(): void {
     this.stats.sessionsOpened++;
     this.pool.global.sessionsOpened++;
+    this.pool.statsChanged();
   }
 
   private countChannel(): void {
     this.stats.channelsOpened++;
     this.pool.global.channelsOpened++;
+    this.pool.statsChanged();
   }
 
   /** A tunnel to host:port through this connection, used as the socket of the next hop. */
@@ -250,6 +255,7 @@ export class HostConnection {
     }
     this.stats.connectionsOpened++;
     this.pool.global.connectionsOpened++;
+    this.pool.statsChanged();
     const client = new Client();
     let mismatch: string | undefined;
     const verifyHostKey = (key: Buffer): boolean => {
@@ -344,6 +350,21 @@ export class SshPool {
       for (const k of Object.keys(s) as (keyof HostStats)[]) s[k] += h.stats[k];
     }
     return { global: { ...this.global }, hosts };
+  }
+
+  /**
+   * Stats hook for benchmarks (bench/): with PULUMI_VIRT_STATS_FILE set, every counter change rewrites that
+   * file with stats() as JSON ("{pid}" in the path becomes this process's pid). Written synchronously because
+   * the engine kills the dynamic-provider process without an exit hook; off unless the variable is set.
+   */
+  statsChanged(): void {
+    const file = process.env.PULUMI_VIRT_STATS_FILE;
+    if (!file) return;
+    try {
+      writeFileSync(file.replace("{pid}", String(process.pid)), JSON.stringify({ pid: process.pid, ...this.stats() }));
+    } catch {
+      // Counting must never break a deployment.
+    }
   }
 
   /** Close every connection and session, so a process can exit at once. Later use reconnects. */

@@ -1,18 +1,34 @@
-// Per-host coalescing of container reads. `pulumi refresh` (and a wide `up`) asks for every container's
-// state at about the same time; each ask alone costs a round trip. Reads that arrive while a host's window
-// is open are served by ONE readContainers(remote, names) round trip (issue 11, P5).
+// Per-host coalescing of container reads (issue 11, P5). Each read alone costs a round trip; `pulumi refresh`
+// asks for every container's state at about the same time.
 //
-// Window: it opens with the first read and closes when no further read arrived for IDLE ms (the engine's
-// parallel reads come in a burst, a few ms apart) or MAX ms after it opened, whichever comes first.
-// Reads arriving while a batch is in flight open the next window.
+// 1. Coalescing: reads that arrive while a host's window is open are served by ONE readContainers(remote, names)
+//    round trip. The window opens with the first read and closes when no further read arrived for IDLE ms, or
+//    MAX_WAIT ms after it opened. Every waiter's answer was read after it asked.
+// 2. Host snapshot, for refresh reads only (opts.hostSnapshot): the engine sends at most --parallel reads at once
+//    (default 4 x cores = 8 here) and the next ones only as earlier ones return, so coalescing alone cannot go
+//    below N/8 round trips. A refresh window therefore lists the host's containers and reads them ALL (two round
+//    trips); refresh reads in the next SNAPSHOT_TTL ms are answered from that snapshot. A container missing from
+//    the snapshot is read again (a refresh must never drop a resource on old news), and any strict read (the
+//    observe after create/update) discards the host's snapshot, so state read before a change is not served after it.
 import type * as Lxc from "../../drivers/lxc";
 import type { ContainerObserved } from "../../drivers/lxc";
 import type { Remote } from "../../ssh/types";
 
-/** Idle gap that closes a window. PULUMI_VIRT_READ_BATCH_MS overrides it; 0 turns coalescing off (one round trip per read). */
+/** Idle gap that closes a window. PULUMI_VIRT_READ_BATCH_MS overrides it; 0 turns batching off (one round trip per read). */
 const DEFAULT_IDLE_MS = 15;
 /** Upper bound on the delay a read can get from waiting for others. */
 const MAX_WAIT_MS = 100;
+/** How long a host snapshot answers refresh reads. */
+const SNAPSHOT_TTL_MS = 5_000;
+
+/** Names of the host's containers (directories with a config), one per line. Read-only. */
+const LIST_SCRIPT =
+  'p=$(lxc-config lxc.lxcpath 2>/dev/null); [ -n "$p" ] || p=/var/lib/lxc; for c in "$p"/*/config; do [ -f "$c" ] || continue; c=${c%/config}; printf \'%s\\n\' "${c##*/}"; done';
+
+export interface ReadOptions {
+  /** Accept state from a host snapshot up to SNAPSHOT_TTL_MS old (refresh). Default: read after asking. */
+  hostSnapshot?: boolean;
+}
 
 interface Waiter {
   resolve: (o: ContainerObserved | undefined) => void;
@@ -21,8 +37,14 @@ interface Waiter {
 
 interface Window {
   waiters: Map<string, Waiter[]>;
+  wantsSnapshot: boolean;
   openedAt: number;
   timer?: NodeJS.Timeout;
+}
+
+interface Snapshot {
+  takenAt: number;
+  states: Map<string, ContainerObserved>;
 }
 
 function lxc(): typeof Lxc {
@@ -30,48 +52,96 @@ function lxc(): typeof Lxc {
 }
 
 function idleMs(): number {
-  const v = Number(process.env.PULUMI_VIRT_READ_BATCH_MS);
-  return process.env.PULUMI_VIRT_READ_BATCH_MS !== undefined && Number.isFinite(v) && v >= 0 ? v : DEFAULT_IDLE_MS;
+  const raw = process.env.PULUMI_VIRT_READ_BATCH_MS;
+  const v = Number(raw);
+  return raw !== undefined && raw !== "" && Number.isFinite(v) && v >= 0 ? v : DEFAULT_IDLE_MS;
 }
 
-/** Open windows per Remote (getRemote gives one Remote per host configuration per process). */
-const open = new WeakMap<Remote, Window>();
+// Keyed by Remote: getRemote gives one per host configuration per process.
+const windows = new WeakMap<Remote, Window>();
+const snapshots = new WeakMap<Remote, Snapshot>();
+/** When a strict read last discarded the host's snapshot: a snapshot started before that is not kept. */
+const invalidatedAt = new WeakMap<Remote, number>();
+/** Settles when the host's snapshot being taken is done (whatever the outcome). */
+const snapshotting = new WeakMap<Remote, Promise<void>>();
 
 /** Live state of one container, read together with the other containers of this host asked for at about the same time. */
-export function readContainerCoalesced(remote: Remote, name: string): Promise<ContainerObserved | undefined> {
+export function readContainerCoalesced(remote: Remote, name: string, opts: ReadOptions = {}): Promise<ContainerObserved | undefined> {
   const idle = idleMs();
   if (idle === 0) return lxc().readContainer(remote, name);
-  let w = open.get(remote);
-  if (!w) {
-    w = { waiters: new Map(), openedAt: Date.now() };
-    open.set(remote, w);
+  if (!opts.hostSnapshot) {
+    snapshots.delete(remote);
+    invalidatedAt.set(remote, Date.now());
+  } else {
+    const hit = fromSnapshot(remote, name);
+    if (hit) return Promise.resolve(hit);
+    // A snapshot is being taken (the first connection can take a second): wait for it rather than read again.
+    const taking = snapshotting.get(remote);
+    if (taking) return taking.then(() => fromSnapshot(remote, name) ?? readContainerCoalesced(remote, name, opts));
   }
-  const win = w;
+  let win = windows.get(remote);
+  if (!win) {
+    win = { waiters: new Map(), wantsSnapshot: false, openedAt: Date.now() };
+    windows.set(remote, win);
+  }
+  const w = win;
+  w.wantsSnapshot ||= !!opts.hostSnapshot;
   const p = new Promise<ContainerObserved | undefined>((resolve, reject) => {
-    const list = win.waiters.get(name) ?? [];
+    const list = w.waiters.get(name) ?? [];
     list.push({ resolve, reject });
-    win.waiters.set(name, list);
+    w.waiters.set(name, list);
   });
-  if (win.timer) clearTimeout(win.timer);
-  const wait = Math.max(0, Math.min(idle, win.openedAt + MAX_WAIT_MS - Date.now()));
-  win.timer = setTimeout(() => {
-    if (open.get(remote) === win) open.delete(remote);
-    void flush(remote, win);
+  if (w.timer) clearTimeout(w.timer);
+  const wait = Math.max(0, Math.min(idle, w.openedAt + MAX_WAIT_MS - Date.now()));
+  w.timer = setTimeout(() => {
+    if (windows.get(remote) === w) windows.delete(remote);
+    const done = flush(remote, w);
+    if (w.wantsSnapshot) {
+      snapshotting.set(remote, done);
+      void done.finally(() => snapshotting.get(remote) === done && snapshotting.delete(remote));
+    }
   }, wait);
   return p;
 }
 
+function fromSnapshot(remote: Remote, name: string): ContainerObserved | undefined {
+  const snap = snapshots.get(remote);
+  return snap && Date.now() - snap.takenAt < SNAPSHOT_TTL_MS ? snap.states.get(name) : undefined;
+}
+
+/** The host's container names that the driver accepts (others cannot be ours). */
+async function listNames(remote: Remote): Promise<string[]> {
+  const d = lxc();
+  const r = await remote.script(LIST_SCRIPT, [], { step: "list containers" });
+  return r.stdout.split("\n").filter((n) => {
+    if (!n) return false;
+    try {
+      d.validateName(n);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 async function flush(remote: Remote, win: Window): Promise<void> {
-  const names = [...win.waiters.keys()];
+  const asked = [...win.waiters.keys()];
   const settle = (name: string, f: (w: Waiter) => void) => win.waiters.get(name)!.forEach(f);
   try {
+    const startedAt = Date.now();
+    const names = win.wantsSnapshot ? [...new Set([...asked, ...(await listNames(remote))])] : asked;
     const states = await lxc().readContainers(remote, names);
-    for (const n of names) settle(n, (w) => w.resolve(states.get(n)));
+    if (win.wantsSnapshot && startedAt > (invalidatedAt.get(remote) ?? 0)) {
+      const present = new Map<string, ContainerObserved>();
+      for (const [n, o] of states) if (o) present.set(n, o);
+      snapshots.set(remote, { takenAt: startedAt, states: present });
+    }
+    for (const n of asked) settle(n, (w) => w.resolve(states.get(n)));
   } catch (batchErr) {
-    if (names.length === 1) return settle(names[0], (w) => w.reject(batchErr));
+    if (asked.length === 1) return settle(asked[0], (w) => w.reject(batchErr));
     // One bad container must not fail its neighbours' reads: retry each alone, so errors land where they belong.
     await Promise.all(
-      names.map((n) =>
+      asked.map((n) =>
         lxc().readContainer(remote, n).then(
           (o) => settle(n, (w) => w.resolve(o)),
           (e) => settle(n, (w) => w.reject(e)),

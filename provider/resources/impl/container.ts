@@ -157,9 +157,10 @@ export async function diff(_id: string, olds: Props, news: Props) {
   };
 }
 
-async function observe(p: Props) {
+/** hostSnapshot: refresh may be answered from a snapshot of all the host's containers (see ./batch). */
+async function observe(p: Props, hostSnapshot = false) {
   const hv = p.hypervisor as HypervisorRef;
-  return readContainerCoalesced(remoteFor(hv.host), p.name);
+  return readContainerCoalesced(remoteFor(hv.host), p.name, { hostSnapshot });
 }
 
 const MARKER_SCRIPT = 'set -e; d="$(lxc-config lxc.lxcpath 2>/dev/null || echo /var/lib/lxc)/.pulumi-virt"; mkdir -p "$d"; case "$1" in set) : > "$d/$2";; clear) rm -f "$d/$2";; test) test -e "$d/$2";; esac';
@@ -209,7 +210,7 @@ function withObserved(props: Props, o: Lxc.ContainerObserved): Props {
 }
 
 export async function read(id: string, props: Props) {
-  const o = await observe(props);
+  const o = await observe(props, true);
   if (!o) return { id: undefined as unknown as string, props: undefined as unknown as Props };
   const props2 = withObserved(props, o);
   // Inputs follow reality too, so the next preview plans the way back from the drifted value.

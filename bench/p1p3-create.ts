@@ -1,0 +1,128 @@
+// P1 (SSH handshakes) and P3 (wall time) of creating N busybox containers spread over the hosts, three ways:
+//   floor       the same lxc-create / config / lxc-start commands, one OpenSSH `ssh` per host running them as a script
+//   percommand  a dynamic resource that opens a NEW ssh2 connection per command (stand-in for @pulumi/command)
+//   virt        pulumi-virt Containers (pooled connection, long-lived sessions)
+// plus `pulumi up` of an empty program (engine and program start-up, for reading the others).
+// Handshakes are counted on the hosts: "Accepted publickey" lines of the bench sshd's log.
+import { spawn } from "node:child_process";
+import { acceptedTotal, BenchHost, benchSshArgs } from "./lab-sshd";
+import { clearStats, createStack, log, readStats, reconfigure, RUN_TAG, StatsStack, Summary, summarize, timed } from "./util";
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const steps = require("../../bench/fixtures/percommand/impl/steps.js") as {
+  createCommands(name: string, memoryMiB: number): string[];
+  deleteCommands(name: string): string[];
+};
+
+const MEMORY_MIB = 32;
+
+export interface CreateResults {
+  containers: number;
+  hosts: number;
+  wallMs: Record<"floor" | "percommand" | "virt" | "emptyUp", Summary>;
+  handshakes: Record<"floor" | "percommand" | "virt", Summary>;
+  /** pulumi-virt provider counters per up (connections, commands, sessions), medians. */
+  virtProvider: Record<"connectionsOpened" | "commands" | "sessionsOpened", Summary>;
+}
+
+function plan(hosts: BenchHost[], n: number, tag: string): Array<{ host: BenchHost; name: string; resource: string }> {
+  return Array.from({ length: n }, (_, i) => {
+    const host = hosts[i % hosts.length];
+    const name = `pvb${RUN_TAG}${tag}-${host.lab.name}-${i}`;
+    return { host, name, resource: name };
+  });
+}
+
+function containersConfig(p: ReturnType<typeof plan>, withHost: "host"): Record<string, unknown> {
+  return Object.fromEntries(p.map((c) => [c.resource, { [withHost]: c.host.lab.name, name: c.name, memory: MEMORY_MIB }]));
+}
+
+/** Runs `script` in one `ssh` to the host (sh reading the script from stdin). */
+function sshScript(h: BenchHost, script: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("ssh", [...benchSshArgs(h), "sh", "-s"], { stdio: ["pipe", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d) => (err += d));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`ssh script on ${h.lab.name} exited ${code}: ${err.slice(-1500)}`))));
+    child.stdin.end(script);
+  });
+}
+
+async function floorRun(hosts: BenchHost[], n: number, run: number): Promise<{ ms: number; handshakes: number }> {
+  const p = plan(hosts, n, `f${run}`);
+  const scriptFor = (h: BenchHost, cmds: (name: string) => string[]) =>
+    "set -e\n" + p.filter((c) => c.host === h).flatMap((c) => cmds(c.name).map((x) => `( ${x} )`)).join("\n") + "\n";
+  const before = acceptedTotal(hosts);
+  const { ms } = await timed(() => Promise.all(hosts.map((h) => sshScript(h, scriptFor(h, (name) => steps.createCommands(name, MEMORY_MIB)))))).catch(async (e) => {
+    await Promise.all(hosts.map((h) => sshScript(h, scriptFor(h, steps.deleteCommands)).catch(() => undefined)));
+    throw e;
+  });
+  const handshakes = acceptedTotal(hosts) - before;
+  await Promise.all(hosts.map((h) => sshScript(h, scriptFor(h, steps.deleteCommands))));
+  return { ms, handshakes };
+}
+
+async function stackRun(s: StatsStack, hosts: BenchHost[], n: number, tag: string): Promise<{ ms: number; handshakes: number; stats: ReturnType<typeof readStats> }> {
+  const p = plan(hosts, n, tag);
+  await reconfigure(s, hosts, containersConfig(p, "host"));
+  clearStats(s);
+  const before = acceptedTotal(hosts);
+  let ms: number;
+  try {
+    ({ ms } = await timed(() => s.stack.up()));
+  } catch (e) {
+    await s.stack.destroy().catch(() => undefined);
+    throw e;
+  }
+  const handshakes = acceptedTotal(hosts) - before;
+  const stats = readStats(s);
+  await s.stack.destroy();
+  return { ms, handshakes, stats };
+}
+
+export async function benchCreate(hosts: BenchHost[], privateKey: string, n: number, runs: number): Promise<CreateResults> {
+  const wall = { floor: [] as number[], percommand: [] as number[], virt: [] as number[], emptyUp: [] as number[] };
+  const hs = { floor: [] as number[], percommand: [] as number[], virt: [] as number[] };
+  const virtConns: number[] = [];
+  const virtCmds: number[] = [];
+  const virtSessions: number[] = [];
+  log(`P1/P3: creating stacks`);
+  const per = await createStack("percommand", hosts, {}, privateKey);
+  const virt = await createStack("virt", hosts, {}, privateKey);
+  const empty = await createStack("virt", [], {}, privateKey);
+  try {
+    for (let r = 1; r <= runs; r++) {
+      log(`P1/P3 run ${r}/${runs}: floor (${n} containers, one ssh per host)`);
+      const f = await floorRun(hosts, n, r);
+      wall.floor.push(f.ms);
+      hs.floor.push(f.handshakes);
+      log(`  floor ${(f.ms / 1000).toFixed(1)} s, ${f.handshakes} handshakes; per-command connections via pulumi`);
+      const c = await stackRun(per, hosts, n, `c${r}`);
+      wall.percommand.push(c.ms);
+      hs.percommand.push(c.handshakes);
+      log(`  percommand ${(c.ms / 1000).toFixed(1)} s, ${c.handshakes} handshakes; pulumi-virt`);
+      const v = await stackRun(virt, hosts, n, `v${r}`);
+      wall.virt.push(v.ms);
+      hs.virt.push(v.handshakes);
+      virtConns.push(v.stats.global.connectionsOpened);
+      virtCmds.push(v.stats.global.commands);
+      virtSessions.push(v.stats.global.sessionsOpened);
+      log(`  virt ${(v.ms / 1000).toFixed(1)} s, ${v.handshakes} handshakes (provider: ${JSON.stringify(v.stats.global)}); empty up`);
+      const e = await timed(() => empty.stack.up());
+      wall.emptyUp.push(e.ms);
+    }
+  } finally {
+    for (const s of [per, virt, empty]) {
+      await s.stack.destroy().catch(() => undefined);
+      await s.stack.rm().catch(() => undefined);
+    }
+  }
+  return {
+    containers: n,
+    hosts: hosts.length,
+    wallMs: { floor: summarize(wall.floor), percommand: summarize(wall.percommand), virt: summarize(wall.virt), emptyUp: summarize(wall.emptyUp) },
+    handshakes: { floor: summarize(hs.floor), percommand: summarize(hs.percommand), virt: summarize(hs.virt) },
+    virtProvider: { connectionsOpened: summarize(virtConns), commands: summarize(virtCmds), sessionsOpened: summarize(virtSessions) },
+  };
+}

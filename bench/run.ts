@@ -1,0 +1,130 @@
+// Issue 11 benchmarks: runs P1-P5 against the lab, prints a table and writes bench/results.json.
+// Every figure is a ratio against a baseline measured in the same run. Nothing here asserts on time.
+// Run through `npm run bench` (scripts/bench.sh builds, brings the lab up and provides pulumi first).
+// Knobs (environment): BENCH_RUNS (3), BENCH_CONTAINERS (24), BENCH_ONLY (e.g. "P1,P4"; P1 and P3 run together, as do P2 and P5).
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { closeAllRemotes } from "../provider/ssh/remote";
+import { pulumiBinDir } from "../test/e2e/harness";
+import { prepareConsumer } from "./consumer";
+import { BenchHost, startBenchSshd, stopBenchSshd } from "./lab-sshd";
+import { benchCreate, CreateResults } from "./p1p3-create";
+import { benchRead } from "./p2p5-read";
+import { benchContainerDowntime, benchGuestDowntime, DowntimeResult } from "./p4-downtime";
+import { log, ratio, RUN_TAG, Summary, summarize } from "./util";
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const CONTAINERS = Number(process.env.BENCH_CONTAINERS ?? 24);
+const ONLY = (process.env.BENCH_ONLY ?? "P1,P2,P3,P4,P5").toUpperCase().split(",");
+const want = (...p: string[]) => p.some((x) => ONLY.includes(x));
+
+interface Row {
+  id: string;
+  measure: string;
+  value: Summary;
+  unit: string;
+  baseline: string;
+  ratio?: Summary;
+  goal: string;
+  met?: boolean;
+}
+
+const fmt = (v: number, unit: string) => (Number.isNaN(v) ? "n/a" : unit === "s" ? (v / 1000).toFixed(1) : unit === "x" ? v.toFixed(2) : Number.isInteger(v) ? String(v) : v.toFixed(1));
+const cell = (s: Summary, unit: string) => `${fmt(s.median, unit)} [${fmt(s.min, unit)}-${fmt(s.max, unit)}]`;
+
+function printTable(rows: Row[]): void {
+  const lines = [["id", "measure", "median [min-max]", "baseline (same run)", "ratio", "goal", "met"]];
+  for (const r of rows) {
+    lines.push([r.id, r.measure, `${cell(r.value, r.unit)} ${r.unit === "x" ? "" : r.unit}`.trim(), r.baseline, r.ratio ? `${cell(r.ratio, "x")}x` : "", r.goal, r.met === undefined ? "" : r.met ? "yes" : "NO"]);
+  }
+  const w = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+  for (const l of lines) console.log(l.map((c, i) => c.padEnd(w[i])).join("  ").trimEnd());
+}
+
+function createRows(c: CreateResults): Row[] {
+  const h = c.handshakes;
+  const w = c.wallMs;
+  const n = `${c.containers} containers / ${c.hosts} hosts`;
+  return [
+    { id: "P1", measure: `SSH handshakes, pulumi up of ${n}`, value: h.virt, unit: "", baseline: `connection-per-command ${cell(h.percommand, "")}`, ratio: ratio(h.percommand, h.virt), goal: `= ${c.hosts} (hosts)`, met: h.virt.max <= c.hosts },
+    { id: "P1", measure: "  (OpenSSH floor, one ssh per host)", value: h.floor, unit: "", baseline: "", goal: "" },
+    { id: "P3", measure: `wall time, pulumi up of ${n}`, value: w.virt, unit: "s", baseline: `floor ${cell(w.floor, "s")} s`, ratio: ratio(w.virt, w.floor), goal: "<= 1.5x floor", met: w.virt.median / w.floor.median <= 1.5 },
+    { id: "P3", measure: "  vs connection-per-command (speed-up)", value: w.virt, unit: "s", baseline: `per-command ${cell(w.percommand, "s")} s`, ratio: ratio(w.percommand, w.virt), goal: ">= 3x faster", met: w.percommand.median / w.virt.median >= 3 },
+    { id: "P3", measure: "  pulumi up of an empty program", value: w.emptyUp, unit: "s", baseline: "(engine + program start-up)", goal: "" },
+  ];
+}
+
+function downtimeRows(kind: string, d: DowntimeResult): Row[] {
+  return [
+    { id: "P4", measure: `${kind}: downtime, live memory resize`, value: d.live.downtimeMs, unit: "s", baseline: `restart ${cell(d.restart.downtimeMs, "s")} s`, goal: "0 (same PID, continuous)", met: d.live.samePid && d.live.continuous },
+    { id: "P4", measure: `${kind}:   live resize call itself`, value: d.live.opMs, unit: "s", baseline: d.live.maxStatGapS ? `max PVSTAT gap ${cell(d.live.maxStatGapS, "")} s` : "init PID + start time unchanged", goal: "" },
+    { id: "P4", measure: `${kind}: downtime, restart (request -> back)`, value: d.restart.downtimeMs, unit: "s", baseline: "", goal: "" },
+  ];
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const results: Record<string, unknown> = { startedAt: new Date().toISOString(), runs: RUNS, runTag: RUN_TAG, machine: { cpus: require("node:os").cpus().length, loadavg: require("node:os").loadavg() } };
+  const rows: Row[] = [];
+  const keyPath = JSON.parse(fs.readFileSync("/run/pulumi-virt-lab/lab.json", "utf8")).hosts[0].privateKeyPath as string;
+  const privateKey = fs.readFileSync(keyPath, "utf8");
+  let hosts: BenchHost[] = [];
+  try {
+    hosts = await startBenchSshd(["h1", "h2"]);
+    if (want("P1", "P2", "P3", "P5")) {
+      log("preparing pulumi and the consumer directory (build + pack + npm install, cached by content hash)");
+      await Promise.all([pulumiBinDir(), prepareConsumer()]);
+    }
+    if (want("P1", "P3")) {
+      const c = await benchCreate(hosts, privateKey, CONTAINERS, RUNS);
+      results.create = c;
+      rows.push(...createRows(c));
+    }
+    if (want("P2", "P5")) {
+      const r = await benchRead(hosts, privateKey, RUNS);
+      results.read = r;
+      for (const x of r.refresh) {
+        rows.push({ id: "P5", measure: `SSH commands on the host, refresh of ${x.n} containers`, value: x.commandsBatched, unit: "", baseline: `no coalescing ${cell(x.commandsUnbatched, "")}`, ratio: ratio(x.commandsUnbatched, x.commandsBatched), goal: "<= 2 per host", met: x.commandsBatched.max <= 2 });
+        rows.push({ id: "P5", measure: "  of which container reads (derived)", value: x.containerReadsBatched, unit: "", baseline: `${x.n} without coalescing`, goal: "<= 2", met: x.containerReadsBatched.max <= 2 });
+        rows.push({ id: "P5", measure: "  wall time of that refresh", value: x.wallMsBatched, unit: "s", baseline: `no coalescing ${cell(x.wallMsUnbatched, "s")} s`, ratio: ratio(x.wallMsBatched, x.wallMsUnbatched), goal: "" });
+      }
+      const p = r.preview;
+      rows.push({ id: "P2", measure: `SSH connections, no-op preview of ${p.resources} resources`, value: p.connectionsOpened, unit: "", baseline: `handshakes on hosts ${cell(p.handshakes, "")}`, goal: "0", met: p.connectionsOpened.max === 0 && p.handshakes.max === 0 });
+      rows.push({ id: "P2", measure: "  wall time of that preview", value: p.wallMs, unit: "s", baseline: `empty program ${cell(p.emptyWallMs, "s")} s`, ratio: ratio(p.wallMs, p.emptyWallMs), goal: "" });
+    }
+    if (want("P4")) {
+      const ct = await benchContainerDowntime(hosts[1], privateKey, RUNS);
+      rows.push(...downtimeRows("container", ct));
+      let vm: DowntimeResult | { error: string };
+      try {
+        vm = await benchGuestDowntime(hosts[1], privateKey, RUNS);
+        rows.push(...downtimeRows("KVM/TCG guest", vm));
+      } catch (e) {
+        vm = { error: (e as Error).message };
+        log(`P4 KVM guest failed: ${vm.error}`);
+      }
+      results.downtime = { container: ct, kvmGuest: vm };
+    }
+  } finally {
+    closeAllRemotes();
+    stopBenchSshd();
+  }
+  results.rows = rows;
+  results.totalSeconds = Math.round((Date.now() - t0) / 1000);
+  const out = path.resolve(__dirname, "../../bench/results.json");
+  fs.writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
+  console.log("");
+  console.log(`pulumi-virt benchmarks (issue 11): ${RUNS} runs each, medians [min-max]; every baseline measured in this run (${results.totalSeconds} s total)`);
+  printTable(rows);
+  console.log("");
+  console.log("Notes: @pulumi/command's plugin cannot be obtained here, so the connection-per-command baseline is a bench");
+  console.log("dynamic resource (bench/fixtures/percommand) that opens a NEW ssh2 connection per command, as remote.Command does.");
+  console.log("Handshakes are 'Accepted publickey' lines of a bench-only sshd (port 2299) in each host's namespaces.");
+  console.log(`Results: ${out}`);
+  void summarize;
+}
+
+main().catch((e) => {
+  console.error(`bench failed: ${(e as Error).stack ?? e}`);
+  process.exit(1);
+});
