@@ -31,6 +31,8 @@ export function inputNameOf(key: string): string {
 
 /** Rows the glue owns: properties that are about where/what the container is rather than how LXC applies it. */
 const GLUE_CAPS: CapabilityTable = {
+  // Changing the template is an explicit request to rebuild the rootfs: a replacement, shown in preview, not gated.
+  template: { change: { action: "replace", reason: "the template builds the rootfs at create time: a new container is built from it (the old rootfs is discarded)" } },
   osFamily: { change: { action: "replace", reason: "a different OS needs a new container (it shares the host's kernel)" } },
   diskFstype: { change: { action: "replace", reason: "changing the root filesystem type reformats the disk", destroysData: true } },
   diskBacking: { change: { action: "replace", reason: "moving between a directory and a loop-image root filesystem rebuilds the rootfs", destroysData: true } },
@@ -183,7 +185,7 @@ export async function create(inputs: Props) {
   }
   await remote.script(MARKER_SCRIPT, ["set", name], { step: "write ownership marker" });
   try {
-    await lxc().createContainer(remote, specOf(inputs));
+    await lxc().createContainer(remote, specOf(inputs), { adopt: !!inputs.adopt });
   } catch (e) {
     // The engine keeps a partially created container in state (so it is not orphaned); the next `up` resumes it.
     throw partialCreate(stepError(`container "${name}"`, hv.host, "create", e), id, { ...inputs, observed: null });
@@ -240,11 +242,12 @@ export async function update(id: string, olds: Props, news: Props) {
   } else if (plan.overall === "live") {
     const live: Record<string, unknown> = {};
     const spec = specOf(news);
+    // A limit the program no longer sets is removed (null), not left as it was (undefined).
     if (changed.has("memoryMiB")) live.memoryMiB = spec.memoryMiB;
-    if (changed.has("swapMiB")) live.swapMiB = spec.swapMiB;
-    if (changed.has("cpus")) live.cpus = spec.cpus;
-    if (changed.has("cpuQuotaPercent")) live.cpuQuotaPercent = spec.cpuQuotaPercent;
-    if (changed.has("cpuShares")) live.cpuShares = spec.cpuShares;
+    if (changed.has("swapMiB")) live.swapMiB = spec.swapMiB ?? null;
+    if (changed.has("cpus")) live.cpus = spec.cpus ?? null;
+    if (changed.has("cpuQuotaPercent")) live.cpuQuotaPercent = spec.cpuQuotaPercent ?? null;
+    if (changed.has("cpuShares")) live.cpuShares = spec.cpuShares ?? null;
     if (changed.has("diskSizeMiB")) live.diskSizeMiB = spec.disk?.sizeMiB;
     if (changed.has("autostart")) live.autostart = spec.autostart;
     if (changed.has("running")) live.running = spec.running;

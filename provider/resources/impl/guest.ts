@@ -46,7 +46,13 @@ const GLUE_CAPS: CapabilityTable = {
 export function capabilitiesFor(form: "full" | "para", view: Record<string, PlanValue>): CapabilityTable {
   const base: CapabilityTable = form === "full" ? kvm().kvmCapabilities : xen().xenCapabilities;
   const diskRow: PropertyCapability | undefined = (base as any).dataDiskSizeMiB ?? (base as any).diskSizeMiB ?? (base as any).rootDiskSizeMiB;
-  const table: Record<string, PropertyCapability> = { ...GLUE_CAPS, ...base };
+  const table: Record<string, PropertyCapability> = {
+    ...GLUE_CAPS,
+    ...base,
+    // A new base image is an explicit request to re-image: a replacement shown in preview, not gated by allowDataLoss.
+    // Data disks are kept (unless deleteOnDestroy).
+    baseImage: { change: { action: "replace", reason: "the root disk is rebuilt from the new base image (data disks are kept)" } },
+  };
   for (const k of Object.keys(view)) {
     if (k.startsWith("dataDiskSizeMiB:") && diskRow) table[k] = diskRow;
     if (k.startsWith("dataDiskBus:")) table[k] = GLUE_CAPS.dataDiskBus;
@@ -136,7 +142,7 @@ export function xenSpecOf(p: Props): Xen.XenDomainSpec {
     ? { kind: "kernel", kernel: g.boot.kernel, ramdisk: g.boot.initrd, extra: g.boot.cmdline }
     : { kind: "bootloader", bootloader: "pygrub" };
   const disks: Xen.XenDomainSpec["disks"] = [];
-  if (g.rootDisk) disks.push({ path: `${hv.storageDir}/${g.name}-root.img`, vdev: "xvda", sizeMiB: g.rootDisk.size, format: "raw" });
+  if (g.rootDisk) disks.push({ path: `${hv.storageDir}/${g.name}-root.img`, vdev: "xvda", sizeMiB: g.rootDisk.size, format: g.rootDisk.baseImage.endsWith(".qcow2") ? "qcow2" : "raw" });
   g.dataDisks.forEach((d, i) => disks.push({ path: `${hv.storageDir}/${g.name}-${d.name}.img`, vdev: `xvd${String.fromCharCode(98 + i)}`, sizeMiB: d.size, format: "raw" }));
   return {
     name: g.name,
@@ -163,6 +169,36 @@ function replacementKey(p: Props): string {
   return `${hv && !isUnknown(hv) ? `${hv.host.facts.machineId}/${hv.host.facts.hostname}` : "?"}/${p.name}`;
 }
 
+/** A PV guest's root disk starts as a sparse copy of its base image (resumable: a finished copy is kept). */
+const SEED_PV_ROOT = `set -e
+src="$1"; dst="$2"; size="$3"
+mkdir -p "$(dirname "$dst")"
+if [ ! -e "$dst" ]; then cp --sparse=always -- "$src" "$dst.partial"; mv -f -- "$dst.partial" "$dst"; fi
+if [ -n "$size" ] && [ "$(stat -c %s "$dst")" -lt $((size * 1048576)) ]; then truncate -s "\${size}M" -- "$dst"; fi
+`;
+async function seedPvRootDisk(p: Props): Promise<void> {
+  const g = p as GuestArgs;
+  if (!g.rootDisk) return;
+  const hv = p.hypervisor as HypervisorRef;
+  const root = xenSpecOf(p).disks[0];
+  await remoteFor(hv.host).script(SEED_PV_ROOT, [g.rootDisk.baseImage, root.path, g.rootDisk.size ? String(g.rootDisk.size) : ""], { step: `seed root disk of ${g.name}` });
+}
+
+/**
+ * A PV guest's kernel must carry Xen's PV entry point (ELF note). Checked on the host when the kernel path is new
+ * or changed (one read-only round trip at preview); an unchanged guest costs no SSH command.
+ */
+async function probePvKernel(olds: Props | undefined, kernel: string, hv: HypervisorRef): Promise<{ property: string; reason: string }[]> {
+  if (olds?.boot && (olds.boot as { kernel?: string }).kernel === kernel) return [];
+  try {
+    const probe = await xen().kernelIsXenPvCapable(remoteFor(hv.host), kernel);
+    if (probe.capable) return [];
+    return [{ property: "boot", reason: `boot.kernel ${kernel} cannot boot as a Xen PV guest: ${probe.reason}. A paravirtualized guest needs a kernel modified for Xen (CONFIG_XEN_PV).` }];
+  } catch (e) {
+    return [{ property: "boot", reason: `cannot inspect boot.kernel ${kernel} on host "${hv.host.facts.hostname}": ${(e as Error).message}` }];
+  }
+}
+
 export async function check(olds: Props, news: Props) {
   const { value, failures } = parseArgs(guestArgsSchema, news, NON_ARGS);
   if (!value) return { inputs: news, failures };
@@ -173,6 +209,9 @@ export async function check(olds: Props, news: Props) {
   // Emulation is visible in the guest's own inputs, so every preview of a TCG guest says so.
   inputs.emulated = value.virtualization === "full" ? hv.emulated : false;
   const hasOld = olds && olds.name !== undefined;
+  if (value.virtualization === "para" && hv.kind === "xen" && "kernel" in value.boot) {
+    out.push(...(await probePvKernel(hasOld ? olds : undefined, value.boot.kernel, hv)));
+  }
   const plan = planFor(hasOld ? olds : undefined, inputs);
   out.push(...plan.failures);
   inputs.plannedAction = hasOld ? plan.overall : "create";
@@ -236,7 +275,10 @@ export async function create(inputs: Props) {
   }
   try {
     if (inputs.virtualization === "full") await kvm().createGuest(remote, kvmSpecOf(inputs));
-    else await xen().createDomain(remote, xenSpecOf(inputs));
+    else {
+      await seedPvRootDisk(inputs);
+      await xen().createDomain(remote, xenSpecOf(inputs));
+    }
   } catch (e) {
     throw partialCreate(stepError(`guest "${name}"`, hv.host, "create", e), id, { ...inputs, observed: null });
   }
@@ -262,7 +304,7 @@ function withObserved(props: Props, o: any): Props {
   if (typeof o.vcpus === "number") p.vcpus = o.vcpus;
   if (typeof o.maxMemoryMiB === "number" && props.maxMemory !== undefined) p.maxMemory = o.maxMemoryMiB;
   if (typeof o.maxVcpus === "number" && props.maxVcpus !== undefined) p.maxVcpus = o.maxVcpus;
-  if (typeof o.state === "string") p.running = o.state === "running" || o.state === "r" || o.state === "b" || o.state === "idle";
+  if (typeof o.state === "string") p.running = o.state === "running" || o.state === "blocked" || o.state === "paused";
   return p;
 }
 
