@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The whole suite: set-up, then unit, lab, xen and e2e tiers; prints one closing "N passed, N failed" line.
+# The whole suite: set-up, then unit, lab, xen, e2e and faults tiers; prints one closing "N passed, N failed" line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || { echo "setup failed"; exit 1; }
 export PULUMI_VIRT_SKIP_SETUP=1
 pass=0; fail=0; status=0
-for tier in ${PULUMI_VIRT_TIERS:-unit lab xen e2e}; do
+for tier in ${PULUMI_VIRT_TIERS:-unit lab xen e2e faults}; do
   log=$(mktemp)
   echo "=== tier: $tier"
   bash scripts/test-tier.sh "$tier" 2>&1 | tee "$log"
