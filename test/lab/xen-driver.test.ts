@@ -1,0 +1,219 @@
+// Acceptance of the Xen PV driver (issue 8) on a real Xen 4.17 host (lab/xen/xen-host.sh: Xen under
+// QEMU TCG, dom0 reachable over SSH). Every claim about a live change is checked inside the guest:
+// its /init prints a PVSTAT line each second on hvc0, which xenconsoled logs in dom0.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import {
+  applyLive,
+  consoleLogPath,
+  createDomain,
+  destroyDomain,
+  kernelIsXenPvCapable,
+  readDomain,
+  verifyXen,
+  XenDomainSpec,
+} from "../../provider/drivers/xen";
+import type { Remote } from "../../provider/ssh/types";
+import { closeAllRemotes, getRemote } from "../../provider/ssh/remote";
+import { ensureLab, labDir, repoRoot, run } from "../support/lab";
+
+const XEN_HOST_SCRIPT = path.join(repoRoot, "lab", "xen", "xen-host.sh");
+const NAME = "pvt-xen-accept";
+const NAME2 = "pvt-xen-renamed";
+const CONFIG_DIR = "/etc/xen/pulumi-virt";
+// Deadlines against hangs, not assertions about speed (Xen runs under TCG on a shared machine).
+const BOOT_DEADLINE_MS = 600_000;
+const CHANGE_DEADLINE_MS = 300_000;
+
+interface XenHostEntry {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  privateKeyPath: string;
+  hostKey: string;
+  bootToSshMs?: number;
+}
+
+let xen: Remote;
+let image: string;
+let spec: XenDomainSpec;
+const t0 = Date.now();
+
+async function runOk(argv: string[], timeoutMs: number): Promise<string> {
+  const r = await run(argv, { timeoutMs });
+  if (r.code !== 0) throw new Error(`${argv.join(" ")} exited ${r.code}:\n${r.stderr.slice(-3000)}`);
+  return r.stdout;
+}
+
+type Stat = Record<string, string>;
+
+/** The last PVSTAT line the guest printed, as key=value pairs. */
+async function lastStat(logName: string): Promise<Stat | undefined> {
+  const r = await xen.exec(["tail", "-n", "5", consoleLogPath(logName)], { okCodes: [0, 1] });
+  const lines = r.stdout.split(/\r?\n/).filter((l) => l.startsWith("PVSTAT "));
+  const line = lines.pop();
+  if (!line) return undefined;
+  return Object.fromEntries(line.trim().split(/\s+/).slice(1).map((kv) => kv.split("=", 2) as [string, string]));
+}
+
+/** Poll the console until a PVSTAT line satisfies ok; fail with the last line seen at the deadline. */
+async function waitStat(logName: string, what: string, ok: (s: Stat) => boolean, deadlineMs: number): Promise<Stat> {
+  const end = Date.now() + deadlineMs;
+  let last: Stat | undefined;
+  for (;;) {
+    last = await lastStat(logName);
+    if (last && ok(last)) return last;
+    if (Date.now() > end) assert.fail(`guest never showed ${what}; last PVSTAT: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+before(async () => {
+  // Fails loudly (with dom0's serial log tail) when Xen cannot boot.
+  await runOk(["bash", XEN_HOST_SCRIPT, "up"], 900_000);
+  const doc = JSON.parse(readFileSync(path.join(labDir, "xen.json"), "utf8")) as { hosts: XenHostEntry[] };
+  const h = doc.hosts.find((x) => x.name === "xen1");
+  assert.ok(h, "xen.json has no xen1");
+  console.log(`xen1 up; boot-to-SSH of this boot: ${h.bootToSshMs ?? "(already running)"} ms`);
+  xen = getRemote({
+    host: h.address,
+    port: h.port,
+    user: h.user,
+    privateKey: readFileSync(h.privateKeyPath, "utf8"),
+    hostKey: h.hostKey,
+    commandTimeoutMs: 900_000,
+  });
+  image = (await runOk(["bash", path.join(repoRoot, "lab", "images", "build-guest.sh")], 900_000)).trim();
+  spec = {
+    name: NAME,
+    vcpus: 1,
+    maxVcpus: 2,
+    memoryMiB: 128,
+    maxMemoryMiB: 256,
+    // The lab machine's root is dom0's root (9p), so the image path is the same inside dom0.
+    boot: { kind: "kernel", kernel: `${image}/vmlinuz`, ramdisk: `${image}/initrd.img`, extra: "console=hvc0 quiet" },
+    disks: [],
+    running: true,
+    shutdownTimeoutSec: 60,
+    configDir: CONFIG_DIR,
+  };
+  // Leftovers of an interrupted run.
+  await destroyDomain(xen, NAME, CONFIG_DIR);
+  await destroyDomain(xen, NAME2, CONFIG_DIR);
+});
+
+after(async () => {
+  try {
+    if (xen) {
+      await destroyDomain(xen, NAME, CONFIG_DIR).catch(() => undefined);
+      await destroyDomain(xen, NAME2, CONFIG_DIR).catch(() => undefined);
+    }
+  } finally {
+    closeAllRemotes();
+    await runOk(["bash", XEN_HOST_SCRIPT, "down"], 120_000);
+    console.log(`Xen lab test duration (incl. Xen boot and shutdown): ${Math.round((Date.now() - t0) / 1000)} s`);
+  }
+});
+
+test("verifyXen: xen1 is a dom0 running the installed Xen; a namespace host is not a dom0", async () => {
+  const facts = await verifyXen(xen);
+  assert.equal(facts.dom0, true, facts.problem);
+  // Cross-check against the hypervisor package the lab booted (/boot/xen-4.17-amd64.gz).
+  const pkg = (await runOk(["dpkg-query", "-W", "-f", "${Version}", "xen-hypervisor-4.17-amd64"], 30_000)).trim();
+  assert.ok(facts.xenVersion && pkg.startsWith(facts.xenVersion.split(".").slice(0, 2).join(".")), `xl says ${facts.xenVersion}, package ${pkg}`);
+  assert.ok(facts.virtCaps.includes("pv"), `virt_caps ${facts.virtCaps}`);
+  assert.ok((facts.totalMemoryMiB ?? 0) > 0 && (facts.freeMemoryMiB ?? -1) >= 0 && (facts.nrCpus ?? 0) >= 1);
+
+  const lab = await ensureLab();
+  const h1 = lab.hosts.find((h) => h.name === "h1");
+  assert.ok(h1, "lab has no h1");
+  const plain = getRemote({ host: h1.address, port: h1.port, user: h1.user, privateKey: readFileSync(h1.privateKeyPath, "utf8"), hostKey: h1.hostKey });
+  const other = await verifyXen(plain);
+  assert.equal(other.dom0, false);
+  assert.ok(other.problem, "a non-dom0 host must say why");
+});
+
+test("kernelIsXenPvCapable: Debian's kernel yes; an initrd and a non-Xen ELF binary no", async () => {
+  const k = await kernelIsXenPvCapable(xen, `${image}/vmlinuz`);
+  assert.equal(k.capable, true, k.reason);
+  assert.equal(k.format, "bzImage");
+  const initrd = await kernelIsXenPvCapable(xen, `${image}/initrd.img`);
+  assert.equal(initrd.capable, false, initrd.reason);
+  const elf = await kernelIsXenPvCapable(xen, "/usr/bin/busybox");
+  assert.equal(elf.format, "elf");
+  assert.equal(elf.capable, false, elf.reason);
+});
+
+test("PV guest: create, adopt, grow memory and vCPUs live, rename live, destroy", async () => {
+  const created = await createDomain(xen, spec);
+  assert.equal(created.outcome, "created");
+  const o1 = created.observed;
+  assert.equal(o1.exists, true);
+  assert.equal(o1.memoryMiB, 128);
+  assert.equal(o1.maxMemoryMiB, 256);
+  assert.equal(o1.vcpus, 1);
+  assert.equal(o1.maxVcpus, 2);
+  assert.equal(o1.kernel, `${image}/vmlinuz`);
+  assert.equal(o1.configPresent, true);
+  const domid = o1.domid;
+  assert.ok(domid !== undefined && domid > 0);
+
+  const s1 = await waitStat(NAME, "a first PVSTAT", () => true, BOOT_DEADLINE_MS);
+  assert.equal(s1.cpus_online, "1");
+  const mem1 = Number(s1.memtotal_kb);
+  assert.ok(mem1 > 0 && mem1 <= 128 * 1024, `MemTotal ${mem1} kB with memory=128`);
+
+  // Idempotent create: the running domain is adopted, not rebuilt.
+  const again = await createDomain(xen, spec);
+  assert.equal(again.outcome, "adopted");
+  assert.equal(again.observed.domid, domid);
+
+  // Live grow within the maxima fixed at build time.
+  const grown = { ...spec, memoryMiB: 200, vcpus: 2 };
+  const o2 = await applyLive(xen, NAME, grown, { memoryMiB: 200, vcpus: 2 });
+  assert.equal(o2.domid, domid, "a live change must not rebuild the domain");
+  assert.equal(o2.memoryMiB, 200);
+  assert.equal(o2.vcpus, 2);
+  // In a PV guest the balloon driver adds the pages it gets back to MemTotal, so MemTotal grows by
+  // the full difference (it does not stay at the boot size as in a virtio-balloon guest).
+  const wantKb = mem1 + (200 - 128) * 1024;
+  const s2 = await waitStat(NAME, "2 CPUs and the grown memory", (s) => s.cpus_online === "2" && Number(s.memtotal_kb) >= wantKb - 2048, CHANGE_DEADLINE_MS);
+  assert.equal(s2.boot, s1.boot, "same boot id: the guest was not restarted");
+  assert.ok(Math.abs(Number(s2.memtotal_kb) - wantKb) <= 2048, `MemTotal ${s2.memtotal_kb} kB, expected ~${wantKb} kB`);
+  assert.ok(Number(s2.uptime) >= Number(s1.uptime));
+  const saved = (await readDomain(xen, NAME, CONFIG_DIR)).configText ?? "";
+  assert.match(saved, /^memory = 200$/m, "the saved config keeps the new memory for the next start");
+  assert.match(saved, /^vcpus = 2$/m);
+
+  // Live shrink of both.
+  const shrunk = { ...spec, memoryMiB: 160, vcpus: 1 };
+  const o3 = await applyLive(xen, NAME, shrunk, { memoryMiB: 160, vcpus: 1 });
+  assert.equal(o3.domid, domid);
+  const wantKb3 = mem1 + (160 - 128) * 1024;
+  const s3 = await waitStat(NAME, "1 CPU and the shrunk memory", (s) => s.cpus_online === "1" && Number(s.memtotal_kb) <= wantKb3 + 2048, CHANGE_DEADLINE_MS);
+  assert.equal(s3.boot, s1.boot);
+  assert.ok(Math.abs(Number(s3.memtotal_kb) - wantKb3) <= 2048, `MemTotal ${s3.memtotal_kb} kB, expected ~${wantKb3} kB`);
+
+  // Live rename keeps the domain (and its console log file, opened under the first name).
+  const renamed = { ...shrunk, name: NAME2 };
+  const o4 = await applyLive(xen, NAME, renamed, { name: NAME2 });
+  assert.equal(o4.domid, domid);
+  assert.equal(o4.name, NAME2);
+  assert.equal(o4.configPresent, true);
+  const old = await readDomain(xen, NAME, CONFIG_DIR);
+  assert.equal(old.exists, false);
+  assert.equal(old.configPresent, false, "the old name's config file is gone");
+  const s4 = await waitStat(NAME, "PVSTAT after the rename", (s) => Number(s.uptime) > Number(s3.uptime), CHANGE_DEADLINE_MS);
+  assert.equal(s4.boot, s1.boot);
+
+  assert.equal(await destroyDomain(xen, NAME2, CONFIG_DIR), "destroyed");
+  const gone = await readDomain(xen, NAME2, CONFIG_DIR);
+  assert.equal(gone.exists, false);
+  assert.equal(gone.configPresent, false);
+  const list = await xen.exec(["xl", "list"]);
+  assert.doesNotMatch(list.stdout, new RegExp(`^${NAME2}\\s`, "m"));
+  assert.equal(await destroyDomain(xen, NAME2, CONFIG_DIR), "absent");
+});
