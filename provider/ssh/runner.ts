@@ -95,23 +95,41 @@ export class SudoResponder {
 const EXEC_READY = "PVGO";
 
 /**
- * Kills process group $1 (falling back to the single pid), waits until no live member is left (SIGKILL is
- * delivered asynchronously; zombies count as gone), then removes directory $2 if given.
+ * Kills the process tree under pid $1 (and $1 itself): freezes it top-down with SIGSTOP, so nothing forks
+ * or gets re-parented away while it is collected, then SIGKILLs every member and waits until none is alive
+ * (zombies count as gone). A tree, not a process group: in session mode the group would also hold
+ * background processes that earlier commands left running on purpose, which are no longer in the tree.
  */
-export const KILL_GROUP_SCRIPT = `g=$1; d=$2
-kill -s KILL -- "-$g" 2>/dev/null || kill -s KILL "$g" 2>/dev/null
-i=0
-while [ "$i" -lt 100 ]; do
-  alive=
+export const KILL_TREE_SCRIPT = `root=$1
+kill -s STOP "$root" 2>/dev/null || exit 0
+all=$root; frontier=$root
+while [ -n "$frontier" ]; do
+  next=
   for f in /proc/[0-9]*/stat; do
     read -r st < "$f" 2>/dev/null || continue
     set -- \${st##*) }
-    if [ "$3" = "$g" ] && [ "$1" != Z ]; then alive=1; break; fi
+    for p in $frontier; do
+      if [ "$2" = "$p" ]; then
+        pid=\${f#/proc/}; pid=\${pid%/stat}
+        kill -s STOP "$pid" 2>/dev/null && next="$next $pid"
+        break
+      fi
+    done
+  done
+  all="$all $next"; frontier=$next
+done
+kill -s KILL $all 2>/dev/null
+i=0
+while [ "$i" -lt 100 ]; do
+  alive=
+  for p in $all; do
+    read -r st < /proc/$p/stat 2>/dev/null || continue
+    set -- \${st##*) }
+    if [ "$1" != Z ]; then alive=1; break; fi
   done
   [ -n "$alive" ] || break
   sleep 0.05; i=$((i + 1))
-done
-[ -z "$d" ] || rm -rf -- "$d"`;
+done`;
 
 /** One exec channel per command: sshd forks a session each time (~145 ms here), but nothing is shared. */
 export class ExecRunner implements CommandRunner {
@@ -131,8 +149,8 @@ export class ExecRunner implements CommandRunner {
 
   private async runOnChannel(req: RunRequest): Promise<RawResult> {
     const prompt = sudoPrompt();
-    // The login shell prints its pid (sshd made it a process-group leader) so a timeout can kill the
-    // whole group; under sudo a marker says sudo is done reading stdin, so ours can follow.
+    // The login shell prints its pid so a timeout can kill the command's process tree; under sudo a
+    // marker says sudo is done reading stdin, so ours can follow.
     const inner = this.privilege.sudo
       ? commandLine([...sudoArgv(this.privilege, prompt), "sh", "-c", `echo ${EXEC_READY}; "$@"`, "sh", ...req.argv])
       : commandLine(req.argv);
@@ -163,13 +181,13 @@ export class ExecRunner implements CommandRunner {
         if (failed) return;
         failed = f;
         clearTimeout(timer);
-        this.killGroup(pid).finally(() => {
+        this.killTree(pid).finally(() => {
           channel.close();
           reject(new RunFailure(f.kind, f.message, partial()));
         });
       };
       const timer = setTimeout(
-        () => abort(new RunFailure("timeout", `timed out after ${req.timeoutMs} ms; the remote process group was killed`)),
+        () => abort(new RunFailure("timeout", `timed out after ${req.timeoutMs} ms; the remote command and its child processes were killed`)),
         req.timeoutMs,
       );
       const startCommand = () => {
@@ -232,14 +250,14 @@ export class ExecRunner implements CommandRunner {
   }
 
   /**
-   * Kill a timed-out command's process group on a separate channel, with the same privilege. It takes no
+   * Kill a timed-out command's process tree on a separate channel, with the same privilege. It takes no
    * channel permit: all permits may be held by commands timing out together (maxChannels stays below
    * sshd's MaxSessions for this).
    */
-  private async killGroup(pid: number | undefined): Promise<void> {
+  private async killTree(pid: number | undefined): Promise<void> {
     if (!pid) return;
     try {
-      await this.runOnChannel({ argv: ["sh", "-c", KILL_GROUP_SCRIPT, "sh", String(pid), ""], timeoutMs: 15_000, maxOutputBytes: 4096 });
+      await this.runOnChannel({ argv: ["sh", "-c", KILL_TREE_SCRIPT, "sh", String(pid)], timeoutMs: 15_000, maxOutputBytes: 4096 });
     } catch {
       // Best effort: the command's own failure is what the caller needs to see.
     }

@@ -11,27 +11,25 @@
 //   files with byte counts via `wc` and `cat` costs two forks, ~5 ms per command here vs ~0.5 ms.)
 // - stdin is /dev/null, or the given bytes as a base64 here-document piped into the subshell; nothing the
 //   command reads can come from the session's own input.
-// - A timeout (or output past the cap) kills the session's whole process group and discards the
-//   session; a session that dies fails only the command it was running; the next gets a fresh session.
+// - A timeout (or output past the cap) kills the session shell's process tree (the running command and
+//   its children; not what earlier commands left running in the background) and discards the session; a session that dies fails only the command it was running; the next gets a fresh session.
 import { randomBytes } from "node:crypto";
 import type { ClientChannel } from "ssh2";
 import { concatBytes } from "./bytes";
 import type { HostConnection, SshPool } from "./pool";
 import { commandLine } from "./quote";
-import { CommandRunner, FailureKind, KILL_GROUP_SCRIPT, Privilege, RawResult, RunFailure, RunRequest, SudoResponder, sudoArgv, sudoPrompt } from "./runner";
+import { CommandRunner, FailureKind, KILL_TREE_SCRIPT, Privilege, RawResult, RunFailure, RunRequest, SudoResponder, sudoArgv, sudoPrompt } from "./runner";
 
 const START_MARK = "PVGO";
 const READY_MARK = "PVREADY";
 const SESSION_STDERR_KEPT = 4096;
 const KILL_TIMEOUT_MS = 15_000;
 
-/** Run once per session: remember home and umask (commands get them back), print pid and pgid. */
+/** Run once per session: remember home and umask (commands get them back), print the shell's pid. */
 const BOOT_SCRIPT = [
   "pvh=$PWD",
   "pvu=$(umask)",
-  "pvstat=-",
-  "read -r pvstat </proc/$$/stat 2>/dev/null",
-  `printf '${READY_MARK} %s\\n' "$pvstat"`,
+  `printf '${READY_MARK} %s\\n' "$$"`,
   "",
 ].join("\n");
 
@@ -126,7 +124,6 @@ class ShellSession {
   private shellStderr = "";
   private deathListeners: Array<() => void> = [];
   pid?: number;
-  pgid?: number;
 
   private constructor(private readonly channel: ClientChannel) {}
 
@@ -156,11 +153,7 @@ class ShellSession {
             phase = "ready";
             channel.write(BOOT_SCRIPT);
           } else if (phase === "ready" && line.startsWith(READY_MARK + " ")) {
-            const stat = line.split(" ").slice(1);
-            const statLine = stat.join(" ");
-            const afterComm = statLine.slice(statLine.lastIndexOf(")") + 2).split(" ");
-            s.pid = Number(stat[0]) || undefined;
-            s.pgid = Number(afterComm[2]) || undefined;
+            s.pid = Number(line.slice(READY_MARK.length + 1)) || undefined;
             clearTimeout(timer);
             s.started = true;
             channel.removeListener("data", onStartupData);
@@ -277,7 +270,7 @@ class ShellSession {
     this.die(reason);
   }
 
-  /** Fail the running command at once and drop the channel; the caller kills the process group. */
+  /** Fail the running command at once and drop the channel; the caller kills the process tree. */
   abandon(reason: string): void {
     this.die(reason, "timeout");
     this.channel.close();
@@ -338,7 +331,7 @@ export class SessionRunner implements CommandRunner {
       }
       if (timedOut) {
         await this.killSession(s);
-        throw new RunFailure("timeout", `timed out after ${req.timeoutMs} ms; the remote process group was killed`, (err as RunFailure).partial);
+        throw new RunFailure("timeout", `timed out after ${req.timeoutMs} ms; the remote command and its child processes were killed`, (err as RunFailure).partial);
       }
       throw err;
     } finally {
@@ -413,11 +406,10 @@ export class SessionRunner implements CommandRunner {
     return true;
   }
 
-  /** Kill a timed-out session's process group through another session. */
+  /** Kill a timed-out session's process tree through another session. */
   private async killSession(s: ShellSession): Promise<void> {
-    const group = s.pgid ?? s.pid;
-    if (!group) return;
-    const argv = ["sh", "-c", KILL_GROUP_SCRIPT, "sh", String(group), ""];
+    if (!s.pid) return;
+    const argv = ["sh", "-c", KILL_TREE_SCRIPT, "sh", String(s.pid)];
     try {
       await this.run({ argv, timeoutMs: KILL_TIMEOUT_MS, maxOutputBytes: 4096 });
     } catch {

@@ -7,7 +7,7 @@ import { existsSync, rmSync } from "node:fs";
 import { parseConnection } from "../../provider/ssh/connection";
 import { SshPool } from "../../provider/ssh/pool";
 import { SshRemote } from "../../provider/ssh/remote";
-import { TestSshd } from "../support/sshd";
+import { TestSshd, processGone } from "../support/sshd";
 
 const MODES = ["session", "exec"] as const;
 
@@ -140,8 +140,18 @@ for (const mode of MODES) {
       const hang = rejection(remote.exec(["sleep", "300"], { timeoutMs: 700 }));
       const others = await Promise.all(Array.from({ length: 10 }, (_, i) => remote.exec(["echo", `o${i}`])));
       others.forEach((r, i) => assert.equal(r.stdout, `o${i}\n`));
-      assert.match((await hang).message, /timed out after 700 ms; the remote process group was killed/);
+      assert.match((await hang).message, /timed out after 700 ms; the remote command and its child processes were killed/);
       assert.equal((await remote.exec(["sh", "-c", "pgrep -xf 'sleep 300' | wc -l"])).stdout.trim(), "0");
+    });
+
+    test("a timeout kills only that command's processes, not what an earlier command left running", async () => {
+      const bg = Number((await remote.script('sleep "$1" </dev/null >/dev/null 2>&1 & echo $!', [`600.${process.pid}`])).stdout);
+      assert.ok(bg > 0 && !processGone(bg));
+      const err = await rejection(remote.script("sleep 300 & sleep 301; wait", [], { timeoutMs: 700 }));
+      assert.match(err.message, /timed out after 700 ms/);
+      assert.equal((await remote.exec(["sh", "-c", "pgrep -xf 'sleep 30[01]' | wc -l"])).stdout.trim(), "0");
+      assert.ok(!processGone(bg), "the earlier background process survived");
+      await remote.exec(["kill", String(bg)]);
     });
 
     test("sshd restarted while sessions are idle: the next command reconnects and succeeds", async () => {
