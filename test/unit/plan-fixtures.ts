@@ -2,6 +2,7 @@
 // a connection parsed by the real connection schema, and Hypervisor refs as a Hypervisor's check computes them.
 // No I/O: nothing here reaches a host.
 import { connectionSchema } from "../../provider/ssh/connection";
+import { SshPool } from "../../provider/ssh/pool";
 import type { HostFacts, HostRef } from "../../provider/models/host";
 import type { HypervisorKind, HypervisorRef } from "../../provider/models/hypervisor";
 
@@ -75,3 +76,19 @@ export function patched<T extends Record<string, unknown>>(base: T, patch: Recor
   }
   return out as T;
 }
+
+/**
+ * Unit tests have no host. A para guest's check reads one thing from its host (whether a new PV kernel has
+ * Xen's entry point); here that read answers "capable" without SSH, so checks stay pure.
+ */
+export function answerHostReadsLocally(): void {
+  const xen = require("../../provider/drivers/xen") as Record<string, unknown>;
+  xen.kernelIsXenPvCapable = async (_remote: unknown, path: string) => ({ capable: true, format: "elf", reason: `${path}: assumed PV-capable (unit test)` });
+}
+
+/** Global SSH counters: all zero when nothing was sent to any host. */
+export function sshActivity(): Record<string, number> {
+  const s = SshPool.shared().stats();
+  return { ...s.global, hostsDialled: Object.values(s.hosts).filter((h) => h.connectionsOpened > 0).length };
+}
+export const NO_SSH = { connectionsOpened: 0, reconnects: 0, commands: 0, channelsOpened: 0, sessionsOpened: 0, hostsDialled: 0 };

@@ -1,6 +1,6 @@
 // Issue 5, properties of planning over generated specs: total, deterministic, disk shrink and OS/template
 // changes are never cheap, the resource costs its strongest property, and no change plans nothing.
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as container from "../../provider/resources/impl/container";
@@ -10,7 +10,11 @@ import { ACTION_ORDER, type Action, type CapabilityTable, type ChangeRule } from
 import type { HypervisorRef } from "../../provider/models/hypervisor";
 import { containerArgsSchema } from "../../provider/models/container";
 import { guestArgsSchema } from "../../provider/models/guest";
-import { hypervisorRef } from "./plan-fixtures";
+import { hypervisorRef, answerHostReadsLocally, NO_SSH, sshActivity } from "./plan-fixtures";
+
+answerHostReadsLocally();
+// Planning and checks are pure: not one SSH connection or command.
+after(() => assert.deepEqual(sshActivity(), NO_SSH));
 
 type Props = Record<string, any>;
 const RUNS = 200;

@@ -1,7 +1,7 @@
 // Issue 5: every plannable property of every resource kind x form, classified as the design brief says.
 // Goes through the resource glue (check + planFor) with checked inputs, so the mapping from capability
 // keys to the input names a user edits is tested together with the planner and the driver tables.
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import * as container from "../../provider/resources/impl/container";
 import * as guest from "../../provider/resources/impl/guest";
@@ -10,7 +10,11 @@ import { guestArgsSchema } from "../../provider/models/guest";
 import type { HypervisorRef } from "../../provider/models/hypervisor";
 import type { Plan } from "../../provider/plan/planner";
 import { ACTION_ORDER, type Action } from "../../provider/plan/types";
-import { hypervisorRef, patched, Whole } from "./plan-fixtures";
+import { hypervisorRef, patched, Whole, answerHostReadsLocally, NO_SSH, sshActivity } from "./plan-fixtures";
+
+answerHostReadsLocally();
+// Planning and checks are pure: not one SSH connection or command.
+after(() => assert.deepEqual(sshActivity(), NO_SSH));
 
 type Props = Record<string, any>;
 type Impl = {
@@ -159,7 +163,7 @@ const FORMS: Form[] = [
       { what: "maxVcpus change", input: "maxVcpus", next: { maxVcpus: 16 }, action: "restart", reason: /vCPU/i },
       { what: "boot firmware change", input: "boot", next: { boot: { firmware: "uefi" } }, action: "restart", reason: /boot/i },
       { what: "boot to direct kernel", input: "boot", next: { boot: new Whole({ kernel: "/var/lib/libvirt/boot/vmlinuz" }) }, action: "restart", reason: /boot/i },
-      { what: "base image change", input: "rootDisk", next: { rootDisk: { baseImage: "/var/lib/libvirt/images/bases/debian-13.qcow2" } }, action: "replace", reason: /image/i, dataLoss: true },
+      { what: "base image change", input: "rootDisk", next: { rootDisk: { baseImage: "/var/lib/libvirt/images/bases/debian-13.qcow2" } }, action: "replace", reason: /image/i },
       { what: "data disk grow", input: "dataDisks", next: { dataDisks: [{ name: "data1", size: "8GiB" }] }, action: "live", reason: /live/ },
       { what: "data disk shrink", input: "dataDisks", next: { dataDisks: [{ name: "data1", size: "1GiB" }] }, action: "replace", reason: /shrink/i, dataLoss: true },
       { what: "rename", input: "name", next: { name: "vm2" }, action: "restart", reason: /renam|stop/i },
@@ -180,7 +184,7 @@ const FORMS: Form[] = [
       { what: "vcpus down", input: "vcpus", next: { vcpus: 1 }, action: "live", reason: /live/ },
       { what: "vcpus beyond maxVcpus", input: "vcpus", next: { vcpus: 8, maxVcpus: 8 }, action: "restart", reason: /maxVcpus/i },
       { what: "root disk shrink", input: "rootDisk", next: { rootDisk: { size: "2GiB" } }, action: "replace", reason: /shrink/i, dataLoss: true },
-      { what: "base image change", input: "rootDisk", next: { rootDisk: { baseImage: "/var/lib/xen/bases/debian-13.img" } }, action: "replace", reason: /image|disk/i, dataLoss: true },
+      { what: "base image change", input: "rootDisk", next: { rootDisk: { baseImage: "/var/lib/xen/bases/debian-13.img" } }, action: "replace", reason: /image/i },
       { what: "boot cmdline change", input: "boot", next: { boot: { cmdline: "root=/dev/xvda1 console=hvc0 quiet" } }, action: "restart", reason: /boot|kernel/i },
       { what: "boot kernel change", input: "boot", next: { boot: { kernel: "/var/lib/xen/boot/vmlinuz-6.1.0-20-amd64" } }, action: "restart", reason: /boot|kernel/i },
     ],
@@ -296,7 +300,7 @@ test("Container: host move -> replace", async () => {
 const COMBINED: { label: string; impl: Impl; hv: HypervisorRef; base: Props; next: Props; overall: Action }[] = [
   { label: "container memory + cpus", impl: container, hv: hypervisorRef("lxc"), base: containerBase("xfs"), next: { memory: "1GiB", cpus: 4 }, overall: "live" },
   { label: "container memory + rename", impl: container, hv: hypervisorRef("lxc"), base: containerBase("xfs"), next: { memory: "1GiB", name: "web2", allowRestart: true }, overall: "restart" },
-  { label: "container memory + rename + template", impl: container, hv: hypervisorRef("lxc"), base: containerBase("xfs"), next: { memory: "1GiB", name: "web2", template: "debian:trixie", allowRestart: true, allowDataLoss: true }, overall: "replace" },
+  { label: "container memory + rename + template", impl: container, hv: hypervisorRef("lxc"), base: containerBase("xfs"), next: { memory: "1GiB", name: "web2", template: "debian:trixie", allowRestart: true }, overall: "replace" },
   { label: "full guest memory + vcpus", impl: guest, hv: hypervisorRef("kvm"), base: FULL_BASE, next: { memory: "3GiB", vcpus: 4 }, overall: "live" },
   { label: "full guest memory + boot", impl: guest, hv: hypervisorRef("kvm"), base: FULL_BASE, next: { memory: "3GiB", boot: { firmware: "uefi" }, allowRestart: true }, overall: "restart" },
   { label: "para guest memory + vcpus down", impl: guest, hv: hypervisorRef("xen"), base: PARA_BASE, next: { memory: "768MiB", vcpus: 1 }, overall: "live" },

@@ -1,12 +1,16 @@
 // The design brief's domain rules, checked before anything is changed (visible in preview):
 // through the pure rules and through each resource's check, which is what a user sees.
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { containerRules, guestRules, hypervisorRules } from "../../provider/plan/rules";
 import * as hypervisor from "../../provider/resources/impl/hypervisor";
 import * as guest from "../../provider/resources/impl/guest";
 import * as container from "../../provider/resources/impl/container";
-import { hostFacts, hostRef, hypervisorRef } from "./plan-fixtures";
+import { hostFacts, hostRef, hypervisorRef, answerHostReadsLocally, NO_SSH, sshActivity } from "./plan-fixtures";
+
+answerHostReadsLocally();
+// Planning and checks are pure: not one SSH connection or command.
+after(() => assert.deepEqual(sshActivity(), NO_SSH));
 
 const NO_VT = { hardwareVirtualization: "none", kvmUsable: false } as const;
 
