@@ -77,6 +77,7 @@ export const guestArgsSchema = z
     if (g.virtualization === "para" && "firmware" in g.boot) ctx.addIssue({ code: "custom", path: ["boot"], message: "a paravirtualized (Xen PV) guest boots a PV kernel directly or via pygrub, not BIOS/UEFI firmware" });
     if (g.virtualization === "full" && "bootloader" in g.boot) ctx.addIssue({ code: "custom", path: ["boot"], message: "pygrub is a Xen PV bootloader; a full-virtualization guest boots firmware or a direct kernel" });
     if (g.virtualization === "full" && !g.rootDisk) ctx.addIssue({ code: "custom", path: ["rootDisk"], message: "a full-virtualization guest needs rootDisk: { baseImage: <path of a qcow2/raw image on the host> }" });
+    if (g.virtualization === "para" && g.autostart) ctx.addIssue({ code: "custom", path: ["autostart"], message: "autostart is managed for full-virtualization guests only; for Xen domains use xendomains (/etc/xen/auto)" });
     if (g.virtualization === "para" && g.cloudInit) ctx.addIssue({ code: "custom", path: ["cloudInit"], message: "cloudInit is supported for full-virtualization guests only" });
     const names = new Set<string>();
     g.dataDisks.forEach((d, i) => {

@@ -12,9 +12,17 @@ function keyscanHint(host: string, port: number): string {
 }
 
 const baseFields = {
-  host: z.string({ error: "is required: a hostname or IP address" }).min(1, "must not be empty: a hostname or IP address"),
+  host: z
+    .string({ error: "is required: a hostname or IP address" })
+    .min(1, "must not be empty: a hostname or IP address")
+    .regex(/^([A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/, {
+      message: "must be a hostname (letters, digits, '.', '-', not starting with '-') or an IP address",
+    }),
   port: z.number().int().min(1).max(65535).default(22),
-  user: z.string().min(1).default("root"),
+  user: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, { message: "must be a user name: letters, digits, '_', '.', '-', starting with a letter or '_' (at most 32)" })
+    .default("root"),
   privateKey: z.string().min(1).optional(),
   privateKeyPassword: z.string().optional(),
   password: z.string().optional(),

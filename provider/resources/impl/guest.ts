@@ -185,17 +185,18 @@ async function seedPvRootDisk(p: Props): Promise<void> {
 }
 
 /**
- * A PV guest's kernel must carry Xen's PV entry point (ELF note). Checked on the host when the kernel path is new
- * or changed (one read-only round trip at preview); an unchanged guest costs no SSH command.
+ * A PV guest's kernel must carry Xen's PV entry point (ELF note). It is inspected on the host (one read-only
+ * round trip) before a create, or before a restart that changes the kernel, so nothing is changed when it would
+ * not boot. Not at check: an unchanged program's preview sends no SSH command.
  */
-async function probePvKernel(olds: Props | undefined, kernel: string, hv: HypervisorRef): Promise<{ property: string; reason: string }[]> {
-  if (olds?.boot && (olds.boot as { kernel?: string }).kernel === kernel) return [];
-  try {
-    const probe = await xen().kernelIsXenPvCapable(remoteFor(hv.host), kernel);
-    if (probe.capable) return [];
-    return [{ property: "boot", reason: `boot.kernel ${kernel} cannot boot as a Xen PV guest: ${probe.reason}. A paravirtualized guest needs a kernel modified for Xen (CONFIG_XEN_PV).` }];
-  } catch (e) {
-    return [{ property: "boot", reason: `cannot inspect boot.kernel ${kernel} on host "${hv.host.facts.hostname}": ${(e as Error).message}` }];
+async function preflightPvKernel(olds: Props | undefined, news: Props): Promise<void> {
+  const boot = news.boot as { kernel?: string };
+  if (news.virtualization !== "para" || !boot?.kernel) return;
+  if (olds && (olds.boot as { kernel?: string })?.kernel === boot.kernel) return;
+  const hv = news.hypervisor as HypervisorRef;
+  const probe = await xen().kernelIsXenPvCapable(remoteFor(hv.host), boot.kernel);
+  if (!probe.capable) {
+    throw new Error(`guest "${news.name}": boot.kernel ${boot.kernel} cannot boot as a Xen PV guest: ${probe.reason}. A paravirtualized guest needs a kernel modified for Xen (CONFIG_XEN_PV); nothing was changed.`);
   }
 }
 
@@ -209,9 +210,6 @@ export async function check(olds: Props, news: Props) {
   // Emulation is visible in the guest's own inputs, so every preview of a TCG guest says so.
   inputs.emulated = value.virtualization === "full" ? hv.emulated : false;
   const hasOld = olds && olds.name !== undefined;
-  if (value.virtualization === "para" && hv.kind === "xen" && "kernel" in value.boot) {
-    out.push(...(await probePvKernel(hasOld ? olds : undefined, value.boot.kernel, hv)));
-  }
   const plan = planFor(hasOld ? olds : undefined, inputs);
   out.push(...plan.failures);
   inputs.plannedAction = hasOld ? plan.overall : "create";
@@ -273,6 +271,7 @@ export async function create(inputs: Props) {
       `guest "${name}" already exists on host "${hv.host.facts.hostname}". Set adopt: true to take it over, or choose another name.`,
     );
   }
+  await preflightPvKernel(undefined, inputs);
   try {
     if (inputs.virtualization === "full") await kvm().createGuest(remote, kvmSpecOf(inputs));
     else {
@@ -354,6 +353,7 @@ export async function update(_id: string, olds: Props, news: Props) {
   } else {
     const spec = xenSpecOf(news);
     if (plan.overall === "restart") {
+      await preflightPvKernel(olds, news);
       if (changed.has("name")) await xen().shutdownDomain(remote, olds.name, spec.shutdownTimeoutSec).catch(step(`stop "${olds.name}" for rename`));
       how = await xen().restartWithConfig(remote, spec).catch(step("restart with the new configuration"));
     } else if (plan.overall === "live") {
