@@ -90,7 +90,8 @@ function guestSpec(form: "full" | "para"): fc.Arbitrary<Props> {
       network: opt(fc.record({ bridge: opt(fc.constantFrom("virbr0", "br1")), mac: opt(fc.constantFrom("52:54:00:00:00:01", "52:54:00:00:00:02")) }).map(defined)),
       cloudInit: form === "full" ? opt(fc.record({ userData: fc.constantFrom("#cloud-config\n", "#cloud-config\nhostname: a\n") })) : fc.constant(undefined),
       running: fc.boolean(),
-      autostart: fc.boolean(),
+      // Xen domains' autostart is not managed (xendomains): only full guests take it.
+      autostart: form === "full" ? fc.boolean() : fc.constant(false),
       allowRestart: fc.boolean(),
       allowDataLoss: fc.boolean(),
       host: fc.constantFrom(0, 1),
