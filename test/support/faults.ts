@@ -180,6 +180,11 @@ export class FaultStack {
     return this.pulumi(["destroy", "--yes", "--skip-preview"]);
   }
 
+  /** After a killed CLI: the file backend keeps the stack's lock until `pulumi cancel` removes it. */
+  cancel(): Promise<CliResult> {
+    return this.pulumi(["cancel", "--yes"]);
+  }
+
   async outputs(): Promise<Record<string, any>> {
     return JSON.parse((await this.pulumi(["stack", "output", "--json"])).stdout);
   }

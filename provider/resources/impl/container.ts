@@ -187,8 +187,16 @@ export async function create(inputs: Props) {
   try {
     await lxc().createContainer(remote, specOf(inputs), { adopt: !!inputs.adopt });
   } catch (e) {
+    const err = stepError(`container "${name}"`, hv.host, "create", e);
+    // Nothing was left (lxc-create cleans up after itself): drop our marker too, so a later refresh that forgets
+    // the resource does not orphan it on the host. If the host cannot tell, keep the marker for the resume.
+    const left = await lxc().readContainer(remote, name).catch(() => "unknown" as const);
+    if (left === undefined) {
+      await remote.script(MARKER_SCRIPT, ["clear", name]).catch(() => undefined);
+      throw err;
+    }
     // The engine keeps a partially created container in state (so it is not orphaned); the next `up` resumes it.
-    throw partialCreate(stepError(`container "${name}"`, hv.host, "create", e), id, { ...inputs, observed: null });
+    throw partialCreate(err, id, { ...inputs, observed: null });
   }
   const observed = await observe(inputs);
   return {
