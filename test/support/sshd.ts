@@ -202,6 +202,7 @@ export class TestSshd {
   /** Start an ssh-agent holding pvtest's key; returns its socket path. */
   async startAgent(): Promise<string> {
     const sock = join(this.dir, "agent.sock");
+    if (this.agent && this.agent.exitCode === null) return sock;
     const agent = spawn("ssh-agent", ["-D", "-a", sock], { stdio: "ignore" });
     this.agent = agent;
     for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 25));
