@@ -193,6 +193,8 @@ export class HostConnection {
       c.exec(command, (err, stream) => {
         if (err) return reject(new SshConnectionError(`cannot open a channel on ${this.label}: ${err.message}`));
         this.countChannel();
+        // A broken channel also shows up as "close", which the owner handles; an unhandled "error" would crash node.
+        stream.on("error", () => undefined);
         resolve(stream);
       });
     });
@@ -203,6 +205,7 @@ export class HostConnection {
       c.sftp((err, sftp) => {
         if (err) return reject(new SshConnectionError(`cannot open sftp on ${this.label}: ${err.message}`));
         this.countChannel();
+        sftp.on("error", () => undefined);
         resolve(sftp);
       });
     });
