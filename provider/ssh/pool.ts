@@ -37,10 +37,6 @@ export class Semaphore {
   onPressure?: () => void;
   constructor(private free: number) {}
 
-  get available(): number {
-    return this.free;
-  }
-
   acquire(): Promise<void> {
     if (this.free > 0 && this.waiters.length === 0) {
       this.free--;
