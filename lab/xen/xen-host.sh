@@ -148,12 +148,14 @@ start_tap_watcher() {
 }
 
 ssh_opts() {
-  echo "-i $1 -o UserKnownHostsFile=$RUNDIR/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=3 -o LogLevel=ERROR"
+  echo "-i $1 -o UserKnownHostsFile=$RUNDIR/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=10 -o LogLevel=ERROR"
 }
 
+# Generous: on a loaded machine one SSH command to the TCG dom0 has taken 13 s, and a false
+# "down" makes `up` reboot a healthy host.
 ssh_ok() {
   # shellcheck disable=SC2046
-  timeout 10 ssh $(ssh_opts "$1") "root@$ADDR" true 2>/dev/null
+  timeout 45 ssh $(ssh_opts "$1") "root@$ADDR" true 2>/dev/null
 }
 
 write_json() {

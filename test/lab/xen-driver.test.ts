@@ -12,6 +12,7 @@ import {
   destroyDomain,
   kernelIsXenPvCapable,
   readDomain,
+  restartWithConfig,
   verifyXen,
   XenDomainSpec,
 } from "../../provider/drivers/xen";
@@ -147,7 +148,7 @@ test("kernelIsXenPvCapable: Debian's kernel yes; an initrd and a non-Xen ELF bin
   assert.equal(elf.capable, false, elf.reason);
 });
 
-test("PV guest: create, adopt, grow memory and vCPUs live, rename live, destroy", async () => {
+test("PV guest: create, adopt, grow and shrink memory and vCPUs live, rename live, restart past maxmem, destroy", async () => {
   const created = await createDomain(xen, spec);
   assert.equal(created.outcome, "created");
   const o1 = created.observed;
@@ -208,6 +209,16 @@ test("PV guest: create, adopt, grow memory and vCPUs live, rename live, destroy"
   assert.equal(old.configPresent, false, "the old name's config file is gone");
   const s4 = await waitStat(NAME, "PVSTAT after the rename", (s) => Number(s.uptime) > Number(s3.uptime), CHANGE_DEADLINE_MS);
   assert.equal(s4.boot, s1.boot);
+
+  // Raising maxmem needs a restart: graceful PV shutdown (the guest's init powers off), then a new build.
+  const bigger = { ...renamed, maxMemoryMiB: 320, memoryMiB: 256 };
+  const restarted = await restartWithConfig(xen, bigger);
+  assert.equal(restarted.stopped, "graceful");
+  assert.notEqual(restarted.observed.domid, domid, "a restart builds a new domain");
+  assert.equal(restarted.observed.maxMemoryMiB, 320);
+  assert.equal(restarted.observed.memoryMiB, 256);
+  const s5 = await waitStat(NAME2, "a PVSTAT of the new boot", (s) => s.boot !== s1.boot, BOOT_DEADLINE_MS);
+  assert.equal(s5.cpus_online, "1");
 
   assert.equal(await destroyDomain(xen, NAME2, CONFIG_DIR), "destroyed");
   const gone = await readDomain(xen, NAME2, CONFIG_DIR);
