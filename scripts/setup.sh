@@ -9,3 +9,5 @@ if [ ! -d node_modules/@pulumi/pulumi ] || [ package-lock.json -nt node_modules/
   npm ci --no-audit --no-fund --prefer-offline >&2
 fi
 npm run --silent build >&2
+# The quickstart runs from the repository root and imports "pulumi-virt" as users do: point it at this checkout.
+[ -e node_modules/pulumi-virt ] || ln -s .. node_modules/pulumi-virt
