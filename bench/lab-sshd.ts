@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { LabHost, labDir, loadLab } from "../test/support/lab";
+import { ensureLab, LabHost, labDir, loadLab } from "../test/support/lab";
 
 export const BENCH_PORT = 2299;
 export const BENCH_DIR = process.env.PULUMI_VIRT_BENCH_DIR ?? "/tmp/pulumi-virt-bench";
@@ -133,4 +133,31 @@ export function benchSshArgs(h: BenchHost): string[] {
 /** The connection object pulumi-virt's Host (and the per-command fixture) take, for the bench port. */
 export function benchConnection(h: BenchHost): { address: string; port: number; user: string; hostKey: string } {
   return { address: h.lab.address, port: h.port, user: h.lab.user, hostKey: h.lab.hostKey };
+}
+
+/** Whether every bench sshd still runs and the lab was not rebuilt under it (others share the lab). */
+export function benchSshdHealthy(hosts: BenchHost[]): boolean {
+  let lab;
+  try {
+    lab = loadLab();
+  } catch {
+    return false;
+  }
+  return hosts.every((h) => {
+    if (lab.hosts.find((x) => x.name === h.lab.name)?.monitorPid !== h.lab.monitorPid) return false;
+    try {
+      process.kill(h.pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The bench sshds, restarted (after waiting for a healthy lab) if the lab was rebuilt or one of them died. */
+export async function ensureBenchSshd(hosts: BenchHost[]): Promise<BenchHost[]> {
+  if (hosts.length && benchSshdHealthy(hosts)) return hosts;
+  stopBenchSshd();
+  await ensureLab();
+  return startBenchSshd(hosts.length ? hosts.map((h) => h.lab.name) : ["h1", "h2"]);
 }

@@ -19,7 +19,7 @@ const DEADLINE_MS = 180_000;
 
 export interface DowntimeResult {
   live: { downtimeMs: Summary; opMs: Summary; samePid: boolean; continuous: boolean; maxStatGapS?: Summary };
-  restart: { downtimeMs: Summary; newPidEveryTime: boolean };
+  restart: { downtimeMs: Summary; newPidEveryTime: boolean; callMs?: Summary; stopOutcomes?: string[] };
 }
 
 async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, everyMs: number): Promise<T> {
@@ -141,18 +141,22 @@ export async function benchGuestDowntime(h: BenchHost, privateKey: string, runs:
       cur = last(after)!;
     }
     const down: number[] = [];
+    const calls: number[] = [];
+    const outcomes: string[] = [];
     let newBoot = true;
     for (let r = 0; r < runs; r++) {
       const prevBoot = cur.boot;
       const t0 = performance.now();
-      await kvm.restartWithDefinition(remote, spec);
+      const { stopped } = await kvm.restartWithDefinition(remote, spec);
+      calls.push(performance.now() - t0);
+      outcomes.push(stopped);
       cur = last(await until("first PVSTAT of the new boot", () => stats(remote, consoleLog), (s) => !!last(s) && last(s)!.boot !== prevBoot, 250))!;
       down.push(performance.now() - t0);
       newBoot &&= cur.boot !== prevBoot;
     }
     return {
       live: { downtimeMs: summarize(liveOp.map(() => (samePid && continuous ? 0 : NaN))), opMs: summarize(liveOp), samePid, continuous, maxStatGapS: summarize(gaps) },
-      restart: { downtimeMs: summarize(down), newPidEveryTime: newBoot },
+      restart: { downtimeMs: summarize(down), newPidEveryTime: newBoot, callMs: summarize(calls), stopOutcomes: outcomes },
     };
   } finally {
     await kvm.destroyGuest(remote, name, { deleteDataDisks: [], storageDir }).catch((e) => log(`destroy ${name}: ${(e as Error).message}`));
