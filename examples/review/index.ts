@@ -1,57 +1,23 @@
-// Quickstart: one host, its LXC hypervisor, and a container whose CPU, memory and disk change live.
-//   pulumi config set --path 'size.memory' 512MiB && pulumi preview   # shows: memory live (cgroup memory limit)
+// The program under review: one container whose size comes from stack config. Change `size`, then run
+// review.sh: the report says, per property, whether the change is live, restarts or replaces the container.
 import * as pulumi from "@pulumi/pulumi";
 import { Container, Host, Hypervisor } from "pulumi-virt";
 
-interface HostConfig {
-  address: string;
-  port?: number;
-  user?: string;
-  hostKey: string;
-  bridge?: string;
-  guestSubnet?: string;
-}
-interface SizeConfig {
-  cpus?: number;
-  memory?: string | number;
-  disk?: string | number;
-}
-
 const cfg = new pulumi.Config();
-const hostCfg = cfg.requireObject<HostConfig>("host");
-const size = cfg.getObject<SizeConfig>("size") ?? {};
-const privateKey = cfg.requireSecret("privateKey");
-const name = cfg.get("containerName") ?? "web";
-// The container's static address: first usable address + 9 in the host's guest subnet (10.77.101.10 on lab h1).
-const subnet = hostCfg.guestSubnet ?? "10.77.101.0/24";
-const [base, prefix] = subnet.split("/");
-const octets = base.split(".").map(Number);
-const address = `${octets[0]}.${octets[1]}.${octets[2]}.${octets[3] + 10}/${prefix}`;
-const gateway = `${octets[0]}.${octets[1]}.${octets[2]}.${octets[3] + 1}`;
+const h = cfg.requireObject<{ address: string; port?: number; hostKey: string; bridge?: string }>("host");
+const size = cfg.requireObject<{ cpus: number; memory: string; disk: string }>("size");
 
-const host = new Host("host", {
-  connection: { host: hostCfg.address, port: hostCfg.port ?? 22, user: hostCfg.user ?? "root", privateKey, hostKey: hostCfg.hostKey },
-});
-
-const lxc = new Hypervisor("lxc", { host, kind: "lxc", bridge: hostCfg.bridge ?? "pvbr0" });
-
-const web = new Container("web", {
+const host = new Host("host", { connection: { host: h.address, port: h.port ?? 22, user: "root", privateKey: cfg.requireSecret("privateKey"), hostKey: h.hostKey } });
+const lxc = new Hypervisor("lxc", { host, kind: "lxc", bridge: h.bridge ?? "pvbr0" });
+const app = new Container("app", {
   hypervisor: lxc,
-  name,
-  template: "busybox",
-  cpus: size.cpus ?? 1,
-  memory: size.memory ?? "256MiB",
-  disk: { size: size.disk ?? "300MiB", fstype: "xfs" },
-  network: { address, gateway },
+  name: cfg.get("name") ?? "review-app",
+  cpus: size.cpus,
+  memory: size.memory,
+  disk: { size: size.disk },
+  template: cfg.get("template") ?? "busybox",
   allowRestart: cfg.getBoolean("allowRestart") ?? false,
 });
 
-export const hostFacts = host.facts;
-export const hypervisor = { version: lxc.version, capabilities: lxc.capabilities };
-export const container = {
-  name: web.name,
-  plannedAction: web.plannedAction,
-  plannedChanges: web.plannedChanges,
-  lastApplied: web.lastApplied,
-  observed: web.observed,
-};
+export const plannedChanges = app.plannedChanges;
+export const lastApplied = app.lastApplied;

@@ -8,6 +8,7 @@ import { describePlan, Plan, planChanges, PlanValue, sameValue } from "../../pla
 import type { CapabilityTable, PropertyCapability } from "../../plan/types";
 import type * as Kvm from "../../drivers/kvm";
 import type * as Xen from "../../drivers/xen";
+import { recordPlan, diffFromPlan } from "./planned";
 import { hasUnknowns, isUnknown, nowIso, parseArgs, partialCreate, remoteFor, stepError } from "./common";
 
 type Props = Record<string, any>;
@@ -159,16 +160,6 @@ export function xenSpecOf(p: Props): Xen.XenDomainSpec {
   } as Xen.XenDomainSpec;
 }
 
-/**
- * For a replacement the engine calls check a second time with no old inputs. diff remembers the replacement plan
- * (same provider process, same run) so that second check still shows per property why the resource is replaced.
- */
-const pendingReplacements = new Map<string, { overall: string; changes: Record<string, string> }>();
-function replacementKey(p: Props): string {
-  const hv = p.hypervisor as HypervisorRef | undefined;
-  return `${hv && !isUnknown(hv) ? `${hv.host.facts.machineId}/${hv.host.facts.hostname}` : "?"}/${p.name}`;
-}
-
 /** A PV guest's root disk starts as a sparse copy of its base image (resumable: a finished copy is kept). */
 const SEED_PV_ROOT = `set -e
 src="$1"; dst="$2"; size="$3"
@@ -212,28 +203,12 @@ export async function check(olds: Props, news: Props) {
   const hasOld = olds && olds.name !== undefined;
   const plan = planFor(hasOld ? olds : undefined, inputs);
   out.push(...plan.failures);
-  inputs.plannedAction = hasOld ? plan.overall : "create";
-  inputs.plannedChanges = describePlan(plan);
-  const pending = hasOld ? undefined : pendingReplacements.get(replacementKey(inputs));
-  if (pending) {
-    pendingReplacements.delete(replacementKey(inputs));
-    inputs.plannedAction = pending.overall;
-    inputs.plannedChanges = pending.changes;
-  }
+  recordPlan(inputs, plan, !!hasOld);
   return { inputs, failures: out };
 }
 
 export async function diff(_id: string, olds: Props, news: Props) {
-  const plan = planFor(olds, news);
-  const replaces = [...new Set(plan.properties.filter((p) => p.action === "replace").map((p) => inputNameOf(p.property)))];
-  if (replaces.length) pendingReplacements.set(replacementKey(news), { overall: "replace", changes: describePlan(plan) });
-  const connectionMoved = !sameValue((olds.hypervisor as HypervisorRef)?.host?.connection, (news.hypervisor as HypervisorRef)?.host?.connection);
-  const flags = ["allowRestart", "allowDataLoss", "adopt", "shutdownTimeoutSec"].some((k) => !sameValue(olds[k], news[k]));
-  return {
-    changes: plan.properties.length > 0 || connectionMoved || flags,
-    replaces,
-    deleteBeforeReplace: replaces.length > 0 && olds.name === news.name && !replaces.includes("hypervisor"),
-  };
+  return diffFromPlan(planFor(olds, news), olds, news, inputNameOf, ["shutdownTimeoutSec"]);
 }
 
 /**
