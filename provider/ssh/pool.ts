@@ -238,12 +238,37 @@ export class HostConnection {
     );
   }
 
+  /**
+   * The jump host's tunnel, bounded by dialTimeoutMs: the jump's sshd waits for its own TCP connect to the
+   * target (minutes for a blackholed address), and ssh2's handshake timer only starts once we have a socket.
+   */
+  private tunnelWithin(ms: number): Promise<Duplex> {
+    return new Promise<Duplex>((resolve, reject) => {
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        reject(new SshConnectionError(describeDialError(this.conn, Object.assign(new Error("timed out"), { level: "client-timeout" }))));
+      }, ms);
+      this.jump!.forward(this.conn.host, this.conn.port).then(
+        (stream) => {
+          clearTimeout(timer);
+          if (timedOut) stream.destroy();
+          else resolve(stream);
+        },
+        (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
+  }
+
   private async connect(): Promise<Client> {
     const conn = this.conn;
     const reconnect = this.everConnected;
     let sock: Duplex;
     if (this.jump) {
-      sock = await this.jump.forward(conn.host, conn.port);
+      sock = await this.tunnelWithin(conn.dialTimeoutMs);
     } else {
       const tcp = net.connect({ host: conn.host, port: conn.port });
       tcp.setKeepAlive(true, TCP_KEEPALIVE_MS);
