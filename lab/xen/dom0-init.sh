@@ -15,9 +15,9 @@ RUN=$(arg pvlab.run)
 HOSTKEY=$(arg pvlab.hostkey)
 
 R=/newroot
-# cache=loose: the export is read-only and what dom0 reads (binaries, guest images in hash-named
-# dirs) does not change under it; without a page cache every exec re-reads over 9p under TCG.
-if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=524288,cache=loose hostroot "$R"; then
+# cache=mmap keeps mapped pages cached (faster exec under TCG). cache=loose broke the mounts made
+# below on 9p directories: they were not visible after chroot (/proc/xen missing).
+if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=524288,cache=mmap hostroot "$R"; then
   echo "dom0-init: FATAL cannot mount hostroot over 9p"; sleep 5; poweroff -f
 fi
 # Read what dom0 needs from the lab machine's /run before tmpfs hides it.
