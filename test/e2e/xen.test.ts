@@ -101,8 +101,20 @@ test("Xen PV guest: create, live memory and vCPU changes, restart beyond max ref
     assert.match(res.stdout + res.stderr, /allowRestart/);
     const p = (await stack.pulumi(["preview", "--json"], { okCodes: [0, 255, 1] })).stdout;
     assert.match(p, /restart: 256 → 384/);
-    await stack.setConfig("memory", "200MiB");
-    await stack.setConfig("maxMemory", "256MiB");
+  });
+
+  await t.test("with allowRestart, up restarts the domain once, as previewed: new domid, new boot, the new memory inside", async () => {
+    await stack.setConfig("allowRestart", "true");
+    const p = await stack.preview({ json: true });
+    const step = p.steps.find((s) => s.urn.endsWith("::pv"))!;
+    assert.equal(step.newState!.inputs!.plannedAction, "restart");
+    const before = await guestStat(name);
+    await stack.up();
+    const after = await guestStat(name, (x) => x.boot !== before.boot);
+    assert.notEqual(await domid(name), id, "a restarted domain has a new domid");
+    assert.ok(Number(after.memtotal_kb) > Number(before.memtotal_kb), "the guest came back with more memory");
+    const outs = (await stack.outputs()) as any;
+    assert.equal(outs.guest.lastApplied.action, "restart");
   });
 
   await t.test("destroy removes the domain", async () => {
