@@ -2,7 +2,7 @@
 # Issue 11 benchmarks (bench/): builds, brings the lab up, makes pulumi available, runs bench/run.ts,
 # prints a table and writes bench/results.json. Exits non-zero only when the benchmarks cannot run;
 # missed goals are reported, never failed on. Knobs: BENCH_RUNS (3), BENCH_CONTAINERS (24), BENCH_ONLY
-# (e.g. P1,P4), BENCH_SSH_EXEC=1 also runs bench/ssh-exec (the SSH transport's per-command cost).
+# (e.g. P1,P4), BENCH_SSH_EXEC=0 skips bench/ssh-exec (the SSH transport's per-command cost).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
@@ -22,7 +22,7 @@ bash scripts/ensure-pulumi.sh >/dev/null
 
 node dist/bench/run.js
 
-if [ "${BENCH_SSH_EXEC:-0}" = 1 ] && [ -f dist/bench/ssh-exec.js ]; then
+if [ "${BENCH_SSH_EXEC:-1}" = 1 ] && [ -f dist/bench/ssh-exec.js ]; then
   log "bench/ssh-exec (SSH transport, per-command cost)"
   node dist/bench/ssh-exec.js || log "bench/ssh-exec failed (not part of the table above)"
 fi
