@@ -93,14 +93,26 @@ export class SshRemote implements Remote {
     const step = opts.step;
     const where = `${step ? `${step}: ` : ""}command on ${this.label}`;
     let raw: RawResult;
+    const timeoutMs = opts.timeoutMs ?? this.conn.commandTimeoutMs;
+    let watchdog: NodeJS.Timeout | undefined;
     this.host.retain();
     try {
-      raw = await this.runner(privilege).run({
+      const running = this.runner(privilege).run({
         argv,
         stdin: opts.stdin === undefined ? undefined : Buffer.isBuffer(opts.stdin) ? opts.stdin : Buffer.from(opts.stdin),
-        timeoutMs: opts.timeoutMs ?? this.conn.commandTimeoutMs,
+        timeoutMs,
         maxOutputBytes: opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT,
       });
+      // Watchdog for a link that stops answering (cable cut, host frozen): waiting for a channel, or for the kill
+      // of a timed-out command, can otherwise hang on TCP retransmits for minutes. Past the command's timeout plus
+      // a dial's worth of grace, fail the command and drop the connection; the next command reconnects.
+      const stalled = new Promise<never>((_, reject) => {
+        watchdog = setTimeout(() => {
+          this.host.close();
+          reject(new RunFailure("timeout", `timed out after ${timeoutMs} ms and the connection stopped answering (it was closed; the next command reconnects); the command may or may not have taken effect`));
+        }, timeoutMs + this.conn.dialTimeoutMs + WATCHDOG_GRACE_MS);
+      });
+      raw = await Promise.race([running, stalled]);
     } catch (err) {
       if (err instanceof RunFailure) {
         const stderrTail = err.partial ? tail(err.partial.stderr) : "";
@@ -110,6 +122,7 @@ export class SshRemote implements Remote {
       const msg = (err as Error).message ?? String(err);
       throw new RemoteCommandError(this.label, shown(display), null, "", step, redact(`${where} could not run: ${msg}`));
     } finally {
+      clearTimeout(watchdog);
       this.host.release();
     }
     const stdout = raw.stdout;
@@ -147,6 +160,8 @@ function sftpCall<T>(op: (cb: (err: Error | null | undefined, value?: T) => void
 }
 
 const remotes = new Map<string, SshRemote>();
+/** Extra time, beyond a command's timeout and one dial, before the watchdog declares the link dead. */
+const WATCHDOG_GRACE_MS = 5_000;
 
 /**
  * The Remote for a connection (validated with parseConnection), one per distinct configuration per process;

@@ -87,6 +87,14 @@ release_image() {
 }
 `;
 
+/** loop_lock / loop_unlock: see the comment inside. Commands that outlive the script must not inherit fd 8. */
+const LOOP_LOCK_FN = `
+# Loop devices are machine-wide and LXC/losetup pick a free one racily: parallel creates or starts of
+# loop-backed containers ("Device or resource busy") take this lock around their loop-device work.
+loop_lock() { mkdir -p /run/lock; exec 8>/run/lock/pulumi-virt-loop.lock; flock -w 300 8; }
+loop_unlock() { flock -u 8 2>/dev/null || true; }
+`;
+
 /**
  * Creates the container's rootfs. $1 name, $2 kind (busybox|debian|tarball), $3 release or tarball path,
  * $4 fstype ("" = directory rootfs), $5 size MiB, $6 1 = adopt an existing container not created by us. Leftovers of an interrupted create (marker
@@ -95,6 +103,7 @@ release_image() {
 export const CREATE_SCRIPT = `
 set -eu
 ${RELEASE_FN}
+${LOOP_LOCK_FN}
 n=$1; kind=$2; arg=$3; fs=$4; size=$5; adopt=\${6:-0}
 LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null) || true; [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
 d="$LXCPATH/$n"
@@ -126,6 +135,7 @@ patch_rootfs() {
 }
 mkdir -p "$d"
 : > "$d/.pulumi-virt-creating"
+[ -z "$fs" ] || loop_lock
 case $kind in
   busybox|debian)
     if [ -n "$fs" ]; then set -- -B loop --fstype "$fs" --fssize "\${size}M"; else set -- -B dir; fi
@@ -150,6 +160,7 @@ case $kind in
     printf '%s\n' "lxc.include = /usr/share/lxc/config/common.conf" "lxc.rootfs.path = $rootfs" "lxc.uts.name = $n" "lxc.autodev = 1" >> "$d/config" ;;
   *) echo "unknown template kind $kind" >&2; exit 2 ;;
 esac
+loop_unlock
 : > "$d/.pulumi-virt-created"
 echo created
 `;
@@ -175,7 +186,7 @@ stop_container() {
  * "grow IMAGE MiB FSTYPE online|offline", "config PATH"
  * (stdin becomes the config, atomically), "start".
  */
-export const APPLY_SCRIPT = `
+export const APPLY_SCRIPT = `${LOOP_LOCK_FN}
 set -eu
 ${STOP_FN}
 n=$1; shift
@@ -205,7 +216,7 @@ while [ $# -gt 0 ]; do
           [ "$rc" -le 1 ] || { echo "e2fsck of $img failed ($rc)" >&2; exit 7; }
           resize2fs "$img" >/dev/null 2>&1
         else
-          L=$(losetup -f --show "$img"); m=$(mktemp -d)
+          loop_lock; L=$(losetup -f --show "$img"); loop_unlock; m=$(mktemp -d)
           rc=0; { mount "$L" "$m" && { growfs "$fs" "$m" || rc=$?; umount "$m"; }; } || rc=$?
           rmdir "$m"; losetup -d "$L"; [ "$rc" = 0 ] || exit "$rc"
         fi
@@ -218,8 +229,9 @@ while [ $# -gt 0 ]; do
       case $st in *RUNNING*) ;; *)
         LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null) || true; [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
         log="$LXCPATH/$n/pulumi-virt-start.log"; : > "$log"
-        lxc-start -n "$n" -d -l ERROR -o "$log" || { echo "lxc-start $n failed:" >&2; tail -n 5 "$log" >&2 || true; exit 8; }
-        lxc-wait -n "$n" -s RUNNING -t 30 ;;
+        loop_lock
+        lxc-start -n "$n" -d -l ERROR -o "$log" 8>&- || { loop_unlock; echo "lxc-start $n failed:" >&2; tail -n 5 "$log" >&2 || true; exit 8; }
+        lxc-wait -n "$n" -s RUNNING -t 30; loop_unlock ;;
       esac ;;
     *) echo "unknown op $op" >&2; exit 2 ;;
   esac
