@@ -270,9 +270,15 @@ class ShellSession {
     this.die(reason);
   }
 
-  /** Fail the running command at once and drop the channel; the caller kills the process tree. */
+  /**
+   * Fail the running command at once. The channel stays open until the caller has killed the process tree
+   * (dropChannel): closing it first could end the shell and orphan its children before the kill finds them.
+   */
   abandon(reason: string): void {
     this.die(reason, "timeout");
+  }
+
+  dropChannel(): void {
     this.channel.close();
   }
 }
@@ -336,6 +342,7 @@ export class SessionRunner implements CommandRunner {
       throw err;
     } finally {
       clearTimeout(timer);
+      if (timedOut) s.dropChannel();
       if (!s.dead && !this.wakeOne(s)) this.idle.push(s);
     }
   }
