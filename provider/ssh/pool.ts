@@ -157,7 +157,14 @@ export class HostConnection {
   getClient(): Promise<Client> {
     if (this.client) return Promise.resolve(this.client);
     if (!this.connecting) {
-      this.connecting = this.connect().finally(() => {
+      // A reset during the handshake (a loaded sshd dropping a new connection) is transient: dial once more.
+      this.connecting = this.connect()
+        .catch(async (err: Error) => {
+          if (!/ECONNRESET/.test(String(err?.message))) throw err;
+          await new Promise((r) => setTimeout(r, 1000));
+          return this.connect();
+        })
+        .finally(() => {
         this.connecting = undefined;
       });
     }
