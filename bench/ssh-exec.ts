@@ -11,6 +11,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
 interface Row {
   way: string;
+  /** Which floor this row is compared with: "true" (a built-in) or "/bin/true" (a program). */
+  floor?: string;
   commands: number;
   msPerCommand: { median: number; min: number; max: number };
   vsFloor?: number;
@@ -95,14 +97,21 @@ async function main(): Promise<void> {
   const sshd = await TestSshd.start();
   const rows: Row[] = [];
   try {
-    const cases: Array<{ way: string; n: number; run: () => Promise<{ ms: number; channels?: number; tcp?: number }> }> = [
+    // Two floors: a shell built-in (no process at all: the cheapest thing a shell can do) and a real program
+    // (a fork and exec, like every command the drivers send). Each pooled row is compared with the floor of
+    // the same command.
+    const cases: Array<{ way: string; n: number; floor?: string; run: () => Promise<{ ms: number; channels?: number; tcp?: number }> }> = [
       { way: "floor: bare remote sh loop, `true` + end marker", n: 300, run: async () => ({ ms: await bareShellLoop(sshd, 300) }) },
-      { way: "floor + subshell: `(true)` + end marker", n: 300, run: async () => ({ ms: await bareShellLoop(sshd, 300, "(true); echo __END__\n") }) },
-      { way: "exec channel per command, sequential (`true`)", n: 20, run: () => viaRemote(sshd, "exec", 20, 1, ["true"]) },
-      { way: "exec channel per command, 8 at once (`true`)", n: 48, run: () => viaRemote(sshd, "exec", 48, 8, ["true"]) },
-      { way: "pooled sessions, sequential (`true`)", n: 300, run: () => viaRemote(sshd, "session", 300, 1, ["true"]) },
-      { way: "pooled sessions, 8 at once (`true`)", n: 800, run: () => viaRemote(sshd, "session", 800, 8, ["true"]) },
-      { way: "pooled sessions, sequential (`echo hello`: output path)", n: 300, run: () => viaRemote(sshd, "session", 300, 1, ["echo", "hello"]) },
+      { way: "floor: bare remote sh loop, `/bin/true` + end marker", n: 300, run: async () => ({ ms: await bareShellLoop(sshd, 300, "/bin/true; echo __END__\n") }) },
+      { way: "bare loop + subshell: `(true)` + end marker", n: 300, floor: "true", run: async () => ({ ms: await bareShellLoop(sshd, 300, "(true); echo __END__\n") }) },
+      { way: "exec channel per command, sequential (`true`)", n: 20, floor: "true", run: () => viaRemote(sshd, "exec", 20, 1, ["true"]) },
+      { way: "exec channel per command, 8 at once (`true`)", n: 48, floor: "true", run: () => viaRemote(sshd, "exec", 48, 8, ["true"]) },
+      { way: "pooled sessions, sequential (`true`)", n: 300, floor: "true", run: () => viaRemote(sshd, "session", 300, 1, ["true"]) },
+      { way: "pooled sessions, 8 at once (`true`)", n: 800, floor: "true", run: () => viaRemote(sshd, "session", 800, 8, ["true"]) },
+      { way: "pooled sessions, sequential (`/bin/true`)", n: 300, floor: "/bin/true", run: () => viaRemote(sshd, "session", 300, 1, ["/bin/true"]) },
+      { way: "pooled sessions, 8 at once (`/bin/true`)", n: 800, floor: "/bin/true", run: () => viaRemote(sshd, "session", 800, 8, ["/bin/true"]) },
+      { way: "pooled sessions, sequential (`cd /tmp`: a built-in in a subshell)", n: 300, floor: "true", run: () => viaRemote(sshd, "session", 300, 1, ["cd", "/tmp"]) },
+      { way: "pooled sessions, sequential (`echo hello`: output path)", n: 300, floor: "true", run: () => viaRemote(sshd, "session", 300, 1, ["echo", "hello"]) },
     ];
     for (const c of cases) {
       const samples: number[] = [];
@@ -113,6 +122,7 @@ async function main(): Promise<void> {
       }
       rows.push({
         way: c.way,
+        floor: c.floor,
         commands: c.n,
         msPerCommand: { median: median(samples), min: Math.min(...samples), max: Math.max(...samples) },
         channelsOpened: last.channels,
@@ -122,14 +132,16 @@ async function main(): Promise<void> {
   } finally {
     await sshd.stop();
   }
-  const floor = rows[0].msPerCommand.median;
-  for (const r of rows) r.vsFloor = Math.round((r.msPerCommand.median / floor) * 10) / 10;
+  const floors: Record<string, number> = { true: rows[0].msPerCommand.median, "/bin/true": rows[1].msPerCommand.median };
+  rows[0].floor = "true";
+  rows[1].floor = "/bin/true";
+  for (const r of rows) r.vsFloor = Math.round((r.msPerCommand.median / floors[r.floor ?? "true"]) * 100) / 100;
   const f = (x: number) => x.toFixed(3).padStart(9);
   console.log(`ssh-exec benchmark: ${RUNS} runs each, ms per command (median [min..max]); OpenSSH on 127.0.0.1; ${new Date().toISOString()}`);
-  console.log(`${"way".padEnd(58)} ${"cmds".padStart(5)} ${"median".padStart(9)} ${"min".padStart(9)} ${"max".padStart(9)} ${"x floor".padStart(8)} chans/run`);
+  console.log(`${"way".padEnd(66)} ${"cmds".padStart(5)} ${"median".padStart(9)} ${"min".padStart(9)} ${"max".padStart(9)} ${"x floor".padStart(8)} chans/run`);
   for (const r of rows) {
     console.log(
-      `${r.way.padEnd(58)} ${String(r.commands).padStart(5)} ${f(r.msPerCommand.median)} ${f(r.msPerCommand.min)} ${f(r.msPerCommand.max)} ${String(r.vsFloor).padStart(8)} ${r.channelsOpened ?? "-"}`,
+      `${r.way.padEnd(66)} ${String(r.commands).padStart(5)} ${f(r.msPerCommand.median)} ${f(r.msPerCommand.min)} ${f(r.msPerCommand.max)} ${String(r.vsFloor).padStart(8)} ${r.channelsOpened ?? "-"}`,
     );
   }
   console.log(JSON.stringify({ bench: "ssh-exec", runs: RUNS, rows }, null, 2));
