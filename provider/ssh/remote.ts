@@ -4,6 +4,7 @@ import type { SFTPWrapper } from "ssh2";
 import { ConnectionArgs, connectionKey, parseConnection } from "./connection";
 import { HostConnection, SshPool } from "./pool";
 import { commandLine } from "./quote";
+import { combinedScript, parseCombined } from "./coalesce";
 import { CommandRunner, ExecRunner, Privilege, RawResult, RunFailure } from "./runner";
 import { redact } from "./secrets";
 import { SessionRunner } from "./session";
@@ -12,6 +13,25 @@ import { ExecOptions, ExecResult, Remote, RemoteCommandError } from "./types";
 const DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024;
 const STDERR_TAIL_BYTES = 2000;
 const COMMAND_SHOWN_CHARS = 400;
+
+/** Idle gap that closes a coalescing window; PULUMI_VIRT_READ_BATCH_MS overrides it, 0 sends every read alone. */
+const COALESCE_IDLE_MS = 10;
+/** Longest a read waits for company. */
+const COALESCE_MAX_WAIT_MS = 50;
+
+function coalesceIdleMs(): number {
+  const raw = process.env.PULUMI_VIRT_READ_BATCH_MS;
+  const v = Number(raw);
+  return raw !== undefined && raw !== "" && Number.isFinite(v) && v >= 0 ? Math.min(v, COALESCE_IDLE_MS) : COALESCE_IDLE_MS;
+}
+
+interface QueuedRead {
+  script: string;
+  args: string[];
+  opts: ExecOptions;
+  resolve: (r: ExecResult) => void;
+  reject: (e: unknown) => void;
+}
 
 function shown(command: string): string {
   const c = redact(command);
@@ -26,6 +46,8 @@ export class SshRemote implements Remote {
   readonly label: string;
   private readonly host: HostConnection;
   private readonly runners = new Map<boolean, CommandRunner>();
+  /** Open coalescing windows, by privilege (sudo or not): only reads of one privilege travel together. */
+  private readonly windows = new Map<boolean, { parts: QueuedRead[]; openedAt: number; timer?: NodeJS.Timeout }>();
 
   constructor(
     readonly conn: ConnectionArgs,
@@ -40,6 +62,10 @@ export class SshRemote implements Remote {
   }
 
   script(script: string, args: string[] = [], opts: ExecOptions = {}): Promise<ExecResult> {
+    if (opts.coalesce && opts.stdin === undefined) {
+      const idle = coalesceIdleMs();
+      if (idle > 0) return this.coalesced(script, args, opts, idle);
+    }
     return this.run(["sh", "-c", script, "sh", ...args], commandLine(["sh", "-c", script, "sh", ...args]), opts);
   }
 
@@ -125,6 +151,13 @@ export class SshRemote implements Remote {
       clearTimeout(watchdog);
       this.host.release();
     }
+    return this.toResult(raw, display, opts);
+  }
+
+  /** A finished command's result, or the RemoteCommandError its exit code calls for. */
+  private toResult(raw: RawResult, display: string, opts: ExecOptions): ExecResult {
+    const step = opts.step;
+    const where = `${step ? `${step}: ` : ""}command on ${this.label}`;
     const stdout = raw.stdout;
     const result: ExecResult = { code: raw.code ?? -1, stdout: stdout.toString(), stderr: raw.stderr.toString(), stdoutBytes: stdout };
     const ok = opts.okCodes ?? [0];
@@ -135,6 +168,68 @@ export class SshRemote implements Remote {
       throw new RemoteCommandError(this.label, shown(display), raw.code, stderrTail, step, redact(msg));
     }
     return result;
+  }
+
+  /** Queue a read-only script to travel with the others that reach this host within the window. */
+  private coalesced(script: string, args: string[], opts: ExecOptions, idle: number): Promise<ExecResult> {
+    const privilege = this.privilege(opts.sudo);
+    let win = this.windows.get(privilege.sudo);
+    if (!win) {
+      win = { parts: [], openedAt: Date.now() };
+      this.windows.set(privilege.sudo, win);
+    }
+    const w = win;
+    const p = new Promise<ExecResult>((resolve, reject) => w.parts.push({ script, args, opts, resolve, reject }));
+    if (w.timer) clearTimeout(w.timer);
+    const wait = Math.max(0, Math.min(idle, w.openedAt + COALESCE_MAX_WAIT_MS - Date.now()));
+    w.timer = setTimeout(() => {
+      if (this.windows.get(privilege.sudo) === w) this.windows.delete(privilege.sudo);
+      void this.flushCoalesced(w.parts, privilege.sudo);
+    }, wait);
+    return p;
+  }
+
+  private async flushCoalesced(parts: QueuedRead[], sudo: boolean): Promise<void> {
+    if (parts.length === 1) {
+      const q = parts[0];
+      return this.script(q.script, q.args, { ...q.opts, coalesce: false }).then(q.resolve, q.reject);
+    }
+    const token = `pv${randomBytes(16).toString("hex")}`;
+    const steps = parts.map((q) => q.opts.step ?? "read").join(", ");
+    const combined = combinedScript(parts, token);
+    let out: ExecResult;
+    try {
+      out = await this.run(["sh", "-c", combined, "sh"], `sh -c <${parts.length} read scripts sent together: ${steps}>`, {
+        sudo,
+        step: `${parts.length} reads sent together (${steps})`,
+        timeoutMs: Math.max(...parts.map((q) => q.opts.timeoutMs ?? this.conn.commandTimeoutMs)),
+        maxOutputBytes: Math.min(DEFAULT_MAX_OUTPUT * 4, parts.reduce((a, q) => a + (q.opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT), 0)),
+      });
+    } catch (err) {
+      // Every part fails, each under its own step name (the message says what they were sent with).
+      for (const q of parts) {
+        const e = err as RemoteCommandError;
+        const own = q.opts.step ?? "read";
+        q.reject(err instanceof RemoteCommandError ? new RemoteCommandError(e.host, e.command, e.code, e.stderrTail, own, `${own}: ${e.message}`) : err);
+      }
+      return;
+    }
+    let results: ReturnType<typeof parseCombined>;
+    try {
+      results = parseCombined(out.stdoutBytes, token, parts.length);
+    } catch (err) {
+      const e = new RemoteCommandError(this.label, "combined read", out.code, "", steps, redact(`${steps}: ${(err as Error).message} on ${this.label}`));
+      for (const q of parts) q.reject(e);
+      return;
+    }
+    parts.forEach((q, i) => {
+      const display = commandLine(["sh", "-c", q.script, "sh", ...q.args]);
+      try {
+        q.resolve(this.toResult(results[i], display, q.opts));
+      } catch (e) {
+        q.reject(e);
+      }
+    });
   }
 
   private async withSftp<T>(use: (sftp: SFTPWrapper) => Promise<T>): Promise<T> {

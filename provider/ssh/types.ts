@@ -14,6 +14,12 @@ export interface ExecOptions {
   step?: string;
   /** Cap on captured stdout/stderr bytes each (default 16 MiB); beyond it the command fails. */
   maxOutputBytes?: number;
+  /**
+   * script() only: a read-only script that may travel in one command with other such scripts reaching the
+   * same host (same privilege) within a few ms. Each keeps its own stdout, stderr, exit code and errors.
+   * Never for scripts that change anything: they would run in parallel with their companions.
+   */
+  coalesce?: boolean;
 }
 
 export interface ExecResult {

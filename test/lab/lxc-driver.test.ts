@@ -13,6 +13,7 @@ import {
   destroyContainer,
   readContainer,
   readContainers,
+  readAllContainers,
   renameContainer,
   restartContainer,
   startContainer,
@@ -236,6 +237,14 @@ test("batch read of several containers is one round trip", async () => {
   assert.equal(m.get(PREFIX + "acc")!.cpus, 2);
   // Live state, not config: the running ones carry their init PID.
   for (const name of names.slice(0, 2)) assert.equal(String(m.get(name)!.initPid), await sh(["lxc-info", "-n", name, "-pH"]));
+  // A refresh snapshot: the asked names plus every container of the host, still one round trip.
+  remote.calls = 0;
+  const all = await readAllContainers(remote, [PREFIX + "absent"]);
+  assert.equal(remote.calls, 1);
+  assert.ok(all.has(PREFIX + "absent") && all.get(PREFIX + "absent") === undefined);
+  const listed = (await sh(["sh", "-c", 'for c in /var/lib/lxc/*/config; do [ -f "$c" ] && basename "${c%/config}"; done'])).split("\n").filter(Boolean);
+  for (const n of listed) assert.ok(all.get(n), `${n} is in the snapshot`);
+  for (const [i, name] of names.entries()) assert.equal(all.get(name)!.memoryMiB, 64 + i * 16, name);
 });
 
 test("create resumes after an interruption at every step, without duplicates", async () => {

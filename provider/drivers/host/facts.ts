@@ -69,7 +69,7 @@ export function factsFromKeyValues(kv: Record<string, string>): HostFacts {
 }
 
 export async function readHostFacts(remote: Remote): Promise<HostFacts> {
-  const res = await remote.script(FACTS_SCRIPT, [], { step: "read host facts", sudo: false });
+  const res = await remote.script(FACTS_SCRIPT, [], { step: "read host facts", sudo: false, coalesce: true });
   return factsFromKeyValues(parseKeyValues(res.stdout));
 }
 

@@ -789,7 +789,7 @@ echo "@@end"
 export async function verifyKvm(remote: Remote): Promise<KvmHostFacts> {
   let out: string;
   try {
-    out = (await remote.script(VERIFY_SCRIPT, [], { step: "check libvirt/QEMU" })).stdout;
+    out = (await remote.script(VERIFY_SCRIPT, [], { step: "check libvirt/QEMU", coalesce: true })).stdout;
   } catch (e) {
     if (e instanceof RemoteCommandError)
       throw new Error(

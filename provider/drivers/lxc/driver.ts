@@ -22,8 +22,29 @@ const CREATE_TIMEOUT_MS = 15 * 60 * 1000;
 
 async function readRaw(remote: Remote, names: string[]): Promise<ReadOutput> {
   names.forEach(validateName);
-  const r = await remote.script(READ_SCRIPT, names, { step: names.length > 3 ? `read ${names.length} containers` : `read containers ${names.join(", ")}` });
+  const r = await remote.script(READ_SCRIPT, names, { step: names.length > 3 ? `read ${names.length} containers` : `read containers ${names.join(", ")}`, coalesce: true });
   return parseReadOutput(r.stdout);
+}
+
+/**
+ * Live state of the named containers AND of every other container on the host, in one round trip (a
+ * refresh snapshot). Directories whose names no container of ours can have are left out.
+ */
+export async function readAllContainers(remote: Remote, names: string[]): Promise<Map<string, ContainerObserved | undefined>> {
+  names.forEach(validateName);
+  const r = await remote.script(READ_SCRIPT, ["--all", ...names], { step: "read the host's containers", coalesce: true });
+  const { facts, containers } = parseReadOutput(r.stdout);
+  const out = new Map<string, ContainerObserved | undefined>();
+  for (const n of names) out.set(n, undefined);
+  for (const [n, raw] of containers) {
+    try {
+      validateName(n);
+    } catch {
+      continue;
+    }
+    out.set(n, toObserved(raw, facts));
+  }
+  return out;
 }
 
 /** Live state of many containers in ONE round trip. Absent containers map to undefined. */
@@ -56,7 +77,7 @@ export interface LxcHostInfo {
 
 /** What the host offers for containers; fails with a hint when LXC is missing. */
 export async function verifyLxc(remote: Remote): Promise<LxcHostInfo> {
-  const r = await remote.script(VERIFY_SCRIPT, [], { step: "verify LXC" });
+  const r = await remote.script(VERIFY_SCRIPT, [], { step: "verify LXC", coalesce: true });
   const info: LxcHostInfo = { version: "", bridges: [], cgroupVersion: 1, templates: [] };
   for (const line of r.stdout.split("\n")) {
     const [k, v = ""] = line.split("\t");

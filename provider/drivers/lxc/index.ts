@@ -17,6 +17,7 @@ export { parseReadOutput, toObserved } from "./observe";
 export {
   readContainer,
   readContainers,
+  readAllContainers,
   createContainer,
   applyLive,
   stopContainer,

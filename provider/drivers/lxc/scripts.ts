@@ -4,6 +4,14 @@
 /** Prints host facts once, then per container its config, state, loop image and live cgroup/fs values. */
 export const READ_SCRIPT = `
 LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null); [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
+# "--all NAME...": the named containers and every container of the host (a refresh snapshot, one round trip).
+if [ "\${1-}" = --all ]; then
+  shift; seen=" $* "
+  for c in "$LXCPATH"/*/config; do
+    [ -f "$c" ] || continue; c=\${c%/config}; c=\${c##*/}
+    case $seen in *" $c "*) ;; *) set -- "$@" "$c"; seen="$seen$c " ;; esac
+  done
+fi
 HC=
 if [ -f /sys/fs/cgroup/cgroup.controllers ]; then CGV=2; read -r HC < /sys/fs/cgroup/cpuset.cpus.effective 2>/dev/null
 else CGV=1; read -r HC < /sys/fs/cgroup/cpuset/cpuset.cpus 2>/dev/null; fi

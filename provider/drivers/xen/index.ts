@@ -504,7 +504,7 @@ export function parseVerifyOutput(out: string): XenHostFacts {
 
 /** Whether the host is a usable Xen dom0, and its capacity, in one round trip. */
 export async function verifyXen(remote: Remote): Promise<XenHostFacts> {
-  const r = await remote.script(VERIFY_SCRIPT, [], { step: "verify Xen" });
+  const r = await remote.script(VERIFY_SCRIPT, [], { step: "verify Xen", coalesce: true });
   return parseVerifyOutput(r.stdout);
 }
 

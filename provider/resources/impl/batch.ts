@@ -6,8 +6,8 @@
 //    MAX_WAIT ms after it opened. Every waiter's answer was read after it asked.
 // 2. Host snapshot, for refresh reads only (opts.hostSnapshot): the engine sends at most --parallel reads at once
 //    (default 4 x cores = 8 here) and the next ones only as earlier ones return, so coalescing alone cannot go
-//    below N/8 round trips. A refresh window therefore lists the host's containers and reads them ALL (two round
-//    trips); refresh reads in the next SNAPSHOT_TTL ms are answered from that snapshot. A container missing from
+//    below N/8 round trips. A refresh window therefore reads ALL the host's containers (one round trip, which the
+//    transport may also share with the Host's and Hypervisor's reads: ExecOptions.coalesce); refresh reads in the next SNAPSHOT_TTL ms are answered from that snapshot. A container missing from
 //    the snapshot is read again (a refresh must never drop a resource on old news), and any strict read (the
 //    observe after create/update) discards the host's snapshot, so state read before a change is not served after it.
 import type * as Lxc from "../../drivers/lxc";
@@ -20,10 +20,6 @@ const DEFAULT_IDLE_MS = 15;
 const MAX_WAIT_MS = 100;
 /** How long a host snapshot answers refresh reads. */
 const SNAPSHOT_TTL_MS = 5_000;
-
-/** Names of the host's containers (directories with a config), one per line. Read-only. */
-const LIST_SCRIPT =
-  'p=$(lxc-config lxc.lxcpath 2>/dev/null); [ -n "$p" ] || p=/var/lib/lxc; for c in "$p"/*/config; do [ -f "$c" ] || continue; c=${c%/config}; printf \'%s\\n\' "${c##*/}"; done';
 
 export interface ReadOptions {
   /** Accept state from a host snapshot up to SNAPSHOT_TTL_MS old (refresh). Default: read after asking. */
@@ -109,28 +105,12 @@ function fromSnapshot(remote: Remote, name: string): ContainerObserved | undefin
   return snap && Date.now() - snap.takenAt < SNAPSHOT_TTL_MS ? snap.states.get(name) : undefined;
 }
 
-/** The host's container names that the driver accepts (others cannot be ours). */
-async function listNames(remote: Remote): Promise<string[]> {
-  const d = lxc();
-  const r = await remote.script(LIST_SCRIPT, [], { step: "list containers" });
-  return r.stdout.split("\n").filter((n) => {
-    if (!n) return false;
-    try {
-      d.validateName(n);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
 async function flush(remote: Remote, win: Window): Promise<void> {
   const asked = [...win.waiters.keys()];
   const settle = (name: string, f: (w: Waiter) => void) => win.waiters.get(name)!.forEach(f);
   try {
     const startedAt = Date.now();
-    const names = win.wantsSnapshot ? [...new Set([...asked, ...(await listNames(remote))])] : asked;
-    const states = await lxc().readContainers(remote, names);
+    const states = win.wantsSnapshot ? await lxc().readAllContainers(remote, asked) : await lxc().readContainers(remote, asked);
     if (win.wantsSnapshot && startedAt > (invalidatedAt.get(remote) ?? 0)) {
       const present = new Map<string, ContainerObserved>();
       for (const [n, o] of states) if (o) present.set(n, o);
