@@ -106,7 +106,7 @@ async function main(): Promise<void> {
       results.read = r;
       for (const x of r.refresh) {
         rows.push({ id: "P5", measure: `SSH commands on the host, refresh of ${x.n} containers`, value: x.commandsBatched, unit: "", baseline: `no coalescing ${cell(x.commandsUnbatched, "")}`, ratio: ratio(x.commandsUnbatched, x.commandsBatched), goal: "<= 2 per host", met: x.commandsBatched.max <= 2 });
-        rows.push({ id: "P5", measure: "  of which container reads (derived)", value: x.containerReadsBatched, unit: "", baseline: `${x.n} without coalescing`, goal: "<= 2", met: x.containerReadsBatched.max <= 2 });
+        rows.push({ id: "P5", measure: "  commands on the busiest host of the stack", value: x.worstHostBatched, unit: "", baseline: "", goal: "<= 2 per host", met: x.worstHostBatched.max <= 2 });
         rows.push({ id: "P5", measure: "  wall time of that refresh", value: x.wallMsBatched, unit: "s", baseline: `no coalescing ${cell(x.wallMsUnbatched, "s")} s`, ratio: ratio(x.wallMsBatched, x.wallMsUnbatched), goal: "" });
       }
       const p = r.preview;

@@ -21,8 +21,23 @@ export const IMPL_BASE = "pulumi-virt/dist/provider/resources/impl";
  * `implBase` is for tests and fixtures: a relative base resolves from the program directory.
  */
 export function lazyProvider(implName: string, implBase: string = IMPL_BASE): pulumi.dynamic.ResourceProvider {
+  // One provider object per implementation: Pulumi caches a provider's serialized text by object identity,
+  // and serializing a closure costs tens of ms of CPU in the program, which with a fresh object per
+  // resource was paid again for every Container and Guest of a stack.
+  const key = implBase + "/" + implName;
+  let p = providers.get(key);
+  if (!p) {
+    p = makeLazyProvider(key);
+    providers.set(key, p);
+  }
+  return p;
+}
+
+const providers = new Map<string, pulumi.dynamic.ResourceProvider>();
+
+function makeLazyProvider(specIn: string): pulumi.dynamic.ResourceProvider {
   // Precomputed so the serialized text captures one string, not this module.
-  const spec = implBase + "/" + implName;
+  const spec = specIn;
   const load = (): Record<string, Function | undefined> => {
     try {
       return require(spec);

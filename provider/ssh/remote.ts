@@ -14,15 +14,15 @@ const DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024;
 const STDERR_TAIL_BYTES = 2000;
 const COMMAND_SHOWN_CHARS = 400;
 
-/** Idle gap that closes a coalescing window; PULUMI_VIRT_READ_BATCH_MS overrides it, 0 sends every read alone. */
+/** Default idle gap that closes a coalescing window (ExecOptions.coalesceIdleMs). */
 const COALESCE_IDLE_MS = 10;
-/** Longest a read waits for company. */
-const COALESCE_MAX_WAIT_MS = 50;
+const COALESCE_IDLE_LIMIT_MS = 500;
+/** Longest a window stays open, as a multiple of its idle gap (at least 50 ms). */
+const COALESCE_MAX_WAIT_FACTOR = 5;
 
-function coalesceIdleMs(): number {
-  const raw = process.env.PULUMI_VIRT_READ_BATCH_MS;
-  const v = Number(raw);
-  return raw !== undefined && raw !== "" && Number.isFinite(v) && v >= 0 ? Math.min(v, COALESCE_IDLE_MS) : COALESCE_IDLE_MS;
+/** PULUMI_VIRT_READ_BATCH_MS=0 sends every read alone (the benchmarks' baseline; a way out if ever needed). */
+function coalescingOn(): boolean {
+  return process.env.PULUMI_VIRT_READ_BATCH_MS !== "0";
 }
 
 interface QueuedRead {
@@ -47,7 +47,7 @@ export class SshRemote implements Remote {
   private readonly host: HostConnection;
   private readonly runners = new Map<boolean, CommandRunner>();
   /** Open coalescing windows, by privilege (sudo or not): only reads of one privilege travel together. */
-  private readonly windows = new Map<boolean, { parts: QueuedRead[]; openedAt: number; timer?: NodeJS.Timeout }>();
+  private readonly windows = new Map<boolean, { parts: QueuedRead[]; openedAt: number; idle: number; timer?: NodeJS.Timeout }>();
 
   constructor(
     readonly conn: ConnectionArgs,
@@ -62,9 +62,8 @@ export class SshRemote implements Remote {
   }
 
   script(script: string, args: string[] = [], opts: ExecOptions = {}): Promise<ExecResult> {
-    if (opts.coalesce && opts.stdin === undefined) {
-      const idle = coalesceIdleMs();
-      if (idle > 0) return this.coalesced(script, args, opts, idle);
+    if (opts.coalesce && opts.stdin === undefined && coalescingOn()) {
+      return this.coalesced(script, args, opts, Math.max(0, Math.min(opts.coalesceIdleMs ?? COALESCE_IDLE_MS, COALESCE_IDLE_LIMIT_MS)));
     }
     return this.run(["sh", "-c", script, "sh", ...args], commandLine(["sh", "-c", script, "sh", ...args]), opts);
   }
@@ -175,13 +174,15 @@ export class SshRemote implements Remote {
     const privilege = this.privilege(opts.sudo);
     let win = this.windows.get(privilege.sudo);
     if (!win) {
-      win = { parts: [], openedAt: Date.now() };
+      win = { parts: [], openedAt: Date.now(), idle };
       this.windows.set(privilege.sudo, win);
     }
     const w = win;
+    // The most patient read sets the window: a refresh read joining a short window keeps it open longer.
+    w.idle = Math.max(w.idle, idle);
     const p = new Promise<ExecResult>((resolve, reject) => w.parts.push({ script, args, opts, resolve, reject }));
     if (w.timer) clearTimeout(w.timer);
-    const wait = Math.max(0, Math.min(idle, w.openedAt + COALESCE_MAX_WAIT_MS - Date.now()));
+    const wait = Math.max(0, Math.min(w.idle, w.openedAt + Math.max(50, w.idle * COALESCE_MAX_WAIT_FACTOR) - Date.now()));
     w.timer = setTimeout(() => {
       if (this.windows.get(privilege.sudo) === w) this.windows.delete(privilege.sudo);
       void this.flushCoalesced(w.parts, privilege.sudo);

@@ -20,6 +20,12 @@ export interface ExecOptions {
    * Never for scripts that change anything: they would run in parallel with their companions.
    */
   coalesce?: boolean;
+  /**
+   * With coalesce: how long this read waits for company after the last read joined (default 10 ms; the
+   * transport's PULUMI_VIRT_READ_BATCH_MS=0 turns coalescing off). Refresh reads, which the engine sends
+   * tens of ms apart, wait longer.
+   */
+  coalesceIdleMs?: number;
 }
 
 export interface ExecResult {

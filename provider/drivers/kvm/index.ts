@@ -468,7 +468,7 @@ export function parseReadOutput(name: string, out: string): GuestObserved {
 
 export async function readGuest(remote: Remote, name: string): Promise<GuestObserved> {
   validateGuestName(name);
-  const r = await remote.script(READ_SCRIPT, [name], { step: `read guest ${name}` });
+  const r = await remote.script(READ_SCRIPT, [name], { step: `read guest ${name}`, coalesce: true });
   return parseReadOutput(name, r.stdout);
 }
 

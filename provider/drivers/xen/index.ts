@@ -317,7 +317,7 @@ echo @@uptime; xl uptime "$n"
 export async function readDomain(remote: Remote, name: string, configDir: string = DEFAULT_CONFIG_DIR): Promise<XenDomainObserved> {
   validateDomainName(name);
   validatePath("configDir", configDir);
-  const r = await remote.script(READ_SCRIPT, [name, configPath(configDir, name)], { step: `read Xen domain ${name}` });
+  const r = await remote.script(READ_SCRIPT, [name, configPath(configDir, name)], { step: `read Xen domain ${name}`, coalesce: true });
   return parseReadOutput(name, r.stdout);
 }
 

@@ -13,6 +13,7 @@
 import type * as Lxc from "../../drivers/lxc";
 import type { ContainerObserved } from "../../drivers/lxc";
 import type { Remote } from "../../ssh/types";
+import { forRefresh } from "./common";
 
 /** Idle gap that closes a window. PULUMI_VIRT_READ_BATCH_MS overrides it; 0 turns batching off (one round trip per read). */
 const DEFAULT_IDLE_MS = 15;
@@ -110,7 +111,7 @@ async function flush(remote: Remote, win: Window): Promise<void> {
   const settle = (name: string, f: (w: Waiter) => void) => win.waiters.get(name)!.forEach(f);
   try {
     const startedAt = Date.now();
-    const states = win.wantsSnapshot ? await lxc().readAllContainers(remote, asked) : await lxc().readContainers(remote, asked);
+    const states = win.wantsSnapshot ? await lxc().readAllContainers(forRefresh(remote), asked) : await lxc().readContainers(remote, asked);
     if (win.wantsSnapshot && startedAt > (invalidatedAt.get(remote) ?? 0)) {
       const present = new Map<string, ContainerObserved>();
       for (const [n, o] of states) if (o) present.set(n, o);

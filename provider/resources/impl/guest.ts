@@ -9,7 +9,7 @@ import type { CapabilityTable, PropertyCapability } from "../../plan/types";
 import type * as Kvm from "../../drivers/kvm";
 import type * as Xen from "../../drivers/xen";
 import { recordPlan, diffFromPlan } from "./planned";
-import { hasUnknowns, isUnknown, nowIso, parseArgs, partialCreate, remoteFor, stepError } from "./common";
+import { forRefresh, hasUnknowns, isUnknown, nowIso, parseArgs, partialCreate, remoteFor, stepError } from "./common";
 
 type Props = Record<string, any>;
 const NON_ARGS = ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "emulated"];
@@ -225,9 +225,10 @@ async function settleBalloon(p: Props, timeoutMs = 30_000): Promise<any> {
   return o;
 }
 
-async function observe(p: Props): Promise<any> {
+/** refresh: the read may wait a little to share a round trip with the host's other refresh reads. */
+async function observe(p: Props, refresh = false): Promise<any> {
   const hv = p.hypervisor as HypervisorRef;
-  const remote = remoteFor(hv.host);
+  const remote = refresh ? forRefresh(remoteFor(hv.host)) : remoteFor(hv.host);
   return p.virtualization === "full" ? kvm().readGuest(remote, p.name) : xen().readDomain(remote, p.name);
 }
 
@@ -283,7 +284,7 @@ function withObserved(props: Props, o: any): Props {
 }
 
 export async function read(id: string, props: Props) {
-  const o = await observe(props);
+  const o = await observe(props, true);
   if (!exists(o)) return { id: undefined as unknown as string, props: undefined as unknown as Props };
   const props2 = withObserved(props, o);
   const { observed: _o, lastApplied: _l, ...inputs } = props2;

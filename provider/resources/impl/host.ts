@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { hostArgsSchema, HostFacts, HostRef } from "../../models/host";
 import { sameValue } from "../../plan/planner";
 import { readHostFacts } from "../../drivers/host/facts";
-import { Failure, hasUnknowns, parseArgs, remoteFor } from "./common";
+import { Failure, forRefresh, hasUnknowns, parseArgs, remoteFor } from "./common";
 
 type Props = Record<string, any>;
 
@@ -46,7 +46,7 @@ export async function create(inputs: Props) {
 }
 
 export async function read(id: string, props: Props) {
-  const facts = await readFacts(props.connection);
+  const facts = await readHostFacts(forRefresh(remoteFor({ connection: props.connection, facts: undefined as unknown as HostFacts })));
   return { id, props: { ...props, facts } };
 }
 

@@ -6,7 +6,7 @@ import { hypervisorRules } from "../../plan/rules";
 import { sameValue } from "../../plan/planner";
 import type { CapabilityTable } from "../../plan/types";
 import type { Remote } from "../../ssh/types";
-import { hasUnknowns, isUnknown, parseArgs, remoteFor, stepError } from "./common";
+import { forRefresh, hasUnknowns, isUnknown, parseArgs, remoteFor, stepError } from "./common";
 
 type Props = Record<string, any>;
 
@@ -89,10 +89,10 @@ export async function diff(_id: string, olds: Props, news: Props) {
   return { changes, replaces, deleteBeforeReplace: false };
 }
 
-async function apply(inputs: Props): Promise<Props> {
+async function apply(inputs: Props, refresh = false): Promise<Props> {
   const host = inputs.host as HostRef;
   const kind = inputs.kind as HypervisorKind;
-  const remote = remoteFor(host);
+  const remote = refresh ? forRefresh(remoteFor(host)) : remoteFor(host);
   let verified: { version: string; details: Record<string, unknown> };
   try {
     verified = await verify(kind, remote);
@@ -103,7 +103,8 @@ async function apply(inputs: Props): Promise<Props> {
     });
     verified = await verify(kind, remote);
   }
-  if (kind !== "lxc") {
+  // Not on refresh: a read changes nothing on the host.
+  if (kind !== "lxc" && !refresh) {
     await remote.exec(["mkdir", "-p", "--", inputs.storageDir], { sudo: true, step: "create the storage directory" });
   }
   const caps = capabilitiesOf(kind);
@@ -121,7 +122,7 @@ export async function create(inputs: Props) {
 }
 
 export async function read(id: string, props: Props) {
-  return { id, props: await apply({ ...props, install: false }) };
+  return { id, props: await apply({ ...props, install: false }, true) };
 }
 
 export async function update(_id: string, _olds: Props, news: Props) {
