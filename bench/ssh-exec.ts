@@ -5,7 +5,47 @@ import { Client } from "ssh2";
 import { parseConnection } from "../provider/ssh/connection";
 import { SshPool } from "../provider/ssh/pool";
 import { SshRemote } from "../provider/ssh/remote";
+import { readFileSync } from "node:fs";
+import { labHost } from "../test/support/lab";
 import { TestSshd } from "../test/support/sshd";
+
+/** Where the commands go: lab host h1 (as `npm run bench` runs it), else a throwaway sshd on 127.0.0.1. */
+interface Target {
+  where: string;
+  host: string;
+  port: number;
+  privateKey: string;
+  connection(mode: "session" | "exec"): Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+async function target(): Promise<Target> {
+  if (process.env.BENCH_SSH_TARGET !== "local") {
+    try {
+      const h = labHost("h1");
+      const privateKey = readFileSync(h.privateKeyPath, "utf8");
+      return {
+        where: `lab host h1 (${h.user}@${h.address}:${h.port}, OpenSSH in its network namespace)`,
+        host: h.address,
+        port: h.port,
+        privateKey,
+        connection: (mode) => ({ host: h.address, port: h.port, user: h.user, privateKey, hostKey: h.hostKey, execMode: mode }),
+        stop: async () => undefined,
+      };
+    } catch {
+      // lab not up: fall through
+    }
+  }
+  const local = await TestSshd.start();
+  return {
+    where: "a throwaway OpenSSH sshd on 127.0.0.1 (the lab is not up)",
+    host: "127.0.0.1",
+    port: local.port,
+    privateKey: local.rootKey.privateKey,
+    connection: (mode) => local.rootConnection({ execMode: mode }),
+    stop: () => local.stop(),
+  };
+}
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
@@ -35,11 +75,11 @@ async function timed(n: number, runOne: () => Promise<void>): Promise<number> {
  * The floor: one raw ssh2 exec of `sh`, fed `true; echo MARK` lines, waiting for each MARK. No framing, no
  * isolation. The `(true)` variant adds the one fork that isolation (a subshell per command) costs.
  */
-async function bareShellLoop(sshd: TestSshd, n: number, line = "true; echo __END__\n"): Promise<number> {
+async function bareShellLoop(sshd: Target, n: number, line = "true; echo __END__\n"): Promise<number> {
   const client = new Client();
   await new Promise<void>((resolve, reject) => {
     client.on("ready", () => resolve()).on("error", reject);
-    client.connect({ host: "127.0.0.1", port: sshd.port, username: "root", privateKey: sshd.rootKey.privateKey, hostVerifier: () => true });
+    client.connect({ host: sshd.host, port: sshd.port, username: "root", privateKey: sshd.privateKey, hostVerifier: () => true });
   });
   try {
     const ch = await new Promise<import("ssh2").ClientChannel>((resolve, reject) => client.exec("sh", (e, s) => (e ? reject(e) : resolve(s))));
@@ -68,9 +108,9 @@ async function bareShellLoop(sshd: TestSshd, n: number, line = "true; echo __END
   }
 }
 
-async function viaRemote(sshd: TestSshd, mode: "session" | "exec", n: number, parallel: number, argv: string[]): Promise<{ ms: number; channels: number; tcp: number }> {
+async function viaRemote(sshd: Target, mode: "session" | "exec", n: number, parallel: number, argv: string[]): Promise<{ ms: number; channels: number; tcp: number }> {
   const pool = new SshPool();
-  const remote = new SshRemote(parseConnection(sshd.rootConnection({ execMode: mode })), pool);
+  const remote = new SshRemote(parseConnection(sshd.connection(mode)), pool);
   try {
     // Warm: connection and (in session mode) as many sessions as will run at once.
     await Promise.all(Array.from({ length: parallel }, () => remote.exec(["true"])));
@@ -94,7 +134,7 @@ async function viaRemote(sshd: TestSshd, mode: "session" | "exec", n: number, pa
 }
 
 async function main(): Promise<void> {
-  const sshd = await TestSshd.start();
+  const sshd = await target();
   const rows: Row[] = [];
   try {
     // Two floors: a shell built-in (no process at all: the cheapest thing a shell can do) and a real program
@@ -137,14 +177,14 @@ async function main(): Promise<void> {
   rows[1].floor = "/bin/true";
   for (const r of rows) r.vsFloor = Math.round((r.msPerCommand.median / floors[r.floor ?? "true"]) * 100) / 100;
   const f = (x: number) => x.toFixed(3).padStart(9);
-  console.log(`ssh-exec benchmark: ${RUNS} runs each, ms per command (median [min..max]); OpenSSH on 127.0.0.1; ${new Date().toISOString()}`);
+  console.log(`ssh-exec benchmark: ${RUNS} runs each, ms per command (median [min..max]); ${sshd.where}; ${new Date().toISOString()}`);
   console.log(`${"way".padEnd(66)} ${"cmds".padStart(5)} ${"median".padStart(9)} ${"min".padStart(9)} ${"max".padStart(9)} ${"x floor".padStart(8)} chans/run`);
   for (const r of rows) {
     console.log(
       `${r.way.padEnd(66)} ${String(r.commands).padStart(5)} ${f(r.msPerCommand.median)} ${f(r.msPerCommand.min)} ${f(r.msPerCommand.max)} ${String(r.vsFloor).padStart(8)} ${r.channelsOpened ?? "-"}`,
     );
   }
-  console.log(JSON.stringify({ bench: "ssh-exec", runs: RUNS, rows }, null, 2));
+  console.log(JSON.stringify({ bench: "ssh-exec", runs: RUNS, target: sshd.where, rows }, null, 2));
 }
 
 main().catch((e) => {
