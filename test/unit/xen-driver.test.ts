@@ -223,3 +223,21 @@ test("parseKernelProbe verdicts", () => {
   assert.equal(parseKernelProbe("/k", "format=bzImage\ncompression=xz\nelf=no\nnotes=0\n").capable, false);
   assert.throws(() => parseKernelProbe("/k", "format=bzImage\ncompression=zstd\nmissing=zstd\n"), /zstd/);
 });
+
+test("parseReadOutput: xl warnings around the row (stderr is captured with it) do not hide the row", () => {
+  const out = [
+    "@@list",
+    "libxl: warning: libxl_utils.c:123: something odd [",
+    "Name                                        ID   Mem VCPUs\tState\tTime(s)",
+    "t1                                           9   128     1     r-----       0.4",
+    "]",
+    "@@long",
+    "[]",
+    "",
+  ].join("\n");
+  const o = parseReadOutput("t1", out);
+  assert.equal(o.domid, 9);
+  assert.equal(o.vcpus, 1);
+  assert.equal(o.state, "running");
+  assert.throws(() => parseReadOutput("t2", out), /unexpected `xl list t2` output: .*libxl: warning/);
+});

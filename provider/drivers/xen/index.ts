@@ -268,10 +268,12 @@ export function parseReadOutput(name: string, out: string): XenDomainObserved {
   if (s.has("absent")) return base;
   const err = s.get("error");
   if (err !== undefined) throw new Error(`xl cannot read domain ${name}: ${err.trim()}`);
-  // xl list NAME: header line, then "name id mem vcpus state time".
-  const row = (s.get("list") ?? "").trim().split("\n").filter((l) => l.trim()).pop() ?? "";
+  // xl list NAME: header line, then "name id mem vcpus state time". xl's stderr is captured too (for the error
+  // case), so libxl warnings may surround the row: take the line that starts with the domain's name.
+  const listText = s.get("list") ?? "";
+  const row = listText.split("\n").find((l) => l.trim().split(/\s+/)[0] === name) ?? "";
   const cols = row.trim().split(/\s+/);
-  if (cols.length < 6) throw new Error(`unexpected \`xl list ${name}\` output: ${JSON.stringify(row)}`);
+  if (cols.length < 6) throw new Error(`unexpected \`xl list ${name}\` output: ${JSON.stringify(listText.trim().slice(-600))}`);
   const obs: XenDomainObserved = {
     ...base,
     exists: true,
