@@ -11,7 +11,12 @@ import { quoteArg } from "./quote";
 export interface CoalescedPart {
   script: string;
   args: string[];
+  /** Killed (with its process group) after this many seconds; its exit code is then COALESCED_TIMEOUT_CODE. */
+  timeoutSec?: number;
 }
+
+/** Exit code of a part killed at its timeout (GNU and busybox `timeout` both use 124). */
+export const COALESCED_TIMEOUT_CODE = 124;
 
 export interface PartResult {
   code: number;
@@ -25,10 +30,14 @@ export function combinedScript(parts: CoalescedPart[], token: string): string {
   const lines = [
     'd=$(mktemp -d "${TMPDIR:-/tmp}/.pv-read.XXXXXX") || exit 70',
     "trap 'rm -rf \"$d\"' EXIT",
+    // timeout(1) signals the part's whole process group; without it the part just runs.
+    'if command -v timeout >/dev/null 2>&1; then pvt() { timeout -k 2 "$@"; }; else pvt() { shift; "$@"; }; fi',
   ];
   parts.forEach((p, i) => {
     const argv = ["sh", "-c", p.script, "sh", ...p.args].map(quoteArg).join(" ");
-    lines.push(`{ ${argv} >"$d/${i}o" 2>"$d/${i}e" </dev/null; echo $? >"$d/${i}c"; } &`);
+    const secs = p.timeoutSec && p.timeoutSec > 0 ? Math.ceil(p.timeoutSec) : 0;
+    const run = secs ? `pvt ${secs} ${argv}` : argv;
+    lines.push(`{ ${run} >"$d/${i}o" 2>"$d/${i}e" </dev/null; echo $? >"$d/${i}c"; } &`);
   });
   lines.push("wait");
   parts.forEach((_p, i) => {

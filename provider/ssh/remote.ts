@@ -4,7 +4,7 @@ import type { SFTPWrapper } from "ssh2";
 import { ConnectionArgs, connectionKey, parseConnection } from "./connection";
 import { HostConnection, SshPool } from "./pool";
 import { commandLine } from "./quote";
-import { combinedScript, parseCombined } from "./coalesce";
+import { COALESCED_TIMEOUT_CODE, combinedScript, parseCombined } from "./coalesce";
 import { CommandRunner, ExecRunner, Privilege, RawResult, RunFailure } from "./runner";
 import { redact } from "./secrets";
 import { SessionRunner } from "./session";
@@ -14,9 +14,9 @@ const DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024;
 const STDERR_TAIL_BYTES = 2000;
 const COMMAND_SHOWN_CHARS = 400;
 
-/** Default idle gap that closes a coalescing window (ExecOptions.coalesceIdleMs). */
-const COALESCE_IDLE_MS = 10;
 const COALESCE_IDLE_LIMIT_MS = 500;
+/** Extra time the combined command gets beyond its slowest part's own (remote) timeout. */
+const COALESCE_GRACE_MS = 10_000;
 /** Longest a window stays open, as a multiple of its idle gap (at least 50 ms). */
 const COALESCE_MAX_WAIT_FACTOR = 5;
 
@@ -62,8 +62,10 @@ export class SshRemote implements Remote {
   }
 
   script(script: string, args: string[] = [], opts: ExecOptions = {}): Promise<ExecResult> {
-    if (opts.coalesce && opts.stdin === undefined && coalescingOn()) {
-      return this.coalesced(script, args, opts, Math.max(0, Math.min(opts.coalesceIdleMs ?? COALESCE_IDLE_MS, COALESCE_IDLE_LIMIT_MS)));
+    // Coalescing needs both: a script marked safe to share a command (coalesce) and a caller willing to wait
+    // for company (coalesceIdleMs, set for refresh reads).
+    if (opts.coalesce && opts.coalesceIdleMs && opts.stdin === undefined && coalescingOn()) {
+      return this.coalesced(script, args, opts, Math.max(1, Math.min(opts.coalesceIdleMs, COALESCE_IDLE_LIMIT_MS)));
     }
     return this.run(["sh", "-c", script, "sh", ...args], commandLine(["sh", "-c", script, "sh", ...args]), opts);
   }
@@ -197,22 +199,21 @@ export class SshRemote implements Remote {
     }
     const token = `pv${randomBytes(16).toString("hex")}`;
     const steps = parts.map((q) => q.opts.step ?? "read").join(", ");
-    const combined = combinedScript(parts, token);
+    const timeoutOf = (q: QueuedRead) => q.opts.timeoutMs ?? this.conn.commandTimeoutMs;
+    // Each part has its own timeout on the host, so one hanging read cannot take its companions down.
+    const combined = combinedScript(parts.map((q) => ({ script: q.script, args: q.args, timeoutSec: Math.max(1, Math.ceil(timeoutOf(q) / 1000)) })), token);
     let out: ExecResult;
     try {
       out = await this.run(["sh", "-c", combined, "sh"], `sh -c <${parts.length} read scripts sent together: ${steps}>`, {
         sudo,
         step: `${parts.length} reads sent together (${steps})`,
-        timeoutMs: Math.max(...parts.map((q) => q.opts.timeoutMs ?? this.conn.commandTimeoutMs)),
+        timeoutMs: Math.max(...parts.map(timeoutOf)) + COALESCE_GRACE_MS,
         maxOutputBytes: Math.min(DEFAULT_MAX_OUTPUT * 4, parts.reduce((a, q) => a + (q.opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT), 0)),
       });
-    } catch (err) {
-      // Every part fails, each under its own step name (the message says what they were sent with).
-      for (const q of parts) {
-        const e = err as RemoteCommandError;
-        const own = q.opts.step ?? "read";
-        q.reject(err instanceof RemoteCommandError ? new RemoteCommandError(e.host, e.command, e.code, e.stderrTail, own, `${own}: ${e.message}`) : err);
-      }
+    } catch {
+      // The combined command itself failed (connection lost, ...): each read tries again alone, so every error
+      // lands on the read it belongs to and the next connection is dialled as usual.
+      await Promise.all(parts.map((q) => this.script(q.script, q.args, { ...q.opts, coalesce: false }).then(q.resolve, q.reject)));
       return;
     }
     let results: ReturnType<typeof parseCombined>;
@@ -225,6 +226,13 @@ export class SshRemote implements Remote {
     }
     parts.forEach((q, i) => {
       const display = commandLine(["sh", "-c", q.script, "sh", ...q.args]);
+      if (results[i].code === COALESCED_TIMEOUT_CODE) {
+        const step = q.opts.step;
+        const tailText = tail(results[i].stderr);
+        const msg = `${step ? `${step}: ` : ""}command on ${this.label} timed out after ${timeoutOf(q)} ms; the remote command and its child processes were killed: ${shown(display)}` + (tailText ? `\n  stderr: ${tailText}` : "");
+        q.reject(new RemoteCommandError(this.label, shown(display), null, tailText, step, redact(msg)));
+        return;
+      }
       try {
         q.resolve(this.toResult(results[i], display, q.opts));
       } catch (e) {

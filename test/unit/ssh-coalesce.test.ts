@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fc from "fast-check";
-import { combinedScript, parseCombined } from "../../provider/ssh/coalesce";
+import { COALESCED_TIMEOUT_CODE, combinedScript, parseCombined } from "../../provider/ssh/coalesce";
 
 const TOKEN = "pv0123456789abcdef0123456789abcdef";
 
@@ -41,4 +41,21 @@ test("broken framing is refused, not misread", () => {
   assert.throws(() => parseCombined(Buffer.from(`x\n${TOKEN} zz\n\n${TOKEN}\n`), TOKEN, 1), /exit-code frame/);
   assert.throws(() => parseCombined(Buffer.from(`x\n${TOKEN} 0\n\n${TOKEN}\nextra`), TOKEN, 1), /after the last part/);
   assert.throws(() => combinedScript([], "bad token!"), /token/);
+});
+
+test("a part past its own timeout is killed with its children (exit 124); the others are intact", () => {
+  const t0 = Date.now();
+  const script = combinedScript(
+    [
+      { script: "sleep 30 & sleep 31; echo late", args: [], timeoutSec: 1 },
+      { script: 'printf "%s" "$1"', args: ["kept"], timeoutSec: 20 },
+    ],
+    TOKEN,
+  );
+  const [slow, fast] = parseCombined(execFileSync("sh", ["-s"], { input: script }), TOKEN, 2);
+  assert.equal(slow.code, COALESCED_TIMEOUT_CODE);
+  assert.equal(slow.stdout.toString(), "");
+  assert.equal(fast.code, 0);
+  assert.equal(fast.stdout.toString(), "kept");
+  assert.ok(Date.now() - t0 < 10_000);
 });
