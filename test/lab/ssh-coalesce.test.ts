@@ -1,33 +1,19 @@
 // Read coalescing (provider/ssh/coalesce.ts) against a real OpenSSH sshd, in both execution modes: reads
 // that reach a host together travel as one command, and each still gets exactly its own stdout, stderr,
 // exit code and error.
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { parseConnection } from "../../provider/ssh/connection";
-import { SshPool } from "../../provider/ssh/pool";
-import { SshRemote } from "../../provider/ssh/remote";
 import { RemoteCommandError } from "../../provider/ssh/types";
-import { TestSshd } from "../support/sshd";
+import { remoteOn, withTestSshd } from "../support/remote-on";
 
-let sshd: TestSshd;
-before(async () => {
-  sshd = await TestSshd.start();
-});
-after(async () => {
-  await sshd?.stop();
-});
-
-function remoteOn(conn: Record<string, unknown>): { remote: SshRemote; pool: SshPool } {
-  const pool = new SshPool();
-  return { remote: new SshRemote(parseConnection(conn), pool), pool };
-}
+const lab = withTestSshd();
 
 const BINARY = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
 for (const mode of ["session", "exec"] as const) {
   describe(`read coalescing, execMode=${mode}`, { concurrency: false }, () => {
     test("concurrent reads: one command; each its own output, exit code and error", async () => {
-      const { remote, pool } = remoteOn(sshd.rootConnection({ execMode: mode }));
+      const { remote, pool } = remoteOn(lab.sshd.rootConnection({ execMode: mode }));
       try {
         await remote.exec(["true"]); // connect first: count only the reads below
         const before = pool.stats().global.commands;
@@ -62,7 +48,7 @@ for (const mode of ["session", "exec"] as const) {
     });
 
     test("binary output and output that looks like framing come back verbatim", async () => {
-      const { remote, pool } = remoteOn(sshd.rootConnection({ execMode: mode }));
+      const { remote, pool } = remoteOn(lab.sshd.rootConnection({ execMode: mode }));
       try {
         const octal = [...BINARY].map((b) => `\\${b.toString(8).padStart(3, "0")}`).join("");
         const [bin, fake] = await Promise.all([
@@ -77,7 +63,7 @@ for (const mode of ["session", "exec"] as const) {
     });
 
     test("a lone read goes alone; reads of different privilege do not mix; reads later than the window go in a new command", async () => {
-      const { remote, pool } = remoteOn(sshd.userConnection({ execMode: mode }));
+      const { remote, pool } = remoteOn(lab.sshd.userConnection({ execMode: mode }));
       try {
         await remote.exec(["true"]);
         let before = pool.stats().global.commands;
@@ -103,7 +89,7 @@ for (const mode of ["session", "exec"] as const) {
     });
 
     test("a read that hangs past its timeout fails alone; its companions come back", async () => {
-      const { remote, pool } = remoteOn(sshd.rootConnection({ execMode: mode }));
+      const { remote, pool } = remoteOn(lab.sshd.rootConnection({ execMode: mode }));
       try {
         const t0 = Date.now();
         const [slow, fast] = await Promise.all([
@@ -125,7 +111,7 @@ for (const mode of ["session", "exec"] as const) {
     });
 
     test("without a window (not a refresh read), coalesce changes nothing: each read is its own command", async () => {
-      const { remote, pool } = remoteOn(sshd.rootConnection({ execMode: mode }));
+      const { remote, pool } = remoteOn(lab.sshd.rootConnection({ execMode: mode }));
       try {
         await remote.exec(["true"]);
         const before = pool.stats().global.commands;

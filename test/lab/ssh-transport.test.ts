@@ -12,6 +12,7 @@ import { SshPool } from "../../provider/ssh/pool";
 import { SshRemote } from "../../provider/ssh/remote";
 import { RemoteCommandError } from "../../provider/ssh/types";
 import { TestSshd, TEST_USER, processGone } from "../support/sshd";
+import { remoteOn } from "../support/remote-on";
 
 const MODES = ["session", "exec"] as const;
 
@@ -23,11 +24,6 @@ after(async () => {
   await sshd?.stop();
 });
 
-/** A Remote on its own pool, so its counters count only this test's work. */
-function remoteOn(conn: Record<string, unknown>): { remote: SshRemote; pool: SshPool } {
-  const pool = new SshPool();
-  return { remote: new SshRemote(parseConnection(conn), pool), pool };
-}
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {
