@@ -35,9 +35,8 @@ export function lazyProvider(implName: string, implBase: string = IMPL_BASE): pu
 
 const providers = new Map<string, pulumi.dynamic.ResourceProvider>();
 
-function makeLazyProvider(specIn: string): pulumi.dynamic.ResourceProvider {
-  // Precomputed so the serialized text captures one string, not this module.
-  const spec = specIn;
+/** `spec` is the module path, precomputed so the serialized text captures one string, not this module. */
+function makeLazyProvider(spec: string): pulumi.dynamic.ResourceProvider {
   const load = (): Record<string, Function | undefined> => {
     try {
       return require(spec);

@@ -16,14 +16,15 @@ export interface ExecOptions {
   maxOutputBytes?: number;
   /**
    * script() only: a read-only script that may travel in one command with other such scripts reaching the
-   * same host (same privilege) within a few ms. Each keeps its own stdout, stderr, exit code and errors.
-   * Never for scripts that change anything: they would run in parallel with their companions.
+   * same host (same privilege) within the caller's window (coalesceIdleMs). Each keeps its own stdout,
+   * stderr, exit code, timeout and errors. Never for scripts that change anything: they would run in
+   * parallel with their companions.
    */
   coalesce?: boolean;
   /**
-   * With coalesce: how long this read waits for company after the last read joined (default 10 ms; the
-   * transport's PULUMI_VIRT_READ_BATCH_MS=0 turns coalescing off). Refresh reads, which the engine sends
-   * tens of ms apart, wait longer.
+   * With coalesce: how long this read waits for company after the last read joined. Unset or 0: no
+   * coalescing (the read goes alone at once). Refresh reads set it (impl/common.ts forRefresh);
+   * PULUMI_VIRT_READ_BATCH_MS=0 turns coalescing off everywhere.
    */
   coalesceIdleMs?: number;
 }

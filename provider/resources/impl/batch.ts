@@ -7,9 +7,10 @@
 // 2. Host snapshot, for refresh reads only (opts.hostSnapshot): the engine sends at most --parallel reads at once
 //    (default 4 x cores = 8 here) and the next ones only as earlier ones return, so coalescing alone cannot go
 //    below N/8 round trips. A refresh window therefore reads ALL the host's containers (one round trip, which the
-//    transport may also share with the Host's and Hypervisor's reads: ExecOptions.coalesce); refresh reads in the next SNAPSHOT_TTL ms are answered from that snapshot. A container missing from
-//    the snapshot is read again (a refresh must never drop a resource on old news), and any strict read (the
-//    observe after create/update) discards the host's snapshot, so state read before a change is not served after it.
+//    transport may also share with the Host's and Hypervisor's reads: ExecOptions.coalesce); refresh reads in the
+//    next SNAPSHOT_TTL ms are answered from that snapshot. A container missing from the snapshot is read again (a
+//    refresh must never drop a resource on old news), and any strict read (the observe after create/update)
+//    discards the host's snapshot, so state read before a change is not served after it.
 import type * as Lxc from "../../drivers/lxc";
 import type { ContainerObserved } from "../../drivers/lxc";
 import type { Remote } from "../../ssh/types";

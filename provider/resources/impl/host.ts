@@ -7,8 +7,10 @@ import { Failure, forRefresh, hasUnknowns, parseArgs, remoteFor } from "./common
 
 type Props = Record<string, any>;
 
-async function readFacts(connection: HostRef["connection"]): Promise<HostFacts> {
-  return readHostFacts(remoteFor({ connection, facts: undefined as unknown as HostFacts }));
+/** refresh: the read may wait a little to share a round trip with the host's other refresh reads. */
+async function readFacts(connection: HostRef["connection"], refresh = false): Promise<HostFacts> {
+  const remote = remoteFor({ connection, facts: undefined as unknown as HostFacts });
+  return readHostFacts(refresh ? forRefresh(remote) : remote);
 }
 
 export async function check(olds: Props, news: Props) {
@@ -46,7 +48,7 @@ export async function create(inputs: Props) {
 }
 
 export async function read(id: string, props: Props) {
-  const facts = await readHostFacts(forRefresh(remoteFor({ connection: props.connection, facts: undefined as unknown as HostFacts })));
+  const facts = await readFacts(props.connection, true);
   return { id, props: { ...props, facts } };
 }
 
