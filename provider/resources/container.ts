@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HypervisorRef } from "../models/hypervisor";
 import type { Hypervisor } from "./hypervisor";
 import { mergeDeps } from "./hypervisor";
-import { lazyProvider } from "./dynamic";
+import { LazyResource } from "./dynamic";
 
 type Size = number | string;
 
@@ -35,7 +35,7 @@ export interface ContainerArgs {
 }
 
 /** A system container on an lxc Hypervisor. CPU, memory and disk grow change live, without restart. */
-export class Container extends pulumi.dynamic.Resource {
+export class Container extends LazyResource {
   declare public readonly name: pulumi.Output<string>;
   declare public readonly memory: pulumi.Output<number>;
   declare public readonly cpus: pulumi.Output<number | undefined>;
@@ -53,7 +53,7 @@ export class Container extends pulumi.dynamic.Resource {
     const hv = isHypervisor(args.hypervisor) ? args.hypervisor.ref : pulumi.output(args.hypervisor);
     const { hypervisor: _h, ...rest } = args;
     super(
-      lazyProvider("container"),
+      "container",
       name,
       { ...rest, hypervisor: pulumi.secret(hv), plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined, connection: undefined },
       { ...opts, additionalSecretOutputs: ["hypervisor", "connection"], dependsOn: mergeDeps(opts?.dependsOn, isHypervisor(args.hypervisor) ? args.hypervisor : undefined) },
@@ -64,5 +64,5 @@ export class Container extends pulumi.dynamic.Resource {
 }
 
 function isHypervisor(h: unknown): h is Hypervisor {
-  return !!h && typeof h === "object" && pulumi.dynamic.Resource.isInstance(h as any) && (h as any).ref !== undefined;
+  return !!h && typeof h === "object" && pulumi.CustomResource.isInstance(h as any) && (h as any).ref !== undefined;
 }

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HypervisorRef } from "../models/hypervisor";
 import type { Hypervisor } from "./hypervisor";
 import { mergeDeps } from "./hypervisor";
-import { lazyProvider } from "./dynamic";
+import { LazyResource } from "./dynamic";
 
 type Size = number | string;
 
@@ -37,7 +37,7 @@ export interface GuestArgs {
 }
 
 /** A VM: full virtualization on KVM/QEMU (libvirt) or paravirtualized on Xen (xl). */
-export class Guest extends pulumi.dynamic.Resource {
+export class Guest extends LazyResource {
   declare public readonly name: pulumi.Output<string>;
   declare public readonly emulated: pulumi.Output<boolean>;
   declare public readonly plannedChanges: pulumi.Output<Record<string, string>>;
@@ -49,7 +49,7 @@ export class Guest extends pulumi.dynamic.Resource {
     const hv = isHypervisor(args.hypervisor) ? args.hypervisor.ref : pulumi.output(args.hypervisor);
     const { hypervisor: _h, ...rest } = args;
     super(
-      lazyProvider("guest"),
+      "guest",
       name,
       { ...rest, hypervisor: pulumi.secret(hv), emulated: undefined, plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined },
       { ...opts, additionalSecretOutputs: ["hypervisor"], dependsOn: mergeDeps(opts?.dependsOn, isHypervisor(args.hypervisor) ? args.hypervisor : undefined) },
@@ -60,5 +60,5 @@ export class Guest extends pulumi.dynamic.Resource {
 }
 
 function isHypervisor(h: unknown): h is Hypervisor {
-  return !!h && typeof h === "object" && pulumi.dynamic.Resource.isInstance(h as any) && (h as any).ref !== undefined;
+  return !!h && typeof h === "object" && pulumi.CustomResource.isInstance(h as any) && (h as any).ref !== undefined;
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostFacts, HostRef } from "../models/host";
-import { lazyProvider } from "./dynamic";
+import { LazyResource } from "./dynamic";
 
 /** Connection settings, shaped like @pulumi/command's remote.Connection (see provider/ssh/connection.ts). */
 export interface ConnectionInput {
@@ -28,7 +28,7 @@ export interface HostArgs {
 }
 
 /** An existing machine reached over SSH; its facts are read on create and refresh. Deleting it only forgets it. */
-export class Host extends pulumi.dynamic.Resource {
+export class Host extends LazyResource {
   declare public readonly connection: pulumi.Output<Record<string, unknown>>;
   declare public readonly facts: pulumi.Output<HostFacts>;
   /** What Hypervisors need: connection (secret) and facts. */
@@ -37,7 +37,7 @@ export class Host extends pulumi.dynamic.Resource {
   constructor(name: string, args: HostArgs, opts?: pulumi.CustomResourceOptions) {
     // The whole connection is a secret: keys and passwords never reach the state file in plain text.
     const connection = pulumi.secret(args.connection);
-    super(lazyProvider("host"), name, { connection, facts: undefined }, { ...opts, additionalSecretOutputs: ["connection"] }, "pulumi-virt", "Host");
+    super("host", name, { connection, facts: undefined }, { ...opts, additionalSecretOutputs: ["connection"] }, "pulumi-virt", "Host");
     this.ref = pulumi.secret(pulumi.all([this.connection, this.facts]).apply(([c, f]) => ({ connection: c, facts: f }) as unknown as HostRef));
   }
 }

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HostRef } from "../models/host";
 import type { HypervisorKind, HypervisorRef } from "../models/hypervisor";
 import type { Host } from "./host";
-import { lazyProvider } from "./dynamic";
+import { LazyResource } from "./dynamic";
 
 export interface HypervisorArgs {
   /** The Host (or its `ref`). */
@@ -17,7 +17,7 @@ export interface HypervisorArgs {
 }
 
 /** The virtualization layer on a Host: lxc (containers), kvm (libvirt + QEMU), xen (xl, paravirtualization). */
-export class Hypervisor extends pulumi.dynamic.Resource {
+export class Hypervisor extends LazyResource {
   declare public readonly kind: pulumi.Output<HypervisorKind>;
   declare public readonly emulated: pulumi.Output<boolean>;
   declare public readonly version: pulumi.Output<string>;
@@ -32,7 +32,7 @@ export class Hypervisor extends pulumi.dynamic.Resource {
   constructor(name: string, args: HypervisorArgs, opts?: pulumi.CustomResourceOptions) {
     const hostRef = isHost(args.host) ? args.host.ref : pulumi.output(args.host);
     super(
-      lazyProvider("hypervisor"),
+      "hypervisor",
       name,
       {
         host: pulumi.secret(hostRef),
@@ -56,7 +56,7 @@ export class Hypervisor extends pulumi.dynamic.Resource {
 }
 
 function isHost(h: unknown): h is Host {
-  return pulumi.dynamic.Resource.isInstance(h as any) && (h as any).ref !== undefined;
+  return pulumi.CustomResource.isInstance(h as any) && (h as any).ref !== undefined;
 }
 
 export function mergeDeps(

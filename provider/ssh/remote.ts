@@ -1,5 +1,6 @@
 // The Remote that drivers use: argv in, bytes and exit codes out, over the pooled SSH connection.
 import { randomBytes } from "node:crypto";
+import { appendFileSync } from "node:fs";
 import type { SFTPWrapper } from "ssh2";
 import { ConnectionArgs, connectionKey, parseConnection } from "./connection";
 import { HostConnection, SshPool } from "./pool";
@@ -122,6 +123,7 @@ export class SshRemote implements Remote {
     let raw: RawResult;
     const timeoutMs = opts.timeoutMs ?? this.conn.commandTimeoutMs;
     let watchdog: NodeJS.Timeout | undefined;
+    const startedAt = Date.now();
     this.host.retain();
     try {
       const running = this.runner(privilege).run({
@@ -151,6 +153,7 @@ export class SshRemote implements Remote {
     } finally {
       clearTimeout(watchdog);
       this.host.release();
+      traceCommand(this.label, step ?? argv[0], startedAt);
     }
     return this.toResult(raw, display, opts);
   }
@@ -286,4 +289,18 @@ export function getRemote(connInput: unknown): SshRemote {
 /** Close every pooled connection and session of this process (tests, CLI exit). */
 export function closeAllRemotes(): void {
   SshPool.shared().closeAll();
+}
+
+/**
+ * PULUMI_VIRT_TRACE_FILE=<path>: appends one line per remote command (start time, duration, host, step) to that
+ * file, for finding where an apply spends its time. Step names never carry secrets; command text is not written.
+ */
+function traceCommand(host: string, step: string, startedAt: number): void {
+  const file = process.env.PULUMI_VIRT_TRACE_FILE;
+  if (!file) return;
+  try {
+    appendFileSync(file.replace("{pid}", String(process.pid)), `${new Date(startedAt).toISOString()}\t${Date.now() - startedAt}\t${host}\t${step}\n`);
+  } catch {
+    // Tracing must never break a deployment.
+  }
 }

@@ -1,5 +1,5 @@
 // The real Pulumi engine end to end (our CLI build + language host + dynamic-provider launcher),
-// with a lazyProvider resource from the packed pulumi-virt package and no SSH.
+// with a LazyResource (fixed provider text) from the packed pulumi-virt package and no SSH.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -59,7 +59,7 @@ test("engine smoke: up, no-op preview, change preview, refresh, destroy, secrets
     assert.ok(res, "LocalFile resource missing from state");
     assert.ok(res.inputs.token.ciphertext, "secret input not encrypted");
     assert.ok(res.outputs.token.ciphertext, "secret output not encrypted");
-    // lazyProvider's serialized text is stored with every resource: it must stay a small loader.
+    // The provider text is stored with every resource: it must stay a small loader.
     const providerText: string = res.inputs.__provider;
     st.diagnostic(`serialized provider: ${providerText.length} chars`);
     assert.ok(providerText.length < 8192, `serialized provider grew to ${providerText.length} chars`);

@@ -299,14 +299,23 @@ test("create resumes after an interruption at every step, without duplicates", a
     assert.equal(await destroyContainer(remote, name), "destroyed");
   }
 
-  // Interrupted inside lxc-create: a half-made directory marked "creating" is cleaned up and redone.
+  // Interrupted inside lxc-create: a half-made directory marked "creating" is cleaned up and redone. Create
+  // registers the name on the host before it makes anything, so such a directory is always registered...
   const half = PREFIX + "half";
+  const registered = async (n: string) => (await onHost(host, ["test", "-e", `/var/lib/lxc/.pulumi-virt/${n}`])).code === 0;
   await sh(["mkdir", "-p", `/var/lib/lxc/${half}`]);
   await sh(["touch", `/var/lib/lxc/${half}/.pulumi-virt-creating`, `/var/lib/lxc/${half}/config`]);
   await sh(["truncate", "-s", "10M", `/var/lib/lxc/${half}/rootdev`]);
+  // ... and without the registration it is someone else's: refused, left as it was.
+  await assert.rejects(createContainer(remote, base(half)), (e: Error) => e.name === "ContainerExistsError" && /not created by pulumi-virt/.test(e.message));
+  assert.equal((await onHost(host, ["test", "-f", `/var/lib/lxc/${half}/rootdev`])).code, 0, "nothing of it removed");
+  await sh(["mkdir", "-p", "/var/lib/lxc/.pulumi-virt"]);
+  await sh(["touch", `/var/lib/lxc/.pulumi-virt/${half}`]);
   const o = await createContainer(remote, base(half));
   assert.equal(o.running, true);
   assert.equal(o.diskSizeMiB, 300);
+  assert.equal(await destroyContainer(remote, half), "destroyed");
+  assert.equal(await registered(half), false, "destroy takes the name out of the register");
 
   // A container that pulumi-virt did not create is never taken over or destroyed by create.
   const foreign = PREFIX + "foreign";
@@ -314,9 +323,11 @@ test("create resumes after an interruption at every step, without duplicates", a
   await assert.rejects(createContainer(remote, base(foreign)), /not created by pulumi-virt/);
   assert.equal((await onHost(host, ["test", "-f", `/var/lib/lxc/${foreign}/rootfs/bin/busybox`])).code, 0, "foreign rootfs kept");
   // ... unless asked to adopt it: then it is configured and started, its rootfs kept.
+  assert.equal(await registered(foreign), false, "a refused create registers nothing");
   const adopted = await createContainer(remote, { ...base(foreign), disk: undefined, network: { bridge: host.bridge } }, { adopt: true });
   assert.equal(adopted.running, true);
   assert.equal(adopted.memoryMiB, 128);
+  assert.equal(await registered(foreign), true, "an adopted container is registered");
   assert.equal(await destroyContainer(remote, foreign), "destroyed");
 });
 
@@ -339,6 +350,8 @@ test("stop, rename while stopped, start; btrfs grows online", async () => {
   assert.equal(await renameContainer(remote, name, to), "renamed");
   assert.equal(await renameContainer(remote, name, to), "already-renamed");
   assert.equal(await readContainer(remote, name), undefined);
+  const reg = (n: string) => onHost(host, ["test", "-e", `/var/lib/lxc/.pulumi-virt/${n}`]).then((r) => r.code === 0);
+  assert.deepEqual([await reg(name), await reg(to)], [false, true], "the registration moves with the name");
   await startContainer(remote, to);
   const o = (await readContainer(remote, to))!;
   assert.equal(o.running, true);

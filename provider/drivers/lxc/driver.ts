@@ -13,7 +13,7 @@ import {
   validateSpec,
 } from "./config";
 import { cgroupValuesFromConfig, limitsFromCgroup, parseReadOutput, ReadOutput, toObserved } from "./observe";
-import { APPLY_SCRIPT, APPLY_THEN_READ, CREATE_THEN_READ, DESTROY_SCRIPT, READ_SCRIPT, RENAME_SCRIPT, STOP_SCRIPT, VERIFY_SCRIPT } from "./scripts";
+import { APPLY_SCRIPT, APPLY_THEN_READ, CREATE_THEN_READ, DESTROY_SCRIPT, READ_SCRIPT, REGISTER_DIR, RENAME_SCRIPT, STOP_SCRIPT, VERIFY_SCRIPT } from "./scripts";
 import { CgroupVersion, ContainerObserved, ContainerSpec, LiveChange } from "./types";
 
 const MiB = 1024 * 1024;
@@ -110,10 +110,19 @@ async function scriptThenRead(remote: Remote, script: string, name: string, args
   return { facts, raw, observed: toObserved(raw, facts), stopped };
 }
 
+/** The container exists on the host and is not pulumi-virt's (not in the host's register); nothing was changed. */
+export class ContainerExistsError extends Error {
+  constructor(readonly container: string, detail: string) {
+    super(detail);
+    this.name = "ContainerExistsError";
+  }
+}
+
 /**
- * Creates, configures and (if spec.running) starts a container: two round trips (create-if-needed +
+ * Creates, configures and (if spec.running) starts a container: two round trips (register + create-if-needed +
  * read, configure + start + read). Each step checks whether it is already done, so re-running after
- * an interruption at any point completes without duplicates.
+ * an interruption at any point completes without duplicates. A container of that name that pulumi-virt did not
+ * create is left alone (ContainerExistsError) unless opts.adopt.
  */
 export async function createContainer(remote: Remote, spec: ContainerSpec, opts: CreateOptions = {}): Promise<ContainerObserved> {
   validateSpec(spec);
@@ -122,6 +131,9 @@ export async function createContainer(remote: Remote, spec: ContainerSpec, opts:
   const created = await scriptThenRead(remote, CREATE_THEN_READ, spec.name, [kind, arg, spec.disk?.fstype ?? "", String(spec.disk?.sizeMiB ?? ""), opts.adopt ? "1" : "0"], {
     step,
     timeoutMs: CREATE_TIMEOUT_MS,
+  }).catch((e: Error & { code?: unknown }) => {
+    if (e.name === "RemoteCommandError" && e.code === 3) throw new ContainerExistsError(spec.name, e.message);
+    throw e;
   });
   const { facts, raw } = created;
   if (!raw.exists) throw new Error(`${step}: lxc-create reported success but ${facts.lxcPath}/${spec.name}/config is missing`);
@@ -291,7 +303,13 @@ export async function renameContainer(remote: Remote, from: string, to: string):
   return r.stdout.trim() as "renamed" | "already-renamed";
 }
 
-/** Stops and destroys the container, detaches its loop devices and removes its image. */
+/** Takes the container's name out of the host's register (after a create that left nothing behind). */
+export async function unregisterContainer(remote: Remote, name: string): Promise<void> {
+  validateName(name);
+  await remote.script('d=$(lxc-config lxc.lxcpath 2>/dev/null) || true; rm -f "${d:-/var/lib/lxc}/$1/$2"', [REGISTER_DIR, name], { step: `unregister container ${name}` });
+}
+
+/** Stops and destroys the container, detaches its loop devices and removes its image (and its registration). */
 export async function destroyContainer(remote: Remote, name: string): Promise<"destroyed" | "absent"> {
   validateName(name);
   const r = await remote.script(DESTROY_SCRIPT, [name], { step: `destroy container ${name}`, timeoutMs: 120_000 });

@@ -19,6 +19,8 @@ export {
   readContainers,
   readAllContainers,
   createContainer,
+  ContainerExistsError,
+  unregisterContainer,
   applyLive,
   stopContainer,
   startContainer,

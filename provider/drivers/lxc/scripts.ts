@@ -108,6 +108,9 @@ loop_unlock() { flock -u 8 2>/dev/null || true; }
  * $4 fstype ("" = directory rootfs), $5 size MiB, $6 1 = adopt an existing container not created by us. Leftovers of an interrupted create (marker
  * ".pulumi-virt-creating" without ".pulumi-virt-created") are removed first, so a retry starts clean.
  */
+/** Directory under the LXC path holding one empty file per container pulumi-virt manages on that host. */
+export const REGISTER_DIR = ".pulumi-virt";
+
 export const CREATE_SCRIPT = `
 set -eu
 ${RELEASE_FN}
@@ -115,6 +118,14 @@ ${LOOP_LOCK_FN}
 n=$1; kind=$2; arg=$3; fs=$4; size=$5; adopt=\${6:-0}
 LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null) || true; [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
 d="$LXCPATH/$n"
+# The host's register of containers pulumi-virt manages (REGISTER_DIR): a container that exists but is not
+# registered belongs to someone else, whatever markers it carries; registering it first lets a create that is
+# interrupted anywhere after this point be resumed.
+R="$LXCPATH/${REGISTER_DIR}"
+if [ -f "$d/config" ] && [ ! -e "$R/$n" ] && [ "$adopt" != 1 ]; then
+  echo "container $n already exists and was not created by pulumi-virt; destroy it (lxc-destroy -n $n) or set adopt" >&2; exit 3
+fi
+mkdir -p "$R"; : > "$R/$n"
 if [ -f "$d/.pulumi-virt-created" ]; then echo already-created; exit 0; fi
 if [ -f "$d/config" ] && [ ! -f "$d/.pulumi-virt-creating" ] && [ "$adopt" = 1 ]; then
   : > "$d/.pulumi-virt-created"; echo adopted; exit 0
@@ -257,7 +268,7 @@ ${RELEASE_FN}
 n=$1
 LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null); [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
 d="$LXCPATH/$n"
-[ -d "$d" ] || { echo absent; exit 0; }
+[ -d "$d" ] || { rm -f "$LXCPATH/${REGISTER_DIR}/$n"; echo absent; exit 0; }
 img=
 [ -f "$d/config" ] && while IFS= read -r line; do case $line in lxc.rootfs.path*=*loop:*) img=\${line#*loop:}; img=\${img%% *} ;; esac; done < "$d/config"
 lxc-stop -n "$n" -k >/dev/null 2>&1 || true
@@ -270,6 +281,7 @@ done
 rm -rf "$d"
 [ -n "$img" ] && rm -f "$img"
 if [ -e "$d" ] || { [ -n "$img" ] && [ -e "$img" ]; }; then echo "could not remove $d" >&2; exit 10; fi
+rm -f "$LXCPATH/${REGISTER_DIR}/$n"
 echo destroyed
 `;
 
@@ -278,8 +290,10 @@ export const RENAME_SCRIPT = `
 set -eu
 from=$1; to=$2
 LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null) || true; [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
-a="$LXCPATH/$from"; b="$LXCPATH/$to"
-if [ ! -d "$a" ] && [ -f "$b/config" ]; then echo already-renamed; exit 0; fi
+a="$LXCPATH/$from"; b="$LXCPATH/$to"; R="$LXCPATH/${REGISTER_DIR}"
+# The registration moves with the container (written before the move, so an interruption leaves both names).
+reregister() { mkdir -p "$R"; : > "$R/$to"; rm -f "$R/$from"; }
+if [ ! -d "$a" ] && [ -f "$b/config" ]; then reregister; echo already-renamed; exit 0; fi
 [ -f "$a/config" ] || { echo "container $from does not exist" >&2; exit 3; }
 [ ! -e "$b" ] || { echo "container $to already exists" >&2; exit 3; }
 st=$(lxc-info -n "$from" -s 2>/dev/null) || true
@@ -295,6 +309,7 @@ while IFS= read -r line; do
   printf '%s\n' "$line"
 done < "$b/config" > "$t"
 chmod 640 "$t"; mv -f "$t" "$b/config"
+reregister
 echo renamed
 `;
 

@@ -63,13 +63,18 @@ const invalidatedAt = new WeakMap<Remote, number>();
 /** Settles when the host's snapshot being taken is done (whatever the outcome). */
 const snapshotting = new WeakMap<Remote, Promise<void>>();
 
+/** Something changed on the host: its refresh snapshot (and any being taken) must not answer later reads. */
+export function hostChanged(remote: Remote): void {
+  snapshots.delete(remote);
+  invalidatedAt.set(remote, Date.now());
+}
+
 /** Live state of one container, read together with the other containers of this host asked for at about the same time. */
 export function readContainerCoalesced(remote: Remote, name: string, opts: ReadOptions = {}): Promise<ContainerObserved | undefined> {
   const idle = idleMs();
   if (idle === 0) return lxc().readContainer(remote, name);
   if (!opts.hostSnapshot) {
-    snapshots.delete(remote);
-    invalidatedAt.set(remote, Date.now());
+    hostChanged(remote);
   } else {
     const hit = fromSnapshot(remote, name);
     if (hit) return Promise.resolve(hit);

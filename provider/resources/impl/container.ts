@@ -7,7 +7,7 @@ import { containerRules } from "../../plan/rules";
 import { describePlan, Plan, planChanges, PlanValue, sameValue } from "../../plan/planner";
 import type { CapabilityTable } from "../../plan/types";
 import type * as Lxc from "../../drivers/lxc";
-import { readContainerCoalesced } from "./batch";
+import { hostChanged, readContainerCoalesced } from "./batch";
 import { recordPlan, diffFromPlan } from "./planned";
 import { hasUnknowns, isUnknown, nowIso, parseArgs, partialCreate, remoteFor, stepError } from "./common";
 
@@ -139,40 +139,38 @@ async function observe(p: Props, hostSnapshot = false) {
   return readContainerCoalesced(remoteFor(hv.host), p.name, { hostSnapshot });
 }
 
-const MARKER_SCRIPT = 'set -e; d="$(lxc-config lxc.lxcpath 2>/dev/null || echo /var/lib/lxc)/.pulumi-virt"; mkdir -p "$d"; case "$1" in set) : > "$d/$2";; clear) rm -f "$d/$2";; test) test -e "$d/$2";; esac';
-
 export async function create(inputs: Props) {
   const hv = inputs.hypervisor as HypervisorRef;
   const remote = remoteFor(hv.host);
   const name = inputs.name as string;
   const id = `lxc-${randomUUID()}`;
-  const existing = await lxc().readContainer(remote, name).catch((e: Error) => { throw stepError(`container "${name}"`, hv.host, "look for an existing container", e); });
-  if (existing) {
-    // A container of ours whose create was interrupted carries our marker: resume it. Anyone else's needs adopt.
-    const ours = await remote.script(MARKER_SCRIPT, ["test", name], { okCodes: [0, 1], step: "check ownership marker" });
-    if (ours.code !== 0 && !inputs.adopt) {
+  // Two round trips: the driver registers the name on the host, creates (or resumes an interrupted create of
+  // ours) and reads back, then configures, starts and reads back. A container of that name that is not ours
+  // is refused before anything on the host changes, unless adopt is set.
+  let observed: Lxc.ContainerObserved;
+  try {
+    observed = await lxc().createContainer(remote, specOf(inputs), { adopt: !!inputs.adopt });
+  } catch (e) {
+    if ((e as Error).name === "ContainerExistsError") {
       throw new Error(
-        `container "${name}" already exists on host "${hv.host.facts.hostname}" and is not managed by this stack. ` +
+        `container "${name}" already exists on host "${hv.host.facts.hostname}" and is not managed by pulumi-virt. ` +
         `Set adopt: true to take it over (its limits will be set to this program's values), or choose another name.`,
       );
     }
-  }
-  await remote.script(MARKER_SCRIPT, ["set", name], { step: "write ownership marker" });
-  try {
-    await lxc().createContainer(remote, specOf(inputs), { adopt: !!inputs.adopt });
-  } catch (e) {
     const err = stepError(`container "${name}"`, hv.host, "create", e);
-    // Nothing was left (lxc-create cleans up after itself): drop our marker too, so a later refresh that forgets
-    // the resource does not orphan it on the host. If the host cannot tell, keep the marker for the resume.
+    // Nothing was left (lxc-create cleans up after itself): drop our registration too, so a later refresh that
+    // forgets the resource does not orphan it on the host. If the host cannot tell, keep it for the resume.
     const left = await lxc().readContainer(remote, name).catch(() => "unknown" as const);
     if (left === undefined) {
-      await remote.script(MARKER_SCRIPT, ["clear", name]).catch(() => undefined);
+      await lxc().unregisterContainer(remote, name).catch(() => undefined);
       throw err;
     }
     // The engine keeps a partially created container in state (so it is not orphaned); the next `up` resumes it.
     throw partialCreate(err, id, { ...inputs, observed: null });
+  } finally {
+    // The host changed: a refresh snapshot taken before this must not answer later reads.
+    hostChanged(remote);
   }
-  const observed = await observe(inputs);
   return {
     id,
     outs: { ...inputs, observed, connection: connectionOf(inputs), lastApplied: { at: nowIso(), action: inputs.plannedAction === "replace" ? "replace" : "create", changes: inputs.plannedAction === "replace" ? inputs.plannedChanges : {} } },
@@ -217,8 +215,6 @@ export async function update(id: string, olds: Props, news: Props) {
     if (changed.has("name")) {
       await lxc().stopContainer(remote, olds.name, news.stopTimeoutSec ?? 30).catch(step("stop for rename"));
       await lxc().renameContainer(remote, olds.name, name).catch(step(`rename from "${olds.name}"`));
-      await remote.script(MARKER_SCRIPT, ["clear", olds.name]);
-      await remote.script(MARKER_SCRIPT, ["set", name]);
     }
     await lxc().restartContainer(remote, specOf(news)).catch(step("restart with the new configuration"));
   } else if (plan.overall === "live") {
@@ -252,7 +248,6 @@ async function del(_id: string, props: Props) {
   const remote = remoteFor(hv.host);
   await lxc().stopContainer(remote, props.name, props.stopTimeoutSec ?? 30).catch(() => undefined);
   const r = await lxc().destroyContainer(remote, props.name).catch((e: Error) => { throw stepError(`container "${props.name}"`, hv.host, "destroy", e); });
-  await remote.script(MARKER_SCRIPT, ["clear", props.name]).catch(() => undefined);
   if (r === "absent") console.warn(`container "${props.name}" on host "${hv.host.facts.hostname}" was already gone`);
 }
 export { del as delete };
