@@ -88,6 +88,29 @@ test("engine smoke: up, no-op preview, change preview, refresh, destroy, secrets
     await stack.setConfig("content", "hello again");
   });
 
+  await t.test("a stack made with a closure-serialized provider moves to the fixed provider text with no change", async () => {
+    const providerText = async () => {
+      const res = JSON.parse(await stack.exportState()).deployment.resources.find((r: { type: string }) => r.type === FILE_TYPE);
+      return res.inputs.__provider as string;
+    };
+    const fixed = await providerText();
+    await stack.setConfig("providerStyle", "closure");
+    await stack.up();
+    const closure = await providerText();
+    assert.notEqual(closure, fixed, "the closure serializer writes a different text");
+    assert.match(closure, /require\(spec\)/);
+    await stack.setConfig("providerStyle", "fixed");
+    // The engine does not diff __provider and the resource's own diff sees equal inputs: nothing to do.
+    await stack.preview({ expectNoChanges: true });
+    const res = await stack.up();
+    assert.doesNotMatch(res.stdout, /updated|replaced|created|deleted/);
+    // ... and the resource keeps working under the new text.
+    await stack.setConfig("content", "hello once more");
+    await stack.up();
+    assert.equal(fs.readFileSync(file, "utf8"), "hello once more");
+    assert.equal(await providerText(), fixed, "an update stores the fixed text");
+  });
+
   await t.test("destroy removes the file", async () => {
     await stack.destroy();
     assert.equal(fs.existsSync(file), false);

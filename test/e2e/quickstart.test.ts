@@ -3,7 +3,9 @@
 // output and in --json, up applies it live (init PID unchanged), refresh sees hand-made drift, destroy removes everything.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { TestStack } from "./harness";
 import { ensureLab, loadLab, onHost } from "../support/lab";
 
@@ -12,6 +14,7 @@ test("quickstart: create, no-op, live resize, drift, destroy — through the pul
   const h1 = loadLab().hosts.find((h) => h.name === "h1")!;
   const key = readFileSync(h1.privateKeyPath, "utf8");
   const name = `qs${Date.now().toString(36).slice(-6)}`;
+  const trace = path.join(mkdtempSync(path.join(tmpdir(), "qs-trace-")), "commands.tsv");
   const stack = await TestStack.create({
     program: "examples/quickstart",
     config: {
@@ -20,7 +23,10 @@ test("quickstart: create, no-op, live resize, drift, destroy — through the pul
       size: JSON.stringify({ cpus: 1, memory: "256MiB", disk: "300MiB" }),
     },
     secrets: { privateKey: key },
+    // One line per remote command the provider runs (start, ms, host, step): what each `up` costs on the host.
+    env: { PULUMI_VIRT_TRACE_FILE: trace },
   });
+  const steps = () => (existsSync(trace) ? readFileSync(trace, "utf8").trim().split("\n").map((l) => l.split("\t")[3]) : []);
   const onH1 = async (argv: string[]) => (await onHost(h1, argv)).stdout.trim();
   const initPid = async () => Number(await onH1(["lxc-info", "-n", name, "-p", "-H"]));
   t.after(async () => {
@@ -31,6 +37,11 @@ test("quickstart: create, no-op, live resize, drift, destroy — through the pul
   await t.test("up creates the container on the host", async () => {
     await stack.up();
     assert.match(await onH1(["lxc-info", "-n", name, "-s", "-H"]), /RUNNING/);
+    // The host's facts are read once (check reads them; create takes them), the Hypervisor verifies LXC once, and
+    // the container is created, configured and started in two round trips.
+    const ran = steps();
+    assert.equal(ran.filter((s) => s === "read host facts").length, 1, ran.join(" | "));
+    assert.equal(ran.filter((s) => s === `create container ${name}`).length, 2, ran.join(" | "));
     const v1 = await onH1(["lxc-cgroup", "-n", name, "memory.limit_in_bytes"]);
     assert.equal(Number(v1), 256 * 1048576);
   });

@@ -1,7 +1,7 @@
 // Host: an existing machine reached over SSH. Reads and keeps its facts; never creates or deletes machines.
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { hostArgsSchema, HostFacts, HostRef } from "../../models/host";
-import { sameValue } from "../../plan/planner";
+import { canonical, sameValue } from "../../plan/planner";
 import { readHostFacts } from "../../drivers/host/facts";
 import { Failure, forRefresh, hasUnknowns, parseArgs, remoteFor } from "./common";
 
@@ -12,6 +12,14 @@ async function readFacts(connection: HostRef["connection"], refresh = false): Pr
   const remote = remoteFor({ connection, facts: undefined as unknown as HostFacts });
   return readHostFacts(refresh ? forRefresh(remote) : remote);
 }
+
+/**
+ * Facts this process read in check, by connection: `up` runs check and then create of a new Host within moments
+ * in the same provider process, and create takes them instead of reading the same facts again.
+ */
+const checkedFacts = new Map<string, { facts: HostFacts; at: number }>();
+const CHECKED_FACTS_TTL_MS = 30_000;
+const factsKey = (connection: unknown) => createHash("sha256").update(canonical(connection)).digest("hex");
 
 export async function check(olds: Props, news: Props) {
   const { value, failures } = parseArgs(hostArgsSchema, news, ["facts"]);
@@ -24,6 +32,7 @@ export async function check(olds: Props, news: Props) {
   if (!facts) {
     try {
       facts = await readFacts(value.connection);
+      checkedFacts.set(factsKey(value.connection), { facts, at: Date.now() });
     } catch (e) {
       out.push({ property: "connection", reason: `cannot read facts of ${value.connection.user}@${value.connection.host}:${value.connection.port}: ${(e as Error).message}` });
     }
@@ -43,7 +52,10 @@ export async function diff(_id: string, olds: Props, news: Props) {
 }
 
 export async function create(inputs: Props) {
-  const facts = await readFacts(inputs.connection);
+  const key = factsKey(inputs.connection);
+  const recent = checkedFacts.get(key);
+  checkedFacts.delete(key);
+  const facts = recent && Date.now() - recent.at < CHECKED_FACTS_TTL_MS && sameValue(recent.facts, inputs.facts) ? recent.facts : await readFacts(inputs.connection);
   return { id: `host-${randomUUID()}`, outs: { ...inputs, facts } };
 }
 
