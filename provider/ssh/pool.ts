@@ -107,6 +107,14 @@ function describeDialError(conn: ConnectionArgs, err: Error & { code?: string; l
 
 /** Keepalive on the TCP socket itself: the kernel probes an idle link, and no timer keeps node alive. */
 const TCP_KEEPALIVE_MS = 15_000;
+/**
+ * Liveness while commands are in flight: a command that prints nothing for minutes (a container's create) would
+ * otherwise learn of a cut link only from the kernel's TCP keepalive (tens of seconds to many minutes). After this
+ * long without a byte from the host, the connection sends an SSH keepalive request, which sshd always answers; no
+ * answer within dialTimeoutMs and the connection is declared dead (its commands fail, the next command reconnects).
+ */
+const LIVENESS_PROBE_AFTER_MS = 5_000;
+const LIVENESS_TICK_MS = 1_000;
 
 /** The pooled connection to one host (through its jump chain). */
 export class HostConnection {
@@ -119,6 +127,11 @@ export class HostConnection {
   private sock?: net.Socket;
   private everConnected = false;
   private refs = 0;
+  /** The stream under the SSH client (TCP socket, or a channel of the jump host's connection). */
+  private transport?: Duplex;
+  private lastReceived = 0;
+  private probeSentAt?: number;
+  private liveness?: NodeJS.Timeout;
   private readonly jump?: HostConnection;
   private readonly closeListeners = new Set<() => void>();
 
@@ -137,6 +150,9 @@ export class HostConnection {
     if (++this.refs === 1) {
       if (this.jump) this.jump.retain();
       else this.sock?.ref();
+      this.lastReceived = Date.now();
+      this.probeSentAt = undefined;
+      this.liveness = setInterval(() => this.checkLiveness(), LIVENESS_TICK_MS);
     }
   }
 
@@ -144,6 +160,37 @@ export class HostConnection {
     if (--this.refs === 0) {
       if (this.jump) this.jump.release();
       else this.sock?.unref();
+      clearInterval(this.liveness);
+      this.liveness = undefined;
+    }
+  }
+
+  /** See LIVENESS_PROBE_AFTER_MS. Runs only while work is in flight (retain .. release). */
+  private checkLiveness(): void {
+    const client = this.client;
+    if (!client) return;
+    const now = Date.now();
+    if (this.probeSentAt !== undefined) {
+      if (this.lastReceived >= this.probeSentAt) this.probeSentAt = undefined;
+      else if (now - this.probeSentAt > this.conn.dialTimeoutMs) {
+        this.probeSentAt = undefined;
+        // Nothing can be sent on a dead link: drop the stream, which fails every channel in use ("the SSH connection
+        // dropped while the command ran"); the next command reconnects.
+        this.close();
+        return;
+      }
+      return;
+    }
+    if (now - this.lastReceived < LIVENESS_PROBE_AFTER_MS) return;
+    // keepalive@openssh.com with want-reply: sshd answers it (with "failure", as for any request it does not
+    // implement). ssh2 has no public call for it; its own keepalive timer would keep idle processes alive.
+    const proto = (client as unknown as { _protocol?: { ping?: () => void } })._protocol;
+    if (typeof proto?.ping !== "function") return;
+    this.probeSentAt = now;
+    try {
+      proto.ping();
+    } catch {
+      // A failed write means the stream is already closing; "close" follows.
     }
   }
 
@@ -304,6 +351,12 @@ export class HostConnection {
       let ready = false;
       client.on("ready", () => {
         ready = true;
+        // Added once ssh2 reads the stream (a "data" listener added earlier would start it flowing too soon).
+        this.transport = sock;
+        this.lastReceived = Date.now();
+        sock.on("data", () => {
+          this.lastReceived = Date.now();
+        });
         this.everConnected = true;
         this.client = client;
         resolve(client);
@@ -343,6 +396,9 @@ export class HostConnection {
     this.client = undefined;
     c?.end();
     this.sock?.destroy();
+    // A tunnel through a jump host: end its channel too (on a dead link `end` alone waits forever).
+    if (this.transport && this.transport !== this.sock) this.transport.destroy();
+    this.transport = undefined;
   }
 }
 

@@ -207,6 +207,48 @@ for (const mode of MODES) {
       }
     });
 
+    test("a link that goes silent under a long quiet command is declared dead within the probe and the dial timeout", { timeout: 60_000 }, async () => {
+      // A TCP relay to sshd that can stop passing bytes without closing anything: a cut cable, a frozen host.
+      let frozen = false;
+      const pairs: net.Socket[] = [];
+      const relay = net.createServer((c) => {
+        const u = net.connect(sshd.port, "127.0.0.1");
+        pairs.push(c, u);
+        for (const [a, b] of [[c, u], [u, c]] as const) {
+          a.on("data", (d) => {
+            if (!frozen) b.write(d);
+          });
+          a.on("error", () => undefined);
+          a.on("close", () => b.destroy());
+        }
+      });
+      await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
+      const port = (relay.address() as net.AddressInfo).port;
+      const { remote, pool } = remoteOn({ ...sshd.rootConnection({ execMode: mode }), port, dialTimeoutMs: 1500, commandTimeoutMs: 120_000 });
+      try {
+        // On a live link a command silent for longer than the probe delay (5 s) is left alone: the probes are answered.
+        const quiet = await remote.script("sleep 7; echo done", [], { step: "quiet" });
+        assert.equal(quiet.stdout.trim(), "done");
+        // Cut the link in the middle of a long quiet command (its own timeout is minutes away).
+        const long = remote.script("sleep 100", [], { step: "long create", timeoutMs: 600_000 });
+        await new Promise((r) => setTimeout(r, 500));
+        frozen = true;
+        const t0 = Date.now();
+        const err = await rejection(long);
+        const took = Date.now() - t0;
+        assert.match(err.message, /^long create: .*SSH connection dropped/);
+        assert.ok(took < 5_000 + 1_500 + 2_500, `declared dead after ${took} ms (probe after 5 s of silence, dial timeout 1.5 s)`);
+        // The link comes back: the next command reconnects.
+        frozen = false;
+        for (const x of pairs.splice(0)) x.destroy();
+        assert.equal((await remote.exec(["echo", "back"])).stdout.trim(), "back");
+      } finally {
+        pool.closeAll();
+        for (const x of pairs) x.destroy();
+        relay.close();
+      }
+    });
+
     test("a hanging command is killed at its timeout (gone on the host) and the connection stays usable", async () => {
       const { remote, pool } = remoteOn(sshd.rootConnection({ execMode: mode }));
       const pidFile = `/tmp/pv-ssh-hang-${mode}-${process.pid}`;
