@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh || { echo "setup failed"; exit 1; }
 export PULUMI_VIRT_SKIP_SETUP=1
 pass=0; fail=0; status=0
+# Each tier's failure details, printed again at the end: a CI log is often read from its tail.
+failures=$(mktemp)
 for tier in ${PULUMI_VIRT_TIERS:-unit lab xen e2e faults}; do
   log=$(mktemp)
   echo "=== tier: $tier"
@@ -13,8 +15,13 @@ for tier in ${PULUMI_VIRT_TIERS:-unit lab xen e2e faults}; do
   p=$(grep -E '^ℹ pass [0-9]+' "$log" | tail -1 | awk '{print $3}')
   f=$(grep -E '^ℹ fail [0-9]+' "$log" | tail -1 | awk '{print $3}')
   pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
-  if [ "$rc" != 0 ]; then status=1; [ "${f:-0}" = 0 ] && fail=$((fail + 1)); echo "=== tier $tier failed (exit $rc)"; fi
+  if [ "$rc" != 0 ]; then
+    status=1; [ "${f:-0}" = 0 ] && fail=$((fail + 1)); echo "=== tier $tier failed (exit $rc)"
+    { echo "=== failures of tier $tier (exit $rc)"; sed -n '/^✖ failing tests:/,$p' "$log" | grep -v '^ℹ ' | head -n 300; } >> "$failures"
+  fi
   rm -f "$log"
 done
+[ -s "$failures" ] && cat "$failures"
+rm -f "$failures"
 echo "tests: $pass passed, $fail failed"
 exit $status

@@ -10,6 +10,7 @@ import { REPO_ROOT, TestStack } from "./harness";
 import { getRemote } from "../../provider/ssh/remote";
 import { SshPool } from "../../provider/ssh/pool";
 import { consoleLogPath } from "../../provider/drivers/xen";
+import { lastPvstat } from "../support/pvstat";
 
 const labDir = process.env.PULUMI_VIRT_LAB_DIR ?? "/run/pulumi-virt-lab";
 let xen1: { address: string; port: number; user: string; hostKey: string; privateKeyPath: string };
@@ -33,12 +34,9 @@ async function guestStat(name: string, after?: (s: Record<string, string>) => bo
   const deadline = Date.now() + 120_000;
   for (;;) {
     const r = await dom0().exec(["tail", "-n", "5", consoleLogPath(name)], { okCodes: [0, 1] });
-    const line = r.stdout.split("\n").filter((l) => l.startsWith("PVSTAT ")).pop();
-    if (line) {
-      const s = Object.fromEntries(line.slice(7).trim().split(/\s+/).map((kv) => kv.split("=") as [string, string]));
-      if (!after || after(s)) return s;
-    }
-    if (Date.now() > deadline) throw new Error(`no matching PVSTAT line from ${name} within 120 s; last: ${line ?? "none"}`);
+    const s = lastPvstat(r.stdout);
+    if (s && (!after || after(s))) return s;
+    if (Date.now() > deadline) throw new Error(`no matching PVSTAT line from ${name} within 120 s; last: ${JSON.stringify(s) ?? "none"}`);
     await new Promise((res) => setTimeout(res, 1000));
   }
 }

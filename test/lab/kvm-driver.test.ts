@@ -23,6 +23,7 @@ import type { Remote } from "../../provider/ssh/types";
 import { readFileSync } from "node:fs";
 import { closeAllRemotes, getRemote } from "../../provider/ssh/remote";
 import { ensureLab } from "../support/lab";
+import { lastPvstat, Stat } from "../support/pvstat";
 
 // h1's guest bridge and subnet (lab.json: bridge pvbr0, 10.77.101.0/24).
 const GUEST_IP = "10.77.101.57";
@@ -34,8 +35,6 @@ const USER_DATA = "#cloud-config\n# <pulumi-virt & test>\nhostname: pvt-kvm\n";
 const STORAGE = "/var/lib/libvirt/images/pulumi-virt";
 // Waits are deadlines against hangs, not assertions about speed.
 const BOOT_DEADLINE_MS = 120_000;
-
-type Stat = Record<string, string>;
 
 /** A lab host over the real SSH transport. */
 async function labRemote(name: string): Promise<Remote> {
@@ -75,18 +74,10 @@ function baseSpec(img: string): DomainSpec {
   };
 }
 
-/** The newest PVSTAT line of the guest's console, as key/value pairs. */
+/** The newest complete PVSTAT line of the guest's console. */
 async function lastStat(): Promise<Stat | undefined> {
   const r = await remote.exec(["tail", "-n", "30", consoleLogPath(spec)], { okCodes: [0, 1] });
-  const lines = r.stdout.split("\n").filter((l) => l.startsWith("PVSTAT "));
-  const line = lines[lines.length - 1];
-  if (!line) return undefined;
-  const kv: Stat = {};
-  for (const w of line.trim().split(/\s+/).slice(1)) {
-    const i = w.indexOf("=");
-    kv[w.slice(0, i)] = w.slice(i + 1);
-  }
-  return kv;
+  return lastPvstat(r.stdout);
 }
 
 async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, deadlineMs = BOOT_DEADLINE_MS): Promise<T> {

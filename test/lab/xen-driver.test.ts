@@ -19,6 +19,7 @@ import {
 import type { Remote } from "../../provider/ssh/types";
 import { closeAllRemotes, getRemote } from "../../provider/ssh/remote";
 import { ensureLab, labDir, repoRoot, run } from "../support/lab";
+import { lastPvstat, Stat } from "../support/pvstat";
 
 const XEN_HOST_SCRIPT = path.join(repoRoot, "lab", "xen", "xen-host.sh");
 const NAME = "pvt-xen-accept";
@@ -49,15 +50,10 @@ async function runOk(argv: string[], timeoutMs: number): Promise<string> {
   return r.stdout;
 }
 
-type Stat = Record<string, string>;
-
-/** The last PVSTAT line the guest printed, as key=value pairs. */
+/** The newest complete PVSTAT line the guest printed. */
 async function lastStat(logName: string): Promise<Stat | undefined> {
   const r = await xen.exec(["tail", "-n", "5", consoleLogPath(logName)], { okCodes: [0, 1] });
-  const lines = r.stdout.split(/\r?\n/).filter((l) => l.startsWith("PVSTAT "));
-  const line = lines.pop();
-  if (!line) return undefined;
-  return Object.fromEntries(line.trim().split(/\s+/).slice(1).map((kv) => kv.split("=", 2) as [string, string]));
+  return lastPvstat(r.stdout);
 }
 
 /** Poll the console until a PVSTAT line satisfies ok; fail with the last line seen at the deadline. */
