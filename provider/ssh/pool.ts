@@ -184,10 +184,14 @@ export class HostConnection {
     if (now - this.lastReceived < LIVENESS_PROBE_AFTER_MS) return;
     // keepalive@openssh.com with want-reply: sshd answers it (with "failure", as for any request it does not
     // implement). ssh2 has no public call for it; its own keepalive timer would keep idle processes alive.
-    const proto = (client as unknown as { _protocol?: { ping?: () => void } })._protocol;
-    if (typeof proto?.ping !== "function") return;
+    const internals = client as unknown as { _protocol?: { ping?: () => void }; _callbacks?: Array<(err: boolean) => void> };
+    const proto = internals._protocol;
+    if (typeof proto?.ping !== "function" || !Array.isArray(internals._callbacks)) return;
     this.probeSentAt = now;
     try {
+      // ssh2 answers global-request replies in order from this queue: the probe takes its place in it, as ssh2's own
+      // keepalive does, so a reply is never handed to another request's callback.
+      internals._callbacks.push(() => undefined);
       proto.ping();
     } catch {
       // A failed write means the stream is already closing; "close" follows.
