@@ -10,7 +10,7 @@ import { REPO_ROOT, TestStack } from "./harness";
 import { getRemote } from "../../provider/ssh/remote";
 import { SshPool } from "../../provider/ssh/pool";
 import { consoleLogPath } from "../../provider/drivers/xen";
-import { lastPvstat } from "../support/pvstat";
+import { Stat, waitPvstat } from "../support/pvstat";
 
 const labDir = process.env.PULUMI_VIRT_LAB_DIR ?? "/run/pulumi-virt-lab";
 let xen1: { address: string; port: number; user: string; hostKey: string; privateKeyPath: string };
@@ -29,17 +29,9 @@ function dom0() {
   return getRemote({ host: xen1.address, port: xen1.port, user: xen1.user, privateKey: readFileSync(xen1.privateKeyPath, "utf8"), hostKey: xen1.hostKey });
 }
 
-/** The newest PVSTAT line the guest printed on its console (hvc0), as key/value pairs. */
-async function guestStat(name: string, after?: (s: Record<string, string>) => boolean): Promise<Record<string, string>> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const r = await dom0().exec(["tail", "-n", "5", consoleLogPath(name)], { okCodes: [0, 1] });
-    const s = lastPvstat(r.stdout);
-    if (s && (!after || after(s))) return s;
-    if (Date.now() > deadline) throw new Error(`no matching PVSTAT line from ${name} within 120 s; last: ${JSON.stringify(s) ?? "none"}`);
-    await new Promise((res) => setTimeout(res, 1000));
-  }
-}
+/** The newest PVSTAT line the guest printed on its console (hvc0) that satisfies `after` (any, without it). */
+const guestStat = (name: string, after: (s: Stat) => boolean = () => true) =>
+  waitPvstat(dom0(), consoleLogPath(name), `a matching PVSTAT line from ${name}`, after, 120_000);
 
 async function domid(name: string): Promise<string> {
   return (await dom0().exec(["xl", "domid", name])).stdout.trim();

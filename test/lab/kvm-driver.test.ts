@@ -23,7 +23,7 @@ import type { Remote } from "../../provider/ssh/types";
 import { readFileSync } from "node:fs";
 import { closeAllRemotes, getRemote } from "../../provider/ssh/remote";
 import { ensureLab } from "../support/lab";
-import { lastPvstat, Stat } from "../support/pvstat";
+import { readPvstat, Stat, waitPvstat } from "../support/pvstat";
 
 // h1's guest bridge and subnet (lab.json: bridge pvbr0, 10.77.101.0/24).
 const GUEST_IP = "10.77.101.57";
@@ -74,12 +74,6 @@ function baseSpec(img: string): DomainSpec {
   };
 }
 
-/** The newest complete PVSTAT line of the guest's console. */
-async function lastStat(): Promise<Stat | undefined> {
-  const r = await remote.exec(["tail", "-n", "30", consoleLogPath(spec)], { okCodes: [0, 1] });
-  return lastPvstat(r.stdout);
-}
-
 async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, deadlineMs = BOOT_DEADLINE_MS): Promise<T> {
   const end = Date.now() + deadlineMs;
   let last: T = await probe();
@@ -93,12 +87,12 @@ async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: T) => b
 
 /** A PVSTAT line printed after `after` (a later uptime of the same boot, or any line of a new boot). */
 const statAfter = (what: string, prev: Stat | undefined, ok: (s: Stat) => boolean) =>
-  waitFor(what, lastStat, (s) => !!s && (!prev || s.boot !== prev.boot || Number(s.uptime) > Number(prev.uptime)) && ok(s)) as Promise<Stat>;
+  waitPvstat(remote, consoleLogPath(spec), what, (s) => (!prev || s.boot !== prev.boot || Number(s.uptime) > Number(prev.uptime)) && ok(s), BOOT_DEADLINE_MS);
 
 /** Waits until libvirt reports the balloon at its target, then returns a console line printed after that. */
 async function settledMemory(mib: number): Promise<Stat> {
   await waitFor(`balloon at ${mib} MiB`, () => readGuest(remote, NAME), (o) => o.memoryMiB === mib);
-  const at = await lastStat();
+  const at = await readPvstat(remote, consoleLogPath(spec));
   return statAfter(`a PVSTAT line after the balloon settled at ${mib} MiB`, at, () => true);
 }
 

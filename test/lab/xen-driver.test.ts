@@ -19,7 +19,7 @@ import {
 import type { Remote } from "../../provider/ssh/types";
 import { closeAllRemotes, getRemote } from "../../provider/ssh/remote";
 import { ensureLab, labDir, repoRoot, run } from "../support/lab";
-import { lastPvstat, Stat } from "../support/pvstat";
+import { Stat, waitPvstat } from "../support/pvstat";
 
 const XEN_HOST_SCRIPT = path.join(repoRoot, "lab", "xen", "xen-host.sh");
 const NAME = "pvt-xen-accept";
@@ -50,23 +50,9 @@ async function runOk(argv: string[], timeoutMs: number): Promise<string> {
   return r.stdout;
 }
 
-/** The newest complete PVSTAT line the guest printed. */
-async function lastStat(logName: string): Promise<Stat | undefined> {
-  const r = await xen.exec(["tail", "-n", "5", consoleLogPath(logName)], { okCodes: [0, 1] });
-  return lastPvstat(r.stdout);
-}
-
-/** Poll the console until a PVSTAT line satisfies ok; fail with the last line seen at the deadline. */
-async function waitStat(logName: string, what: string, ok: (s: Stat) => boolean, deadlineMs: number): Promise<Stat> {
-  const end = Date.now() + deadlineMs;
-  let last: Stat | undefined;
-  for (;;) {
-    last = await lastStat(logName);
-    if (last && ok(last)) return last;
-    if (Date.now() > end) assert.fail(`guest never showed ${what}; last PVSTAT: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 2000));
-  }
-}
+/** Polls the guest's console until a PVSTAT line satisfies ok. */
+const waitStat = (logName: string, what: string, ok: (s: Stat) => boolean, deadlineMs: number) =>
+  waitPvstat(xen, consoleLogPath(logName), what, ok, deadlineMs, 2000);
 
 before(async () => {
   // Fails loudly (with dom0's serial log tail) when Xen cannot boot.

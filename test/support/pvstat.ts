@@ -2,6 +2,7 @@
 //   PVSTAT boot=… uptime=… memtotal_kb=… cpus_online=… vda_bytes=… vdb_bytes=… root_marker=… marker=…
 // The console log is read while the guest writes it, so its last line may be half written, and a kernel message
 // may land inside a line. Only complete lines count: ended by a newline and carrying every field.
+import type { Remote } from "../../provider/ssh/types";
 
 export type Stat = Record<string, string>;
 
@@ -34,4 +35,24 @@ export function lastPvstat(consoleText: string): Stat | undefined {
     if (s) return s;
   }
   return undefined;
+}
+
+/** The newest complete PVSTAT line of the console log at logPath on the host (undefined before the first). */
+export async function readPvstat(remote: Remote, logPath: string): Promise<Stat | undefined> {
+  const r = await remote.exec(["tail", "-n", "30", logPath], { okCodes: [0, 1] });
+  return lastPvstat(r.stdout);
+}
+
+/**
+ * Polls the console log until its newest complete PVSTAT line satisfies ok. The deadline guards against a hang; it is
+ * not a claim about speed. Fails naming what it waited for and the last line seen.
+ */
+export async function waitPvstat(remote: Remote, logPath: string, what: string, ok: (s: Stat) => boolean, deadlineMs: number, pollMs = 1000): Promise<Stat> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const last = await readPvstat(remote, logPath);
+    if (last && ok(last)) return last;
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what} after ${deadlineMs} ms; last PVSTAT: ${JSON.stringify(last) ?? "none"}`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
 }
