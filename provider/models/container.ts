@@ -53,3 +53,6 @@ export const containerArgsSchema = z
   .strict();
 export type ContainerArgs = z.infer<typeof containerArgsSchema>;
 export type ContainerArgsInput = z.input<typeof containerArgsSchema>;
+
+/** Provider settings: changing only these touches no container ("settings only" in plans). */
+export const CONTAINER_SETTINGS = ["allowRestart", "allowDataLoss", "adopt", "stopTimeoutSec"] as const;

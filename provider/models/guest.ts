@@ -87,3 +87,6 @@ export const guestArgsSchema = z
   });
 export type GuestArgs = z.infer<typeof guestArgsSchema>;
 export type GuestArgsInput = z.input<typeof guestArgsSchema>;
+
+/** Provider settings: changing only these touches no guest ("settings only" in plans). */
+export const GUEST_SETTINGS = ["allowRestart", "allowDataLoss", "adopt", "shutdownTimeoutSec"] as const;

@@ -1,14 +1,11 @@
 // Builds the Pulumi package schema (schema.json) and the README reference tables from the zod models
-// and the drivers' capability tables. `npm run schema` writes them; a unit test fails when they are stale.
+// and the effective capability tables the planner uses (./changes.ts). `npm run schema` writes them; a unit test fails when they are stale.
 import { z } from "zod";
 import { hostArgsSchema } from "../models/host";
 import { hypervisorArgsSchema } from "../models/hypervisor";
 import { containerArgsSchema } from "../models/container";
 import { guestArgsSchema } from "../models/guest";
-import type { CapabilityTable, ChangeRule, PropertyCapability } from "../plan/types";
-import { lxcCapabilities, capabilitiesFor as lxcCapsFor } from "../drivers/lxc";
-import { kvmCapabilities } from "../drivers/kvm";
-import { xenCapabilities } from "../drivers/xen";
+import { changeColumn, MachineResourceName } from "./changes";
 
 export const PACKAGE = "pulumi-virt";
 
@@ -19,9 +16,8 @@ export interface ResourceModel {
   /** Inputs that are not part of the zod model (references to other resources). */
   extraInputs: Record<string, { type: string; description: string }>;
   outputs: Record<string, { type: string; description: string; secret?: boolean }>;
-  /** Input property -> capability keys, per form, for the change column. */
-  changeKeys?: Record<string, string[]>;
-  forms?: Record<string, CapabilityTable>;
+  /** A machine resource: its change column comes from its backends' effective tables. */
+  machine?: MachineResourceName;
 }
 
 const planOutputs = {
@@ -61,12 +57,7 @@ export const DEFAULT_MODELS: Record<string, ResourceModel> = {
     input: containerArgsSchema,
     extraInputs: { hypervisor: { type: "Hypervisor", description: "An lxc Hypervisor (or its `ref`)." } },
     outputs: { ...planOutputs, connection: { type: "object", description: "A @pulumi/command remote.Connection into the container via its host (secret).", secret: true } },
-    changeKeys: {
-      name: ["name"], template: ["template"], osFamily: ["osFamily"], cpus: ["cpus"], cpuQuotaPercent: ["cpuQuotaPercent"], cpuShares: ["cpuShares"],
-      memory: ["memoryMiB"], swap: ["swapMiB"], disk: ["diskSizeMiB"], network: ["network"], environment: ["environment"],
-      running: ["running"], autostart: ["autostart"],
-    },
-    forms: { "lxc (xfs/btrfs)": lxcCapabilities, "lxc (ext4)": lxcCapsFor("ext4") },
+    machine: "Container",
   },
   Guest: {
     token: `${PACKAGE}:index:Guest`,
@@ -74,42 +65,9 @@ export const DEFAULT_MODELS: Record<string, ResourceModel> = {
     input: guestArgsSchema,
     extraInputs: { hypervisor: { type: "Hypervisor", description: "kvm for virtualization \"full\", xen for \"para\" (or its `ref`)." } },
     outputs: { ...planOutputs, emulated: { type: "boolean", description: "The guest runs under QEMU software emulation (TCG)." } },
-    changeKeys: {
-      name: ["name"], virtualization: ["virtualization"], vcpus: ["vcpus"], maxVcpus: ["maxVcpus"], memory: ["memoryMiB"], maxMemory: ["maxMemoryMiB"],
-      boot: ["boot"], rootDisk: ["baseImage", "rootDiskSizeMiB"], dataDisks: ["dataDiskSizeMiB"], network: ["network"], cloudInit: ["cloudInit"],
-      running: ["running"], autostart: ["autostart"],
-    },
-    forms: { full: kvmCapabilities, para: xenCapabilities },
+    machine: "Guest",
   },
 };
-
-const GLUE: Record<string, ChangeRule> = {
-  virtualization: { action: "replace", reason: "the form is fixed" },
-  osFamily: { action: "replace", reason: "a different OS needs a new container" },
-};
-
-function ruleText(r: ChangeRule | undefined): string | undefined {
-  if (!r) return undefined;
-  return r.action === "live" ? `live (${r.mechanism})` : r.action === "refuse" ? "refused" : r.action + (r.action === "replace" && r.destroysData ? " (needs allowDataLoss)" : "");
-}
-
-export function changeText(cap: PropertyCapability | undefined, key: string): string {
-  if (!cap) return GLUE[key] ? (ruleText(GLUE[key]) as string) : "replace";
-  const parts: string[] = [];
-  if (cap.grow) parts.push(`up: ${ruleText(cap.grow)}${cap.liveUpTo ? ` to ${cap.liveUpTo}, beyond: ${ruleText(cap.beyondLimit) ?? "restart"}` : ""}`);
-  if (cap.shrink) parts.push(`down: ${ruleText(cap.shrink)}`);
-  if (cap.change) parts.push(ruleText(cap.change) as string);
-  return parts.join("; ") || "replace";
-}
-
-/** "Change" column for one input property: per form, what a change costs. */
-export function changeColumn(m: ResourceModel, prop: string): string | undefined {
-  if (!m.forms || !m.changeKeys?.[prop]) return undefined;
-  const keys = m.changeKeys[prop];
-  const perForm = Object.entries(m.forms).map(([form, table]) => `${form}: ${keys.map((k) => changeText(table[k], k)).join(" / ")}`);
-  const uniq = [...new Set(perForm.map((p) => p.split(": ").slice(1).join(": ")))];
-  return uniq.length === 1 ? uniq[0] : perForm.join(" · ");
-}
 
 type Json = Record<string, any>;
 
@@ -172,11 +130,14 @@ export function buildSchema(models: Record<string, ResourceModel> = DEFAULT_MODE
     const inputProperties: Json = {};
     for (const [k, v] of Object.entries(js.properties as Json)) {
       const p = toPulumiType(v as Json, name + cap(k), types);
-      const change = changeColumn(m, k);
+      const change = m.machine ? changeColumn(m.machine, k) : undefined;
       if (change) p.description = `Change: ${change}.`;
       inputProperties[k] = p;
     }
-    for (const [k, v] of Object.entries(m.extraInputs)) inputProperties[k] = { $ref: "pulumi.json#/Any", description: v.description };
+    for (const [k, v] of Object.entries(m.extraInputs)) {
+      const change = m.machine ? changeColumn(m.machine, k) : undefined;
+      inputProperties[k] = { $ref: "pulumi.json#/Any", description: v.description + (change ? ` Change: ${change}.` : "") };
+    }
     const properties: Json = { ...inputProperties };
     for (const [k, v] of Object.entries(m.outputs)) properties[k] = { $ref: "pulumi.json#/Any", description: v.description, ...(v.secret ? { secret: true } : {}) };
     resources[m.token] = {

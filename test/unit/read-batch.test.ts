@@ -2,7 +2,7 @@
 // snapshot never answers a strict read nor reports a container absent on old news.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readContainerCoalesced } from "../../provider/resources/impl/batch";
+import { readContainerCoalesced } from "../../provider/drivers/lxc/read-batch";
 import type { ExecResult, Remote } from "../../provider/ssh/types";
 
 class FakeHost implements Remote {

@@ -109,3 +109,11 @@ tail -c +"$((start + 1))" "$k" | head -c "$pl" | $d 2>/dev/null | {
   echo "notes=$(count)"
 }
 `;
+
+/** A PV guest's root disk starts as a sparse copy of its base image (resumable: a finished copy is kept). */
+export const SEED_PV_ROOT = `set -e
+src="$1"; dst="$2"; size="$3"
+mkdir -p "$(dirname "$dst")"
+if [ ! -e "$dst" ]; then cp --sparse=always -- "$src" "$dst.partial"; mv -f -- "$dst.partial" "$dst"; fi
+if [ -n "$size" ] && [ "$(stat -c %s "$dst")" -lt $((size * 1048576)) ]; then truncate -s "\${size}M" -- "$dst"; fi
+`;

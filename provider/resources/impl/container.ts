@@ -1,253 +1,34 @@
-// Container: an LXC system container. Plans every change (live / restart / replace) at check time,
-// shows it in preview, and applies exactly that plan on update.
-import { randomUUID } from "node:crypto";
-import { containerArgsSchema, ContainerArgs } from "../../models/container";
-import type { HypervisorRef } from "../../models/hypervisor";
+// Container: the engine's calls for an LXC system container, handed to the machine lifecycle.
+import { CONTAINER_SETTINGS, containerArgsSchema, OS_FAMILIES } from "../../models/container";
+import type { ContainerState, EngineProps } from "../../models/state";
 import { containerRules } from "../../plan/rules";
-import { describePlan, Plan, planChanges, PlanValue, sameValue } from "../../plan/planner";
-import type { CapabilityTable } from "../../plan/types";
-import type * as Lxc from "../../drivers/lxc";
-import { hostChanged, readContainerCoalesced } from "./batch";
-import { recordPlan, diffFromPlan } from "./planned";
-import { hasUnknowns, isUnknown, nowIso, parseArgs, partialCreate, remoteFor, stepError } from "./common";
+import { containerDriverFor, MachineLifecycle } from "../../lifecycle/machine";
 
-type Props = Record<string, any>;
-const NON_ARGS = ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "containerId"];
+const osFamilyOf = (raw: EngineProps) => (OS_FAMILIES as readonly unknown[]).includes(raw.osFamily) ? String(raw.osFamily) : undefined;
 
-function lxc(): typeof Lxc {
-  return require("../../drivers/lxc");
-}
+const lifecycle = new MachineLifecycle<ContainerState>({
+  noun: "container",
+  schema: containerArgsSchema,
+  nonArgs: ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "containerId"],
+  settings: CONTAINER_SETTINGS,
+  domainRules: (raw, hv) => containerRules(osFamilyOf(raw), hv),
+  hostRules: (s) => {
+    const facts = s.hypervisor.host.facts;
+    return s.cpus && s.cpus > facts.cpus ? [{ property: "cpus", reason: `${s.cpus} CPUs requested but host "${facts.hostname}" has ${facts.cpus}` }] : [];
+  },
+  derived: (s) => ({ osFamily: s.osFamily ?? (s.hypervisor.host.facts.kernel.name.toLowerCase() as ContainerState["osFamily"]) }),
+  driverFor: containerDriverFor,
+  existsMessage: (s) =>
+    `container "${s.name}" already exists on host "${s.hypervisor.host.facts.hostname}" and is not managed by pulumi-virt. ` +
+    `Set adopt: true to take it over (its limits will be set to this program's values), or choose another name.`,
+});
 
-/** Capability key -> the input property a user edits (for messages and Pulumi replace keys). */
-const INPUT_NAME: Record<string, string> = {
-  memoryMiB: "memory", swapMiB: "swap", diskSizeMiB: "disk", diskFstype: "disk", diskBacking: "disk", hostIdentity: "hypervisor",
-};
-/** Capability key -> what the user edits, as shown in plans and messages. */
-export const DISPLAY_NAME: Record<string, string> = {
-  memoryMiB: "memory", swapMiB: "swap", diskSizeMiB: "disk.size", diskFstype: "disk.fstype", diskBacking: "disk", hostIdentity: "hypervisor (host)",
-};
-export function inputNameOf(key: string): string {
-  return INPUT_NAME[key] ?? key;
-}
-
-/** Rows the glue owns: properties that are about where/what the container is rather than how LXC applies it. */
-const GLUE_CAPS: CapabilityTable = {
-  // Changing the template is an explicit request to rebuild the rootfs: a replacement, shown in preview, not gated.
-  template: { change: { action: "replace", reason: "the template builds the rootfs at create time: a new container is built from it (the old rootfs is discarded)" } },
-  osFamily: { change: { action: "replace", reason: "a different OS needs a new container (it shares the host's kernel)" } },
-  diskFstype: { change: { action: "replace", reason: "changing the root filesystem type reformats the disk", destroysData: true } },
-  diskBacking: { change: { action: "replace", reason: "moving between a directory and a loop-image root filesystem rebuilds the rootfs", destroysData: true } },
-  hostIdentity: { change: { action: "replace", reason: "the container moves to another host: a new container is created there and the old one destroyed" } },
-};
-
-export function capabilitiesFor(fstype: string | undefined): CapabilityTable {
-  const d = lxc() as any;
-  const base: CapabilityTable = typeof d.capabilitiesFor === "function" ? d.capabilitiesFor(fstype ?? "xfs") : d.lxcCapabilities;
-  return { ...base, ...GLUE_CAPS };
-}
-
-/** The flat view the planner compares. Keys are capability keys. */
-export function planView(p: Props): Record<string, PlanValue> {
-  const hv = p.hypervisor as HypervisorRef | undefined;
-  return {
-    name: p.name,
-    template: p.template,
-    osFamily: p.osFamily,
-    memoryMiB: p.memory,
-    swapMiB: p.swap,
-    cpus: p.cpus,
-    cpuQuotaPercent: p.cpuQuotaPercent,
-    cpuShares: p.cpuShares,
-    diskBacking: p.disk ? "loop" : "dir",
-    diskSizeMiB: p.disk?.size,
-    diskFstype: p.disk?.fstype,
-    network: p.network,
-    environment: p.environment,
-    autostart: p.autostart,
-    running: p.running,
-    hostIdentity: hv && !isUnknown(hv) ? `${hv.host.facts.machineId}/${hv.host.facts.hostname}` : undefined,
-  };
-}
-
-export function planFor(olds: Props | undefined, news: Props): Plan {
-  const plan = planChanges(olds ? planView(olds) : undefined, planView(news), capabilitiesFor(olds?.disk?.fstype), {
-    allowRestart: !!news.allowRestart,
-    allowDataLoss: !!news.allowDataLoss,
-    names: DISPLAY_NAME,
-  });
-  plan.failures = plan.failures.map((f) => ({ ...f, property: inputNameOf(f.property) }));
-  return plan;
-}
-
-export function specOf(p: Props): Lxc.ContainerSpec {
-  const hv = p.hypervisor as HypervisorRef;
-  const a = p as ContainerArgs;
-  const template: Lxc.ContainerSpec["template"] =
-    a.template === "busybox" ? { kind: "busybox" }
-      : a.template.startsWith("debian:") ? { kind: "debian", release: a.template.slice("debian:".length) }
-        : { kind: "tarball", path: a.template };
-  return {
-    name: a.name,
-    template,
-    cpus: a.cpus,
-    cpuQuotaPercent: a.cpuQuotaPercent,
-    cpuShares: a.cpuShares,
-    memoryMiB: a.memory,
-    swapMiB: a.swap,
-    disk: a.disk ? { sizeMiB: a.disk.size, fstype: a.disk.fstype } : undefined,
-    network: { bridge: a.network?.bridge ?? hv.bridge, address: a.network?.address, gateway: a.network?.gateway, hwaddr: a.network?.hwaddr },
-    environment: a.environment,
-    running: a.running,
-    autostart: a.autostart,
-  };
-}
-
-/** A connection shaped like @pulumi/command's remote.Connection, reaching the container through its host. */
-function connectionOf(p: Props): Record<string, unknown> | undefined {
-  const hv = p.hypervisor as HypervisorRef;
-  const address = typeof p.network?.address === "string" ? p.network.address.split("/")[0] : undefined;
-  if (!address) return undefined;
-  const c = hv.host.connection as Record<string, unknown>;
-  return { host: address, port: 22, user: "root", privateKey: c.privateKey, proxy: { host: c.host, port: c.port, user: c.user, privateKey: c.privateKey } };
-}
-
-export async function check(olds: Props, news: Props) {
-  const { value, failures } = parseArgs(containerArgsSchema, news, NON_ARGS);
-  if (!value) return { inputs: news, failures };
-  const hv = news.hypervisor as HypervisorRef | undefined;
-  const inputs: Props = { ...news, ...value };
-  if (!hv || isUnknown(hv) || hasUnknowns(news)) return { inputs, failures: [] };
-  const out = [...containerRules(value.osFamily, hv)];
-  inputs.osFamily = value.osFamily ?? hv.host.facts.kernel.name.toLowerCase();
-  if (value.cpus && value.cpus > hv.host.facts.cpus) {
-    out.push({ property: "cpus", reason: `${value.cpus} CPUs requested but host "${hv.host.facts.hostname}" has ${hv.host.facts.cpus}` });
-  }
-  const hasOld = olds && Object.keys(olds).length > 0 && olds.name !== undefined;
-  const plan = planFor(hasOld ? olds : undefined, inputs);
-  out.push(...plan.failures);
-  recordPlan(inputs, plan, !!hasOld);
-  return { inputs, failures: out };
-}
-
-export async function diff(_id: string, olds: Props, news: Props) {
-  return diffFromPlan(planFor(olds, news), olds, news, inputNameOf, ["stopTimeoutSec"]);
-}
-
-/** hostSnapshot: refresh may be answered from a snapshot of all the host's containers (see ./batch). */
-async function observe(p: Props, hostSnapshot = false) {
-  const hv = p.hypervisor as HypervisorRef;
-  return readContainerCoalesced(remoteFor(hv.host), p.name, { hostSnapshot });
-}
-
-export async function create(inputs: Props) {
-  const hv = inputs.hypervisor as HypervisorRef;
-  const remote = remoteFor(hv.host);
-  const name = inputs.name as string;
-  const id = `lxc-${randomUUID()}`;
-  // Two round trips: the driver registers the name on the host, creates (or resumes an interrupted create of
-  // ours) and reads back, then configures, starts and reads back. A container of that name that is not ours
-  // is refused before anything on the host changes, unless adopt is set.
-  let observed: Lxc.ContainerObserved;
-  try {
-    observed = await lxc().createContainer(remote, specOf(inputs), { adopt: !!inputs.adopt });
-  } catch (e) {
-    if ((e as Error).name === "ContainerExistsError") {
-      throw new Error(
-        `container "${name}" already exists on host "${hv.host.facts.hostname}" and is not managed by pulumi-virt. ` +
-        `Set adopt: true to take it over (its limits will be set to this program's values), or choose another name.`,
-      );
-    }
-    const err = stepError(`container "${name}"`, hv.host, "create", e);
-    // Nothing was left (lxc-create cleans up after itself): drop our registration too, so a later refresh that
-    // forgets the resource does not orphan it on the host. If the host cannot tell, keep it for the resume.
-    const left = await lxc().readContainer(remote, name).catch(() => "unknown" as const);
-    if (left === undefined) {
-      await lxc().unregisterContainer(remote, name).catch(() => undefined);
-      throw err;
-    }
-    // The engine keeps a partially created container in state (so it is not orphaned); the next `up` resumes it.
-    throw partialCreate(err, id, { ...inputs, observed: null });
-  } finally {
-    // The host changed: a refresh snapshot taken before this must not answer later reads.
-    hostChanged(remote);
-  }
-  return {
-    id,
-    outs: { ...inputs, observed, connection: connectionOf(inputs), lastApplied: { at: nowIso(), action: inputs.plannedAction === "replace" ? "replace" : "create", changes: inputs.plannedAction === "replace" ? inputs.plannedChanges : {} } },
-  };
-}
-
-/** Overlays live values on the desired ones so `refresh` shows drift and the next `up` corrects it. */
-function withObserved(props: Props, o: Lxc.ContainerObserved): Props {
-  const p: Props = { ...props, observed: o };
-  if (o.memoryMiB !== undefined) p.memory = o.memoryMiB;
-  if (o.swapMiB !== undefined && props.swap !== undefined) p.swap = o.swapMiB;
-  if (o.cpus !== undefined && props.cpus !== undefined) p.cpus = o.cpus;
-  if (o.cpuQuotaPercent !== undefined && props.cpuQuotaPercent !== undefined) p.cpuQuotaPercent = o.cpuQuotaPercent;
-  if (o.cpuShares !== undefined && props.cpuShares !== undefined) p.cpuShares = o.cpuShares;
-  if (o.diskSizeMiB !== undefined && props.disk) p.disk = { ...props.disk, size: o.diskSizeMiB };
-  p.running = o.running;
-  p.autostart = o.autostart;
-  return p;
-}
-
-export async function read(id: string, props: Props) {
-  const o = await observe(props, true);
-  if (!o) return { id: undefined as unknown as string, props: undefined as unknown as Props };
-  const props2 = withObserved(props, o);
-  // Inputs follow reality too, so the next preview plans the way back from the drifted value.
-  const { observed: _o, lastApplied: _l, connection: _c, ...inputs } = props2;
-  return { id, props: props2, inputs };
-}
-
-export async function update(id: string, olds: Props, news: Props) {
-  // A create that failed part-way is in state with observed: null (partialCreate). The engine retries it as an
-  // update, whose inputs usually equal the olds: finish the create instead of planning "no change".
-  if (olds.observed === null) return { outs: (await create(news)).outs };
-  const hv = news.hypervisor as HypervisorRef;
-  const remote = remoteFor(hv.host);
-  const plan = planFor(olds, news);
-  if (plan.failures.length) throw new Error(plan.failures.map((f) => `${f.property}: ${f.reason}`).join("\n"));
-  const changed = new Set(plan.properties.map((p) => p.property));
-  const name = news.name as string;
-  const step = (s: string) => (e: unknown) => { throw stepError(`container "${name}"`, hv.host, s, e); };
-  if (plan.overall === "restart") {
-    if (changed.has("name")) {
-      await lxc().stopContainer(remote, olds.name, news.stopTimeoutSec ?? 30).catch(step("stop for rename"));
-      await lxc().renameContainer(remote, olds.name, name).catch(step(`rename from "${olds.name}"`));
-    }
-    await lxc().restartContainer(remote, specOf(news)).catch(step("restart with the new configuration"));
-  } else if (plan.overall === "live") {
-    const live: Record<string, unknown> = {};
-    const spec = specOf(news);
-    // A limit the program no longer sets is removed (null), not left as it was (undefined).
-    if (changed.has("memoryMiB")) live.memoryMiB = spec.memoryMiB;
-    if (changed.has("swapMiB")) live.swapMiB = spec.swapMiB ?? null;
-    if (changed.has("cpus")) live.cpus = spec.cpus ?? null;
-    if (changed.has("cpuQuotaPercent")) live.cpuQuotaPercent = spec.cpuQuotaPercent ?? null;
-    if (changed.has("cpuShares")) live.cpuShares = spec.cpuShares ?? null;
-    if (changed.has("diskSizeMiB")) live.diskSizeMiB = spec.disk?.sizeMiB;
-    if (changed.has("autostart")) live.autostart = spec.autostart;
-    if (changed.has("running")) live.running = spec.running;
-    await lxc().applyLive(remote, name, live as Parameters<typeof Lxc.applyLive>[2]).catch(step("apply live changes"));
-  }
-  const observed = await observe(news);
-  return {
-    outs: {
-      ...news,
-      observed,
-      connection: connectionOf(news),
-      lastApplied: { at: nowIso(), action: plan.overall, changes: describePlan(plan) },
-    },
-  };
-  void id;
-}
-
-async function del(_id: string, props: Props) {
-  const hv = props.hypervisor as HypervisorRef;
-  const remote = remoteFor(hv.host);
-  await lxc().stopContainer(remote, props.name, props.stopTimeoutSec ?? 30).catch(() => undefined);
-  const r = await lxc().destroyContainer(remote, props.name).catch((e: Error) => { throw stepError(`container "${props.name}"`, hv.host, "destroy", e); });
-  if (r === "absent") console.warn(`container "${props.name}" on host "${hv.host.facts.hostname}" was already gone`);
-}
+export const planFor = lifecycle.planFor.bind(lifecycle);
+export const inputNameOf = lifecycle.inputNameOf.bind(lifecycle);
+export const check = lifecycle.check.bind(lifecycle);
+export const diff = lifecycle.diff.bind(lifecycle);
+export const create = lifecycle.create.bind(lifecycle);
+export const read = lifecycle.read.bind(lifecycle);
+export const update = lifecycle.update.bind(lifecycle);
+const del = lifecycle.delete.bind(lifecycle);
 export { del as delete };

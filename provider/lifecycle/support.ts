@@ -1,8 +1,9 @@
-// Helpers shared by the resource implementations (loaded inside the dynamic-provider process only).
+// Helpers of the lifecycles (loaded inside the dynamic-provider process only): argument parsing, unknown values,
+// the transport for a host, and errors that name the resource, the host and the step.
 import { z } from "zod";
-import type { Remote } from "../../ssh/types";
-import { zodFailures } from "../../models/common";
-import type { HostRef } from "../../models/host";
+import type { Remote } from "../ssh/types";
+import { zodFailures } from "../models/common";
+import type { HostRef } from "../models/host";
 
 /** The value the engine sends for properties not known yet during preview. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -42,25 +43,11 @@ export function hasUnknowns(raw: Record<string, unknown>): boolean {
 /** Lazily loads the transport so the serialized provider stays small. */
 export function remoteFor(host: HostRef): Remote {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { getRemote } = require("../../ssh/remote") as typeof import("../../ssh/remote");
+  const { getRemote } = require("../ssh/remote") as typeof import("../ssh/remote");
   return getRemote(host.connection);
 }
 
-/** How long a refresh read waits for the host's other reads (the engine sends them tens of ms apart). */
-const REFRESH_COALESCE_IDLE_MS = 100;
-
-/**
- * The same Remote, but its coalescable reads wait longer for company: for `read` (pulumi refresh), where a
- * host's Host, Hypervisor and resource reads should share one round trip.
- */
-export function forRefresh(remote: Remote): Remote {
-  return {
-    label: remote.label,
-    exec: (argv, opts) => remote.exec(argv, opts),
-    upload: (path, content, opts) => remote.upload(path, content, opts),
-    script: (script, args, opts) => remote.script(script, args, opts?.coalesce ? { coalesceIdleMs: REFRESH_COALESCE_IDLE_MS, ...opts } : opts),
-  };
-}
+export { forRefresh } from "../ssh/refresh";
 
 export function hostLabel(host: HostRef | undefined): string {
   if (!host) return "the host";

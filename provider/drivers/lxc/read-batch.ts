@@ -11,10 +11,10 @@
 //    next SNAPSHOT_TTL ms are answered from that snapshot. A container missing from the snapshot is read again (a
 //    refresh must never drop a resource on old news), and any strict read (the observe after create/update)
 //    discards the host's snapshot, so state read before a change is not served after it.
-import type * as Lxc from "../../drivers/lxc";
-import type { ContainerObserved } from "../../drivers/lxc";
+import { readAllContainers, readContainer, readContainers } from "./driver";
+import type { ContainerObserved } from "./types";
 import type { Remote } from "../../ssh/types";
-import { forRefresh } from "./common";
+import { forRefresh } from "../../ssh/refresh";
 
 /** Idle gap that closes a window. PULUMI_VIRT_READ_BATCH_MS overrides it; 0 turns batching off (one round trip per read). */
 const DEFAULT_IDLE_MS = 15;
@@ -45,10 +45,6 @@ interface Snapshot {
   states: Map<string, ContainerObserved>;
 }
 
-function lxc(): typeof Lxc {
-  return require("../../drivers/lxc");
-}
-
 function idleMs(): number {
   const raw = process.env.PULUMI_VIRT_READ_BATCH_MS;
   const v = Number(raw);
@@ -72,7 +68,7 @@ export function hostChanged(remote: Remote): void {
 /** Live state of one container, read together with the other containers of this host asked for at about the same time. */
 export function readContainerCoalesced(remote: Remote, name: string, opts: ReadOptions = {}): Promise<ContainerObserved | undefined> {
   const idle = idleMs();
-  if (idle === 0) return lxc().readContainer(remote, name);
+  if (idle === 0) return readContainer(remote, name);
   if (!opts.hostSnapshot) {
     hostChanged(remote);
   } else {
@@ -117,7 +113,7 @@ async function flush(remote: Remote, win: Window): Promise<void> {
   const settle = (name: string, f: (w: Waiter) => void) => win.waiters.get(name)!.forEach(f);
   try {
     const startedAt = Date.now();
-    const states = win.wantsSnapshot ? await lxc().readAllContainers(forRefresh(remote), asked) : await lxc().readContainers(remote, asked);
+    const states = win.wantsSnapshot ? await readAllContainers(forRefresh(remote), asked) : await readContainers(remote, asked);
     if (win.wantsSnapshot && startedAt > (invalidatedAt.get(remote) ?? 0)) {
       const present = new Map<string, ContainerObserved>();
       for (const [n, o] of states) if (o) present.set(n, o);
@@ -129,7 +125,7 @@ async function flush(remote: Remote, win: Window): Promise<void> {
     // One bad container must not fail its neighbours' reads: retry each alone, so errors land where they belong.
     await Promise.all(
       asked.map((n) =>
-        lxc().readContainer(remote, n).then(
+        readContainer(remote, n).then(
           (o) => settle(n, (w) => w.resolve(o)),
           (e) => settle(n, (w) => w.reject(e)),
         ),
