@@ -3,7 +3,7 @@
 //
 // Grammar (a unit test parses it back and compares every entry with what planFor returns):
 //   cell  := form (" · " form)*            form  := [formLabel ": "] sub (" " sub)*
-//   sub   := ["[" subLabel "] "] kinds      kinds := kind ("; " kind)*
+//   sub   := ["`" subLabel "` "] kinds      kinds := kind ("; " kind)*
 //   kind  := [kindWord ": "] phrase         phrase := "live (<mechanism>)" | "restart (needs allowRestart)"
 //                                                   | "replace" | "replace (needs allowDataLoss)" | "refused"
 import type { MachineDriver } from "../drivers/contract";
@@ -84,7 +84,7 @@ function formText(form: ChangeForm, input: string): string | undefined {
   const subs = keys.map((k) => {
     const label = form.driver.displayName(sampleKey(k));
     const kinds = kindsOf(k, form.table[k], form.driver.displayName).map(([word, rule]) => (word ? `${word}: ` : "") + phraseOf(rule)).join("; ");
-    return keys.length === 1 && label === input ? kinds : `[${label}] ${kinds}`;
+    return keys.length === 1 && label === input ? kinds : `\`${label}\` ${kinds}`;
   });
   return subs.join(" ");
 }
