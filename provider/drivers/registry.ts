@@ -5,9 +5,6 @@ import type { HypervisorKind } from "../models/hypervisor";
 import type { ContainerState, GuestState } from "../models/state";
 import type { HostDriver, MachineDriver } from "./contract";
 
-/** A machine driver as the lifecycle uses it: any view keys, any observed shape. */
-export type AnyMachineDriver<S> = MachineDriver<S & (ContainerState | GuestState), string, unknown>;
-
 export interface Backend {
   host: HostDriver;
   /** Exactly one of these: the resource this backend's machines are. */

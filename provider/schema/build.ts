@@ -69,19 +69,72 @@ export const DEFAULT_MODELS: Record<string, ResourceModel> = {
   },
 };
 
-type Json = Record<string, any>;
+/** A node of the JSON Schema zod emits, as far as this file reads it. */
+interface JsonSchemaNode {
+  type?: string | string[];
+  enum?: string[];
+  const?: unknown;
+  default?: unknown;
+  description?: string;
+  anyOf?: JsonSchemaNode[];
+  oneOf?: JsonSchemaNode[];
+  items?: JsonSchemaNode;
+  properties?: Record<string, JsonSchemaNode>;
+  additionalProperties?: JsonSchemaNode;
+  required?: string[];
+}
 
-function toPulumiType(js: Json, typeName: string, types: Json): Json {
-  const out: Json = {};
+/** A property type in the Pulumi package schema. */
+export interface PulumiProperty {
+  type?: string;
+  enum?: string[];
+  const?: unknown;
+  default?: unknown;
+  description?: string;
+  oneOf?: PulumiProperty[];
+  items?: PulumiProperty;
+  additionalProperties?: PulumiProperty;
+  $ref?: string;
+  secret?: boolean;
+}
+
+export interface PulumiObjectType {
+  type: "object";
+  properties: Record<string, PulumiProperty>;
+  required: string[];
+}
+
+export interface PulumiResourceSchema {
+  description: string;
+  inputProperties: Record<string, PulumiProperty>;
+  requiredInputs: string[];
+  properties: Record<string, PulumiProperty>;
+  required: string[];
+}
+
+export interface PackageSchema {
+  name: string;
+  version: string;
+  description: string;
+  license: string;
+  repository: string;
+  resources: Record<string, PulumiResourceSchema>;
+  types: Record<string, PulumiObjectType>;
+}
+
+type Types = Record<string, PulumiObjectType>;
+
+function toPulumiType(js: JsonSchemaNode, typeName: string, types: Types): PulumiProperty {
+  const out: PulumiProperty = {};
   if (js.default !== undefined) out.default = js.default;
   if (js.description) out.description = js.description;
   if (Array.isArray(js.type)) {
-    out.oneOf = js.type.map((t: string) => ({ type: t === "number" ? "number" : t }));
+    out.oneOf = js.type.map((t) => ({ type: t === "number" ? "number" : t }));
     return out;
   }
   const variants = js.anyOf ?? js.oneOf;
   if (variants) {
-    out.oneOf = variants.map((v: Json, i: number) => toPulumiType(v, `${typeName}${i}`, types));
+    out.oneOf = variants.map((v, i) => toPulumiType(v, `${typeName}${i}`, types));
     return out;
   }
   if (js.const !== undefined) return { ...out, type: "string", const: js.const };
@@ -102,7 +155,7 @@ function toPulumiType(js: Json, typeName: string, types: Json): Json {
         const token = `${PACKAGE}:index:${typeName}`;
         types[token] = {
           type: "object",
-          properties: Object.fromEntries(Object.entries(js.properties).map(([k, v]) => [k, toPulumiType(v as Json, typeName + cap(k), types)])),
+          properties: Object.fromEntries(Object.entries(js.properties).map(([k, v]) => [k, toPulumiType(v, typeName + cap(k), types)])),
           required: js.required ?? [],
         };
         return { ...out, $ref: `#/types/${token}` };
@@ -118,18 +171,18 @@ function cap(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-export function inputJsonSchema(m: ResourceModel): Json {
-  return z.toJSONSchema(m.input, { io: "input", unrepresentable: "any" }) as Json;
+export function inputJsonSchema(m: ResourceModel): JsonSchemaNode {
+  return z.toJSONSchema(m.input, { io: "input", unrepresentable: "any" }) as JsonSchemaNode;
 }
 
-export function buildSchema(models: Record<string, ResourceModel> = DEFAULT_MODELS, version = "0.1.0"): Json {
-  const types: Json = {};
-  const resources: Json = {};
+export function buildSchema(models: Record<string, ResourceModel> = DEFAULT_MODELS, version = "0.1.0"): PackageSchema {
+  const types: Types = {};
+  const resources: Record<string, PulumiResourceSchema> = {};
   for (const [name, m] of Object.entries(models)) {
     const js = inputJsonSchema(m);
-    const inputProperties: Json = {};
-    for (const [k, v] of Object.entries(js.properties as Json)) {
-      const p = toPulumiType(v as Json, name + cap(k), types);
+    const inputProperties: Record<string, PulumiProperty> = {};
+    for (const [k, v] of Object.entries(js.properties ?? {})) {
+      const p = toPulumiType(v, name + cap(k), types);
       const change = m.machine ? changeColumn(m.machine, k) : undefined;
       if (change) p.description = `Change: ${change}.`;
       inputProperties[k] = p;
@@ -138,7 +191,7 @@ export function buildSchema(models: Record<string, ResourceModel> = DEFAULT_MODE
       const change = m.machine ? changeColumn(m.machine, k) : undefined;
       inputProperties[k] = { $ref: "pulumi.json#/Any", description: v.description + (change ? ` Change: ${change}.` : "") };
     }
-    const properties: Json = { ...inputProperties };
+    const properties: Record<string, PulumiProperty> = { ...inputProperties };
     for (const [k, v] of Object.entries(m.outputs)) properties[k] = { $ref: "pulumi.json#/Any", description: v.description, ...(v.secret ? { secret: true } : {}) };
     resources[m.token] = {
       description: m.description,
@@ -159,27 +212,28 @@ export function buildSchema(models: Record<string, ResourceModel> = DEFAULT_MODE
   };
 }
 
-function typeText(p: Json, schema: Json): string {
+function typeText(p: PulumiProperty): string {
   if (p.$ref === "pulumi.json#/Any") return "any";
   if (p.$ref) return "object";
-  if (p.oneOf) return p.oneOf.map((o: Json) => typeText(o, schema)).join(" \\| ");
-  if (p.enum) return p.enum.map((e: string) => `"${e}"`).join(" \\| ");
-  if (p.type === "array") return `${typeText(p.items, schema)}[]`;
+  if (p.oneOf) return p.oneOf.map((o) => typeText(o)).join(" \\| ");
+  if (p.enum) return p.enum.map((e) => `"${e}"`).join(" \\| ");
+  if (p.type === "array") return `${p.items ? typeText(p.items) : "any"}[]`;
   return p.type ?? "any";
 }
 
 /** Markdown reference tables (README and docs) generated from the schema. */
-export function renderReference(schema: Json): string {
+export function renderReference(schema: PackageSchema): string {
   const out: string[] = [];
-  for (const [token, r] of Object.entries(schema.resources as Json)) {
+  for (const [token, r] of Object.entries(schema.resources)) {
     const name = token.split(":").pop();
     out.push(`### ${name}`, "", r.description, "", "| input | type | default | required | change |", "|---|---|---|---|---|");
-    for (const [k, p] of Object.entries(r.inputProperties as Json)) {
-      const change = (p.description ?? "").startsWith("Change: ") ? p.description.slice(8, -1) : p.description ?? "";
+    for (const [k, p] of Object.entries(r.inputProperties)) {
+      const d = p.description ?? "";
+      const change = d.startsWith("Change: ") ? d.slice(8, -1) : d;
       const def = p.default === undefined ? "" : `\`${JSON.stringify(p.default)}\``;
-      out.push(`| \`${k}\` | ${typeText(p, schema)} | ${def} | ${r.requiredInputs.includes(k) ? "yes" : ""} | ${change.replace(/\|/g, "\\|")} |`);
+      out.push(`| \`${k}\` | ${typeText(p)} | ${def} | ${r.requiredInputs.includes(k) ? "yes" : ""} | ${change.replace(/\|/g, "\\|")} |`);
     }
-    const outputs = Object.entries(r.properties as Json).filter(([k]) => !(k in r.inputProperties));
+    const outputs = Object.entries(r.properties).filter(([k]) => !(k in r.inputProperties));
     if (outputs.length) {
       out.push("", "| output | description |", "|---|---|");
       for (const [k, p] of outputs) out.push(`| \`${k}\` | ${(p.description ?? "").replace(/\|/g, "\\|")}${p.secret ? " (secret)" : ""} |`);
