@@ -82,10 +82,26 @@ export const bridgeName = z
   .string()
   .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/, { error: "expected a Linux interface name: 1-15 letters, digits, '_', '.', '-'" });
 
+/** A NIC's own address is unicast: the low bit of its first octet is clear (libvirt, xl and LXC refuse others). */
+export function isUnicastMac(mac: string): boolean {
+  return (parseInt(mac.slice(0, 2), 16) & 1) === 0;
+}
+
 export const macAddress = z
   .string()
   .regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, { error: 'expected a MAC address like "52:54:00:12:34:56"' })
+  .refine(isUnicastMac, { error: 'expected a unicast MAC address (the first octet even), like "52:54:00:12:34:56"' })
   .transform((s) => s.toLowerCase());
+
+/** mkfs.xfs refuses filesystems under 300 MiB. */
+export const XFS_MIN_MIB = 300;
+
+/** Why a name cannot name a Xen domain (the models' rule, which the Xen driver applies too), or undefined. */
+export function xenDomainNameProblem(name: string): string | undefined {
+  if (!/^[A-Za-z]/.test(name)) return "a Xen domain name starts with a letter";
+  if (name === "Domain-0") return "Domain-0 is the name of Xen's own control domain (dom0)";
+  return undefined;
+}
 
 const ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 export const ipv4Address = z.string().regex(ipv4, { error: 'expected an IPv4 address like "10.0.0.5"' });
