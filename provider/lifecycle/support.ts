@@ -6,8 +6,8 @@ import { zodFailures } from "../models/common";
 import type { HostRef } from "../models/host";
 
 /** The value the engine sends for properties not known yet during preview. */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-export const PROVIDER_KEY = "__provider";
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const PROVIDER_KEY = "__provider";
 
 export function isUnknown(v: unknown): boolean {
   if (v === UNKNOWN) return true;
@@ -49,7 +49,7 @@ export function remoteFor(host: HostRef): Remote {
 
 export { forRefresh } from "../ssh/refresh";
 
-export function hostLabel(host: HostRef | undefined): string {
+function hostLabel(host: HostRef | undefined): string {
   if (!host) return "the host";
   return `host "${host.facts?.hostname || host.connection?.host}"`;
 }

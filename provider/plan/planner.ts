@@ -68,13 +68,13 @@ export function show(v: unknown): string {
 }
 
 /** The row that governs a view key: its own, or its family's (`dataDiskSizeMiB:logs` → `dataDiskSizeMiB`). */
-export function rowFor(caps: CapabilityTable, property: string): PropertyCapability | undefined {
+function rowFor(caps: CapabilityTable, property: string): PropertyCapability | undefined {
   const rows: Readonly<Record<string, PropertyCapability | undefined>> = caps;
   return rows[property] ?? rows[rowKey(property)];
 }
 
 /** The rule the planner applies to one property change: the single place a capability row is interpreted. */
-export function ruleFor(
+function ruleFor(
   property: string,
   oldVal: unknown,
   newVal: unknown,
@@ -170,8 +170,4 @@ export function describePlan(plan: Plan): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of plan.properties) out[p.name] = `${p.action}: ${p.reason}`;
   return out;
-}
-
-export function propertiesWith(plan: Plan, action: Action): string[] {
-  return plan.properties.filter((p) => p.action === action).map((p) => p.property);
 }

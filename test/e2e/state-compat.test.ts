@@ -176,7 +176,13 @@ for (const c of CASES) {
     assert.ok(existsSync(fixture), `${fixture} is missing`);
     const state = fill(JSON.parse(readFileSync(fixture, "utf8")) as Json, lab);
     assert.ok(!JSON.stringify(state).includes("@@"), "a placeholder was left unfilled");
-    await stack.pulumi(["stack", "import"], { stdin: JSON.stringify(state) });
+    // Plaintext secrets are encrypted again on import with this stack's passphrase secrets provider (its salt is in
+    // the stack's config file).
+    const salt = /^encryptionsalt: (\S+)$/m.exec(readFileSync(join(stack.dir, `Pulumi.${stack.stack}.yaml`), "utf8"))?.[1];
+    assert.ok(salt, "the new stack has a passphrase salt");
+    const doc = state as { deployment: { [k: string]: Json } };
+    doc.deployment.secrets_providers = { type: "passphrase", state: { salt } };
+    await stack.pulumi(["stack", "import"], { stdin: JSON.stringify(doc) });
     const p = await stack.preview({ json: true });
     const ops = p.steps.map((s) => `${s.op} ${s.urn.split("::").pop()}`);
     assert.ok(p.steps.length > 3, `the imported stack has its resources: ${ops.join(", ")}`);
