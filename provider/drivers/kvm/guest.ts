@@ -3,7 +3,7 @@ import { Remote, RemoteCommandError } from "../../ssh/types";
 import { buildDomainXml } from "./domain-xml";
 import { parseReadOutput } from "./parse";
 import { domainPaths } from "./paths";
-import { DATA_DISK_SCRIPT, GROW_SCRIPT, READ_SCRIPT, REMOVE_FILES_SCRIPT, ROOT_DISK_SCRIPT, SEED_SCRIPT, SHUTDOWN_SCRIPT } from "./scripts";
+import { DATA_DISK_SCRIPT, GROW_SCRIPT, MOVE_DIR_SCRIPT, READ_SCRIPT, REMOVE_FILES_SCRIPT, ROOT_DISK_SCRIPT, SEED_SCRIPT, SHUTDOWN_SCRIPT } from "./scripts";
 import type { DomainPaths, DomainSpec, GuestObserved, LiveChange, StopOutcome } from "./types";
 import { validateDomainSpec, validateGuestName } from "./validate";
 
@@ -207,7 +207,7 @@ export async function renameGuest(remote: Remote, oldName: string, newSpec: Doma
   const stopped = await shutdownGuest(remote, oldName, newSpec.shutdownTimeoutSec);
   const paths = domainPaths(newSpec);
   if (cur.storageGuestDir && cur.storageGuestDir !== paths.dir) {
-    await remote.script('set -e; [ -e "$2" ] && { echo "$2 already exists" >&2; exit 2; }; mv -- "$1" "$2"', [cur.storageGuestDir, paths.dir], {
+    await remote.script(MOVE_DIR_SCRIPT, [cur.storageGuestDir, paths.dir], {
       step: `move files of ${oldName}`,
     });
   }
