@@ -5,7 +5,7 @@ export { xenCapabilities } from "./capabilities";
 export { InvalidXenSpecError, validateDomainName, validateXenSpec } from "./validate";
 export { renderXlConfig } from "./xl-config";
 export { parseStateFlags, parseUptime, parseReadOutput, parseVerifyOutput, parseKernelProbe } from "./parse";
-export { readDomain, createDomain, applyLive, shutdownDomain, restartWithConfig, destroyDomain } from "./domain";
+export { readDomain, createDomain, applyLive, shutdownDomain, restartWithConfig, destroyDomain, seedRootDisk } from "./domain";
 import { kernelIsXenPvCapable as probeKernel } from "./host";
 export { verifyXen } from "./host";
 // A plain (assignable) export, as before the split: unit tests answer this host read without SSH.
