@@ -17,3 +17,4 @@ export {
   renameGuest,
 } from "./guest";
 export { verifyKvm } from "./host";
+export { installKvm, prepareKvmHost, KVM_PACKAGES } from "./install";

@@ -33,3 +33,4 @@ export {
   persistedLimits,
 } from "./driver";
 export type { LxcHostInfo, StopResult, ApplyLiveOptions, CreateOptions } from "./driver";
+export { installLxc, prepareLxcHost, LXC_PACKAGES } from "./install";

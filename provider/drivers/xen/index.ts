@@ -11,3 +11,4 @@ export { verifyXen } from "./host";
 // A plain (assignable) export, as before the split: unit tests answer this host read without SSH.
 export const kernelIsXenPvCapable = probeKernel;
 export { RemoteCommandError } from "../../ssh/types";
+export { installXen, prepareXenHost, XEN_PACKAGES } from "./install";
