@@ -144,6 +144,10 @@ export function validateGuestName(name: string): void {
       `guest name ${JSON.stringify(name)} is not usable: use 1-64 characters, no '/', no control characters, not starting with '-' or '.'`,
     );
   }
+  // virsh resolves --domain as an ID, then a UUID, then a name: such a name could address another domain.
+  if (/^[0-9]+$/.test(name) || (/^[0-9a-fA-F-]+$/.test(name) && name.replace(/-/g, "").length === 32)) {
+    throw new InvalidDomainSpecError(`guest name ${JSON.stringify(name)} is not usable: virsh would read it as a domain ID or UUID`);
+  }
 }
 
 export function validateDomainSpec(spec: DomainSpec): void {
