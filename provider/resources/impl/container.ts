@@ -40,6 +40,9 @@ const GLUE_CAPS: CapabilityTable = {
   hostIdentity: { change: { action: "replace", reason: "the container moves to another host: a new container is created there and the old one destroyed" } },
 };
 
+/** Plan keys whose values can carry secrets: rendered as [secret] in plans, lastApplied and failures. */
+export const SECRET_KEYS = ["environment"];
+
 export function capabilitiesFor(fstype: string | undefined): CapabilityTable {
   const d = lxc() as any;
   const base: CapabilityTable = typeof d.capabilitiesFor === "function" ? d.capabilitiesFor(fstype ?? "xfs") : d.lxcCapabilities;
@@ -74,6 +77,7 @@ export function planFor(olds: Props | undefined, news: Props): Plan {
     allowRestart: !!news.allowRestart,
     allowDataLoss: !!news.allowDataLoss,
     names: DISPLAY_NAME,
+    secret: SECRET_KEYS,
   });
   plan.failures = plan.failures.map((f) => ({ ...f, property: inputNameOf(f.property) }));
   return plan;

@@ -63,6 +63,9 @@ export function capabilitiesFor(form: "full" | "para", view: Record<string, Plan
   return table;
 }
 
+/** Plan keys whose values can carry secrets (cloud-init user-data holds passwords and keys). */
+export const SECRET_KEYS = ["cloudInit"];
+
 export function planView(p: Props): Record<string, PlanValue> {
   const hv = p.hypervisor as HypervisorRef | undefined;
   const v: Record<string, PlanValue> = {
@@ -106,7 +109,7 @@ export function planFor(olds: Props | undefined, news: Props): Plan {
   }
   const caps = capabilitiesFor((news.virtualization ?? olds?.virtualization) as "full" | "para", { ...oldView, ...newView });
   const names = Object.fromEntries(Object.keys({ ...oldView, ...newView }).map((k) => [k, displayNameOf(k)]));
-  const plan = planChanges(oldView, newView, caps, { allowRestart: !!news.allowRestart, allowDataLoss: !!news.allowDataLoss, names });
+  const plan = planChanges(oldView, newView, caps, { allowRestart: !!news.allowRestart, allowDataLoss: !!news.allowDataLoss, names, secret: SECRET_KEYS });
   plan.failures = plan.failures.map((f) => ({ ...f, property: inputNameOf(f.property) }));
   return plan;
 }
