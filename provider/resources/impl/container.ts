@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { containerArgsSchema, ContainerArgs } from "../../models/container";
 import type { HypervisorRef } from "../../models/hypervisor";
+import type { ConnectionArgs } from "../../ssh/connection";
 import { containerRules } from "../../plan/rules";
 import { describePlan, Plan, planChanges, PlanValue, sameValue } from "../../plan/planner";
 import type { CapabilityTable } from "../../plan/types";
@@ -106,13 +107,36 @@ export function specOf(p: Props): Lxc.ContainerSpec {
   };
 }
 
-/** A connection shaped like @pulumi/command's remote.Connection, reaching the container through its host. */
-function connectionOf(p: Props): Record<string, unknown> | undefined {
+/** One hop as a @pulumi/command-style connection: its pinned host key, credentials, and the rest of its chain. */
+function hopOf(c: ConnectionArgs): Record<string, unknown> {
+  const hop: Record<string, unknown> = { host: c.host, port: c.port, user: c.user };
+  if (c.hostKey) hop.hostKey = c.hostKey;
+  // A host the program reaches without a pinned key says so here too: nothing is pinned that was not.
+  if (c.insecureSkipHostKeyCheck) hop.insecureSkipHostKeyCheck = true;
+  if (c.privateKey) hop.privateKey = c.privateKey;
+  if (c.privateKeyPassword !== undefined) hop.privateKeyPassword = c.privateKeyPassword;
+  if (c.password !== undefined) hop.password = c.password;
+  if (c.agentSocket) hop.agentSocketPath = c.agentSocket;
+  // @pulumi/command takes one proxy hop; the rest of the host's chain is kept (pulumi-virt's Host accepts it).
+  if (c.proxy) hop.proxy = hopOf(c.proxy);
+  return hop;
+}
+
+/**
+ * A connection shaped like @pulumi/command's remote.Connection, reaching the container through its host with the
+ * host's whole connection (pinned key, credentials, proxy chain). The container's own SSH host key is not known to
+ * pulumi-virt, so it is not pinned: `insecureSkipHostKeyCheck: true` says so instead of inventing a key.
+ * The Container class declares this output secret (it holds the host's credentials).
+ */
+export function connectionOf(p: Props): Record<string, unknown> | undefined {
   const hv = p.hypervisor as HypervisorRef;
   const address = typeof p.network?.address === "string" ? p.network.address.split("/")[0] : undefined;
   if (!address) return undefined;
-  const c = hv.host.connection as Record<string, unknown>;
-  return { host: address, port: 22, user: "root", privateKey: c.privateKey, proxy: { host: c.host, port: c.port, user: c.user, privateKey: c.privateKey } };
+  const c = hv.host.connection;
+  const own: Record<string, unknown> = { host: address, port: 22, user: "root", insecureSkipHostKeyCheck: true };
+  if (c.privateKey) own.privateKey = c.privateKey;
+  if (c.privateKeyPassword !== undefined) own.privateKeyPassword = c.privateKeyPassword;
+  return { ...own, proxy: hopOf(c) };
 }
 
 export async function check(olds: Props, news: Props) {
