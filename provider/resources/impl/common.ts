@@ -3,14 +3,19 @@ import { z } from "zod";
 import type { Remote } from "../../ssh/types";
 import { zodFailures } from "../../models/common";
 import type { HostRef } from "../../models/host";
+import { hypervisorRefSchema } from "../../models/hypervisor";
 
 /** The value the engine sends for properties not known yet during preview. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 export const PROVIDER_KEY = "__provider";
 
-export function isUnknown(v: unknown): boolean {
+export function isUnknown(v: unknown, seen: Set<object> = new Set()): boolean {
   if (v === UNKNOWN) return true;
-  if (v && typeof v === "object") return Object.values(v as Record<string, unknown>).some(isUnknown);
+  // A cyclic input (a hand-built object) is left to the schema, which refuses it naming the property.
+  if (v && typeof v === "object" && !seen.has(v)) {
+    seen.add(v);
+    return Object.values(v as Record<string, unknown>).some((x) => isUnknown(x, seen));
+  }
   return false;
 }
 
@@ -80,4 +85,10 @@ export function partialCreate(err: Error, id: string, properties: Record<string,
 
 export function nowIso(): string {
   return new Date().toISOString();
+}
+
+/** Check failures of a HypervisorRef that may be hand-built (not computed by a Hypervisor), named under `hypervisor`. */
+export function hypervisorRefFailures(hv: unknown): Failure[] {
+  const r = hypervisorRefSchema.safeParse(hv);
+  return r.success ? [] : zodFailures(r.error, "hypervisor");
 }

@@ -10,7 +10,7 @@ import type { CapabilityTable } from "../../plan/types";
 import type * as Lxc from "../../drivers/lxc";
 import { hostChanged, readContainerCoalesced } from "./batch";
 import { recordPlan, diffFromPlan } from "./planned";
-import { hasUnknowns, isUnknown, nowIso, parseArgs, partialCreate, remoteFor, stepError } from "./common";
+import { hasUnknowns, hypervisorRefFailures, isUnknown, nowIso, parseArgs, partialCreate, remoteFor, stepError } from "./common";
 
 type Props = Record<string, any>;
 const NON_ARGS = ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "containerId"];
@@ -145,6 +145,8 @@ export async function check(olds: Props, news: Props) {
   const hv = news.hypervisor as HypervisorRef | undefined;
   const inputs: Props = { ...news, ...value };
   if (!hv || isUnknown(hv) || hasUnknowns(news)) return { inputs, failures: [] };
+  const refFailures = hypervisorRefFailures(hv);
+  if (refFailures.length) return { inputs, failures: refFailures };
   const out = [...containerRules(value.osFamily, hv)];
   inputs.osFamily = value.osFamily ?? hv.host.facts.kernel.name.toLowerCase();
   if (value.cpus && value.cpus > hv.host.facts.cpus) {

@@ -9,7 +9,7 @@ import type { CapabilityTable, PropertyCapability } from "../../plan/types";
 import type * as Kvm from "../../drivers/kvm";
 import type * as Xen from "../../drivers/xen";
 import { recordPlan, diffFromPlan } from "./planned";
-import { forRefresh, hasUnknowns, isUnknown, nowIso, parseArgs, partialCreate, remoteFor, stepError } from "./common";
+import { forRefresh, hasUnknowns, hypervisorRefFailures, isUnknown, nowIso, parseArgs, partialCreate, remoteFor, stepError } from "./common";
 
 type Props = Record<string, any>;
 const NON_ARGS = ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "emulated"];
@@ -200,6 +200,8 @@ export async function check(olds: Props, news: Props) {
   const hv = news.hypervisor as HypervisorRef | undefined;
   const inputs: Props = { ...news, ...value };
   if (!hv || isUnknown(hv) || hasUnknowns(news)) return { inputs, failures: [] };
+  const refFailures = hypervisorRefFailures(hv);
+  if (refFailures.length) return { inputs, failures: refFailures };
   const out = [...guestRules(value.virtualization, hv)];
   // Emulation is visible in the guest's own inputs, so every preview of a TCG guest says so.
   inputs.emulated = value.virtualization === "full" ? hv.emulated : false;
