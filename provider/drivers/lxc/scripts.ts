@@ -75,7 +75,10 @@ EOF
     rd cpu.weight "$u/cpu.weight"
   fi
   printf 'fs\t%s\n' "$(stat -f -c '%b %S %T' "/proc/$pid/root/" 2>/dev/null)"
-  hw=; read -r hw < "/proc/$pid/root/sys/class/net/eth0/address" 2>/dev/null && printf 'hwaddr\t%s\n' "$hw"
+  # The MAC is asked of the kernel in the container's network namespace (netlink), never read through
+  # /proc/$pid/root: the container owns that tree, and a symlink or FIFO there would redirect or stall a host read.
+  hw=$(timeout 5 nsenter --net="/proc/$pid/ns/net" ip -o link show dev eth0 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "link/ether") print $(i + 1)}')
+  case $hw in ??:??:??:??:??:??) printf 'hwaddr\t%s\n' "$hw" ;; esac
 done
 exit 0
 `;
