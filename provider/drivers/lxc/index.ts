@@ -20,6 +20,8 @@ export {
   readAllContainers,
   createContainer,
   ContainerExistsError,
+  ContainerOwnedElsewhereError,
+  claimContainer,
   unregisterContainer,
   applyLive,
   stopContainer,

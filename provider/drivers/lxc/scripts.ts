@@ -1,6 +1,9 @@
 // Fixed shell scripts run on the host as `sh -c SCRIPT sh ARGS...`. User data arrives only as
 // positional parameters (already validated), never as script text.
 
+/** Directory under the LXC path holding one file per container pulumi-virt manages on that host: its owner's token. */
+export const REGISTER_DIR = ".pulumi-virt";
+
 /** Prints host facts once, then per container its config, state, loop image and live cgroup/fs values. */
 export const READ_SCRIPT = `
 LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null); [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
@@ -24,6 +27,7 @@ for n in "$@"; do
   [ -d "$d" ] && printf 'dir\t1\n'
   [ -f "$d/.pulumi-virt-creating" ] && printf 'creating\t1\n'
   [ -f "$d/.pulumi-virt-created" ] && printf 'created\t1\n'
+  if [ -f "$LXCPATH/${REGISTER_DIR}/$n" ]; then o=; read -r o < "$LXCPATH/${REGISTER_DIR}/$n" || true; printf 'owner\t%s\n' "$o"; fi
   [ -f "$d/config" ] || continue
   printf 'exists\t1\n'
   img=
@@ -111,14 +115,12 @@ loop_unlock() { flock -u 8 2>/dev/null || true; }
  * $4 fstype ("" = directory rootfs), $5 size MiB, $6 1 = adopt an existing container not created by us. Leftovers of an interrupted create (marker
  * ".pulumi-virt-creating" without ".pulumi-virt-created") are removed first, so a retry starts clean.
  */
-/** Directory under the LXC path holding one empty file per container pulumi-virt manages on that host. */
-export const REGISTER_DIR = ".pulumi-virt";
 
 export const CREATE_SCRIPT = `
 set -eu
 ${RELEASE_FN}
 ${LOOP_LOCK_FN}
-n=$1; kind=$2; arg=$3; fs=$4; size=$5; adopt=\${6:-0}
+n=$1; kind=$2; arg=$3; fs=$4; size=$5; adopt=\${6:-0}; tok=\${7:-}; legacy=\${8:-0}
 LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null) || true; [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
 d="$LXCPATH/$n"
 # The host's register of containers pulumi-virt manages (REGISTER_DIR): a container that exists but is not
@@ -128,7 +130,17 @@ R="$LXCPATH/${REGISTER_DIR}"
 if [ -f "$d/config" ] && [ ! -e "$R/$n" ] && [ "$adopt" != 1 ]; then
   echo "container $n already exists and was not created by pulumi-virt; destroy it (lxc-destroy -n $n) or set adopt" >&2; exit 3
 fi
-mkdir -p "$R"; : > "$R/$n"
+# Each registration holds the owning resource's token: a name registered to another resource (another stack, or
+# another resource with this name) is not ours to resume. An empty registration is from a release before tokens:
+# it is taken only by a resumed create of such a resource (legacy=1) or when nothing of the name is left.
+owner=; registered=0
+if [ -f "$R/$n" ]; then registered=1; read -r owner < "$R/$n" || true; fi
+if [ "$registered" = 1 ] && [ "$adopt" != 1 ] && [ "$owner" != "$tok" ]; then
+  if [ -n "$owner" ] || { [ "$legacy" != 1 ] && [ -d "$d" ]; }; then
+    echo "container $n is managed by another pulumi-virt resource (another stack, or another resource with this name); choose another name, or set adopt to take it over" >&2; exit 6
+  fi
+fi
+mkdir -p "$R"; printf '%s\n' "$tok" > "$R/$n"
 if [ -f "$d/.pulumi-virt-created" ]; then echo already-created; exit 0; fi
 if [ -f "$d/config" ] && [ ! -f "$d/.pulumi-virt-creating" ] && [ "$adopt" = 1 ]; then
   : > "$d/.pulumi-virt-created"; echo adopted; exit 0
@@ -268,9 +280,14 @@ stop_container "$1" "$2"
 /** $1 name. Stops, detaches loop devices of its image, destroys, removes the image. Prints destroyed | absent. */
 export const DESTROY_SCRIPT = `
 ${RELEASE_FN}
-n=$1
+n=$1; tok=\${2:-}
 LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null); [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
 d="$LXCPATH/$n"
+# Only the owning resource destroys: a registration holding another token belongs to another resource.
+owner=; [ -f "$LXCPATH/${REGISTER_DIR}/$n" ] && { read -r owner < "$LXCPATH/${REGISTER_DIR}/$n" || true; }
+if [ -n "$owner" ] && [ "$owner" != "$tok" ]; then
+  echo "container $n is managed by another pulumi-virt resource (another stack, or another resource with this name); it was not destroyed" >&2; exit 6
+fi
 [ -d "$d" ] || { rm -f "$LXCPATH/${REGISTER_DIR}/$n"; echo absent; exit 0; }
 img=
 [ -f "$d/config" ] && while IFS= read -r line; do case $line in lxc.rootfs.path*=*loop:*) img=\${line#*loop:}; img=\${img%% *} ;; esac; done < "$d/config"
@@ -295,7 +312,7 @@ from=$1; to=$2
 LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null) || true; [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
 a="$LXCPATH/$from"; b="$LXCPATH/$to"; R="$LXCPATH/${REGISTER_DIR}"
 # The registration moves with the container (written before the move, so an interruption leaves both names).
-reregister() { mkdir -p "$R"; : > "$R/$to"; rm -f "$R/$from"; }
+reregister() { mkdir -p "$R"; if [ -f "$R/$from" ]; then cat "$R/$from" > "$R/$to"; elif [ ! -f "$R/$to" ]; then : > "$R/$to"; fi; rm -f "$R/$from"; }
 if [ ! -d "$a" ] && [ -f "$b/config" ]; then reregister; echo already-renamed; exit 0; fi
 [ -f "$a/config" ] || { echo "container $from does not exist" >&2; exit 3; }
 [ ! -e "$b" ] || { echo "container $to already exists" >&2; exit 3; }
@@ -333,3 +350,20 @@ ${READ_SCRIPT}`;
 
 export const CREATE_THEN_READ = thenRead(CREATE_SCRIPT);
 export const APPLY_THEN_READ = thenRead(APPLY_SCRIPT);
+
+/**
+ * $1 name, $2 token, $3 1 = take over a registration that holds another token (adopt). Writes the token into the
+ * container's registration when it is empty (a release before tokens) or already ours; exit 6 when another
+ * resource owns it.
+ */
+export const CLAIM_SCRIPT = `
+n=$1; tok=$2; force=\${3:-0}
+LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null); [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
+R="$LXCPATH/${REGISTER_DIR}"
+owner=; [ -f "$R/$n" ] && { read -r owner < "$R/$n" || true; }
+if [ -n "$owner" ] && [ "$owner" != "$tok" ] && [ "$force" != 1 ]; then
+  echo "container $n is managed by another pulumi-virt resource (another stack, or another resource with this name)" >&2; exit 6
+fi
+mkdir -p "$R"; printf '%s\n' "$tok" > "$R/$n"
+echo claimed
+`;

@@ -1,4 +1,5 @@
 // Helpers shared by the resource implementations (loaded inside the dynamic-provider process only).
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { Remote } from "../../ssh/types";
 import { zodFailures } from "../../models/common";
@@ -91,4 +92,21 @@ export function nowIso(): string {
 export function hypervisorRefFailures(hv: unknown): Failure[] {
   const r = hypervisorRefSchema.safeParse(hv);
   return r.success ? [] : zodFailures(r.error, "hypervisor");
+}
+
+/**
+ * The token that says on the host which resource owns a machine: derived from the resource's id, which is random
+ * per resource (made at create) and kept in state. Derived rather than stored alone, so a state from a release
+ * before tokens has one too (such a resource claims its machine on its next update), and a claim written by an
+ * update that then failed is still this resource's on the retry.
+ */
+export function ownerTokenOf(id: string): string {
+  return createHash("sha256").update(`pulumi-virt owner ${id}`).digest("hex").slice(0, 32);
+}
+
+export function ownedElsewhereMessage(what: string, host: HostRef, action: string): string {
+  return (
+    `${what} on ${hostLabel(host)} belongs to another pulumi-virt resource (another stack, or another resource with ` +
+    `the same name): it was not ${action}. Choose another name, or set adopt: true to take it over from that resource.`
+  );
 }

@@ -10,10 +10,10 @@ import type { CapabilityTable } from "../../plan/types";
 import type * as Lxc from "../../drivers/lxc";
 import { hostChanged, readContainerCoalesced } from "./batch";
 import { recordPlan, diffFromPlan } from "./planned";
-import { hasUnknowns, hypervisorRefFailures, isUnknown, nowIso, parseArgs, partialCreate, remoteFor, stepError } from "./common";
+import { hasUnknowns, hypervisorRefFailures, isUnknown, nowIso, ownedElsewhereMessage, ownerTokenOf, parseArgs, partialCreate, remoteFor, stepError } from "./common";
 
 type Props = Record<string, any>;
-const NON_ARGS = ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "containerId"];
+const NON_ARGS = ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "containerId", "ownerToken"];
 
 function lxc(): typeof Lxc {
   return require("../../drivers/lxc");
@@ -170,17 +170,23 @@ async function observe(p: Props, hostSnapshot = false) {
 }
 
 export async function create(inputs: Props) {
+  return createAs(`lxc-${randomUUID()}`, inputs, false);
+}
+
+/** legacy: resuming a create recorded by a release before owner tokens (its registration is empty). */
+async function createAs(id: string, inputs: Props, legacy: boolean) {
   const hv = inputs.hypervisor as HypervisorRef;
   const remote = remoteFor(hv.host);
   const name = inputs.name as string;
-  const id = `lxc-${randomUUID()}`;
+  const ownerToken = ownerTokenOf(id);
   // Two round trips: the driver registers the name on the host, creates (or resumes an interrupted create of
   // ours) and reads back, then configures, starts and reads back. A container of that name that is not ours
   // is refused before anything on the host changes, unless adopt is set.
   let observed: Lxc.ContainerObserved;
   try {
-    observed = await lxc().createContainer(remote, specOf(inputs), { adopt: !!inputs.adopt });
+    observed = await lxc().createContainer(remote, specOf(inputs), { adopt: !!inputs.adopt, ownerToken, legacy });
   } catch (e) {
+    if ((e as Error).name === "ContainerOwnedElsewhereError") throw new Error(ownedElsewhereMessage(`container "${name}"`, hv.host, "created or changed"));
     if ((e as Error).name === "ContainerExistsError") {
       throw new Error(
         `container "${name}" already exists on host "${hv.host.facts.hostname}" and is not managed by pulumi-virt. ` +
@@ -196,14 +202,14 @@ export async function create(inputs: Props) {
       throw err;
     }
     // The engine keeps a partially created container in state (so it is not orphaned); the next `up` resumes it.
-    throw partialCreate(err, id, { ...inputs, observed: null });
+    throw partialCreate(err, id, { ...inputs, observed: null, ownerToken });
   } finally {
     // The host changed: a refresh snapshot taken before this must not answer later reads.
     hostChanged(remote);
   }
   return {
     id,
-    outs: { ...inputs, observed, connection: connectionOf(inputs), lastApplied: { at: nowIso(), action: inputs.plannedAction === "replace" ? "replace" : "create", changes: inputs.plannedAction === "replace" ? inputs.plannedChanges : {} } },
+    outs: { ...inputs, observed, ownerToken, connection: connectionOf(inputs), lastApplied: { at: nowIso(), action: inputs.plannedAction === "replace" ? "replace" : "create", changes: inputs.plannedAction === "replace" ? inputs.plannedChanges : {} } },
   };
 }
 
@@ -221,19 +227,26 @@ function withObserved(props: Props, o: Lxc.ContainerObserved): Props {
   return p;
 }
 
+/** Refuses a container whose registration holds another resource's token (an empty one is from before tokens). */
+function assertOwned(id: string, props: Props, o: Lxc.ContainerObserved, action: string): void {
+  if (props.adopt || !o.ownerToken || o.ownerToken === ownerTokenOf(id)) return;
+  throw new Error(ownedElsewhereMessage(`container "${props.name}"`, (props.hypervisor as HypervisorRef).host, action));
+}
+
 export async function read(id: string, props: Props) {
   const o = await observe(props, true);
   if (!o) return { id: undefined as unknown as string, props: undefined as unknown as Props };
+  assertOwned(id, props, o, "read as this resource's");
   const props2 = withObserved(props, o);
   // Inputs follow reality too, so the next preview plans the way back from the drifted value.
-  const { observed: _o, lastApplied: _l, connection: _c, ...inputs } = props2;
+  const { observed: _o, lastApplied: _l, connection: _c, ownerToken: _t, ...inputs } = props2;
   return { id, props: props2, inputs };
 }
 
 export async function update(id: string, olds: Props, news: Props) {
   // A create that failed part-way is in state with observed: null (partialCreate). The engine retries it as an
   // update, whose inputs usually equal the olds: finish the create instead of planning "no change".
-  if (olds.observed === null) return { outs: (await create(news)).outs };
+  if (olds.observed === null) return { outs: (await createAs(id, news, olds.ownerToken === undefined)).outs };
   const hv = news.hypervisor as HypervisorRef;
   const remote = remoteFor(hv.host);
   const plan = planFor(olds, news);
@@ -241,6 +254,13 @@ export async function update(id: string, olds: Props, news: Props) {
   const changed = new Set(plan.properties.map((p) => p.property));
   const name = news.name as string;
   const step = (s: string) => (e: unknown) => { throw stepError(`container "${name}"`, hv.host, s, e); };
+  // Only the owner changes a container. A state from before owner tokens claims its container here (documented
+  // in the README: the first update after upgrading writes the token); adopt takes it over from another owner.
+  const ownerToken = ownerTokenOf(id);
+  await lxc().claimContainer(remote, olds.name, ownerToken, { force: !!news.adopt }).catch((e: Error) => {
+    if (e.name === "ContainerOwnedElsewhereError") throw new Error(ownedElsewhereMessage(`container "${olds.name}"`, hv.host, "changed"));
+    step("claim")(e);
+  });
   if (plan.overall === "restart") {
     if (changed.has("name")) {
       await lxc().stopContainer(remote, olds.name, news.stopTimeoutSec ?? 30).catch(step("stop for rename"));
@@ -266,18 +286,24 @@ export async function update(id: string, olds: Props, news: Props) {
     outs: {
       ...news,
       observed,
+      ownerToken,
       connection: connectionOf(news),
       lastApplied: { at: nowIso(), action: plan.overall, changes: describePlan(plan) },
     },
   };
-  void id;
 }
 
-async function del(_id: string, props: Props) {
+async function del(id: string, props: Props) {
   const hv = props.hypervisor as HypervisorRef;
   const remote = remoteFor(hv.host);
+  // Ownership first: a container of this name that another resource owns is neither stopped nor destroyed.
+  const o = await lxc().readContainer(remote, props.name).catch(() => undefined);
+  if (o?.ownerToken && o.ownerToken !== ownerTokenOf(id)) throw new Error(ownedElsewhereMessage(`container "${props.name}"`, hv.host, "stopped or destroyed"));
   await lxc().stopContainer(remote, props.name, props.stopTimeoutSec ?? 30).catch(() => undefined);
-  const r = await lxc().destroyContainer(remote, props.name).catch((e: Error) => { throw stepError(`container "${props.name}"`, hv.host, "destroy", e); });
+  const r = await lxc().destroyContainer(remote, props.name, { ownerToken: ownerTokenOf(id) }).catch((e: Error) => {
+    if (e.name === "ContainerOwnedElsewhereError") throw new Error(ownedElsewhereMessage(`container "${props.name}"`, hv.host, "destroyed"));
+    throw stepError(`container "${props.name}"`, hv.host, "destroy", e);
+  });
   if (r === "absent") console.warn(`container "${props.name}" on host "${hv.host.facts.hostname}" was already gone`);
 }
 export { del as delete };
