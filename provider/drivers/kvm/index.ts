@@ -113,7 +113,8 @@ export function domainPaths(spec: Pick<DomainSpec, "name" | "storageDir" | "data
     dir,
     rootDisk: `${dir}/root.qcow2`,
     dataDisks,
-    seedIso: spec.cloudInit ? `${dir}/seed.iso` : undefined,
+    // Inside a 0700 directory of its own (cloud-init data holds passwords and keys): see SEED_SCRIPT.
+    seedIso: spec.cloudInit ? `${dir}/cidata/seed.iso` : undefined,
     consoleLog: `${dir}/console.log`,
     definition: `${dir}/domain.xml`,
   };
@@ -586,12 +587,21 @@ qemu-img create -q -f qcow2 "$path.partial" "\${size}M"
 mv "$path.partial" "$path"
 `;
 
+// $1 the ISO, $2 the directory holding user-data, meta-data and network-config (inside the ISO's directory).
+// The user data is secret: the ISO is 0600 in a 0700 directory, both owned by the user QEMU runs as (it opens the
+// ISO; libvirt's default qemu user cannot read a root-only file), and the source files are removed once packed.
 const SEED_SCRIPT = `
 set -e
-iso="$1"; src="$2"
+iso="$1"; src="$2"; dir=$(dirname -- "$iso")
+quser=$(sed -n 's/^[[:space:]]*user[[:space:]]*=[[:space:]]*"\\([^"]*\\)".*/\\1/p' /etc/libvirt/qemu.conf 2>/dev/null | tail -n 1)
+[ -n "$quser" ] || { if id -u libvirt-qemu >/dev/null 2>&1; then quser=libvirt-qemu; else quser=root; fi; }
+umask 077
 for tool in genisoimage mkisofs xorrisofs; do
   if command -v "$tool" >/dev/null; then
-    "$tool" -quiet -output "$iso.partial" -volid cidata -joliet -rock "$src" && mv "$iso.partial" "$iso" && exit 0
+    "$tool" -quiet -output "$iso.partial" -volid cidata -joliet -rock "$src"
+    chmod 0600 "$iso.partial"; chown "$quser" "$iso.partial" "$dir"; chmod 0700 "$dir"
+    mv -f -- "$iso.partial" "$iso"; rm -rf -- "$src"
+    exit 0
   fi
 done
 echo "no ISO tool on this host: install genisoimage (apt-get install genisoimage)" >&2; exit 2
@@ -607,8 +617,10 @@ async function ensureDisks(remote: Remote, spec: DomainSpec, paths: DomainPaths)
     await remote.script(DATA_DISK_SCRIPT, [paths.dataDisks[d.name], String(d.sizeMiB)], { step: `data disk ${d.name} of ${spec.name}` });
   }
   if (spec.cloudInit && paths.seedIso) {
-    const src = `${paths.dir}/seed`;
-    await remote.exec(["mkdir", "-p", src], { step: `cloud-init seed of ${spec.name}` });
+    const isoDir = paths.seedIso.slice(0, paths.seedIso.lastIndexOf("/"));
+    const src = `${isoDir}/src`;
+    // Made 0700 before any user data is written into it.
+    await remote.exec(["install", "-d", "-m", "0700", isoDir, src], { step: `cloud-init seed of ${spec.name}` });
     await remote.upload(`${src}/user-data`, spec.cloudInit.userData, { mode: 0o600 });
     await remote.upload(`${src}/meta-data`, spec.cloudInit.metaData ?? `instance-id: ${spec.name}\nlocal-hostname: ${spec.name}\n`, { mode: 0o600 });
     if (spec.cloudInit.networkConfig) await remote.upload(`${src}/network-config`, spec.cloudInit.networkConfig, { mode: 0o600 });
@@ -710,7 +722,7 @@ export async function startGuest(remote: Remote, name: string): Promise<void> {
 const REMOVE_FILES_SCRIPT = `
 dir="$1"; shift
 for f in "$@"; do rm -f -- "$f" "$f.partial"; done
-rm -rf -- "$dir/seed"
+rm -rf -- "$dir/seed" "$dir/cidata"
 rm -f -- "$dir/domain.xml"
 rmdir -- "$dir" 2>/dev/null
 exit 0
