@@ -555,14 +555,43 @@ export async function shutdownGuest(remote: Remote, name: string, timeoutSec: nu
   return r.stdout.trim() as StopOutcome;
 }
 
+/** What the driver needs of `qemu-img info --output=json`: the image's own format and virtual size. */
+export interface QemuImageInfo {
+  format: string;
+  virtualSize: number;
+}
+
+/**
+ * Parses `qemu-img info --output=json` as JSON: the top-level object is the image itself, whatever the key order
+ * (QEMU 8 and later print "children" with their own "format" and "virtual-size" before the image's).
+ */
+export function parseQemuImgInfo(json: string, what: string): QemuImageInfo {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    throw new Error(`qemu-img info of ${what} did not print JSON`);
+  }
+  const o = v as { format?: unknown; "virtual-size"?: unknown };
+  if (!o || typeof o !== "object" || typeof o.format !== "string" || !/^[a-z0-9]+$/.test(o.format) || typeof o["virtual-size"] !== "number" || !Number.isSafeInteger(o["virtual-size"])) {
+    throw new Error(`qemu-img info of ${what} has no format or virtual-size`);
+  }
+  return { format: o.format, virtualSize: o["virtual-size"] };
+}
+
+async function qemuImgInfo(remote: Remote, path: string, step: string): Promise<QemuImageInfo> {
+  const r = await remote.exec(["qemu-img", "info", "--output=json", "--", path], { step });
+  return parseQemuImgInfo(r.stdout, path);
+}
+
 // Each step checks whether it is already done, so a create interrupted anywhere can be re-run.
+// $6 and $7 are the base image's format and virtual size (bytes), read by qemuImgInfo.
 const ROOT_DISK_SCRIPT = `
 set -e
-dir="$1"; root="$2"; base="$3"; mode="$4"; size="$5"
+dir="$1"; root="$2"; base="$3"; mode="$4"; size="$5"; fmt="$6"; cur="$7"
 mkdir -p "$dir"; chmod 0755 "$dir"
 [ -e "$root" ] && exit 0
 [ -r "$base" ] || { echo "base image $base not found or unreadable" >&2; exit 2; }
-fmt=$(qemu-img info --output=json "$base" | sed -n 's/.*"format": *"\\([a-z0-9]*\\)".*/\\1/p' | head -n 1)
 tmp="$root.partial"
 rm -f "$tmp"
 if [ "$mode" = overlay ]; then
@@ -570,8 +599,8 @@ if [ "$mode" = overlay ]; then
 else
   qemu-img convert -q -f "$fmt" -O qcow2 "$base" "$tmp"
 fi
+# An overlay or a converted copy has the base image's virtual size.
 if [ -n "$size" ]; then
-  cur=$(qemu-img info --output=json "$tmp" | sed -n 's/.*"virtual-size": *\\([0-9]*\\).*/\\1/p' | head -n 1)
   want=$((size * 1048576))
   [ "$want" -lt "$cur" ] && { echo "rootDisk.sizeMiB $size is smaller than the base image ($cur bytes)" >&2; rm -f "$tmp"; exit 2; }
   [ "$want" -gt "$cur" ] && qemu-img resize -q "$tmp" "$want"
@@ -608,9 +637,12 @@ echo "no ISO tool on this host: install genisoimage (apt-get install genisoimage
 `;
 
 async function ensureDisks(remote: Remote, spec: DomainSpec, paths: DomainPaths): Promise<void> {
+  const base = await qemuImgInfo(remote, spec.rootDisk.baseImage, `read base image of ${spec.name}`).catch((e: Error) => {
+    throw new Error(`base image ${spec.rootDisk.baseImage} of ${spec.name} not found or unreadable: ${e.message}`);
+  });
   await remote.script(
     ROOT_DISK_SCRIPT,
-    [paths.dir, paths.rootDisk, spec.rootDisk.baseImage, spec.rootDisk.mode, spec.rootDisk.sizeMiB ? String(spec.rootDisk.sizeMiB) : ""],
+    [paths.dir, paths.rootDisk, spec.rootDisk.baseImage, spec.rootDisk.mode, spec.rootDisk.sizeMiB ? String(spec.rootDisk.sizeMiB) : "", base.format, String(base.virtualSize)],
     { step: `root disk of ${spec.name}` },
   );
   for (const d of spec.dataDisks) {
@@ -697,19 +729,15 @@ export async function restartWithDefinition(remote: Remote, spec: DomainSpec): P
   return { stopped, observed: await readGuest(remote, spec.name) };
 }
 
-const GROW_SCRIPT = `
-set -e
-path="$1"; size="$2"
-cur=$(qemu-img info --output=json "$path" | sed -n 's/.*"virtual-size": *\\([0-9]*\\).*/\\1/p' | head -n 1)
-want=$((size * 1048576))
-[ "$want" -gt "$cur" ] && qemu-img resize -q "$path" "$want"
-exit 0
-`;
+/** Grows a disk image that is smaller than sizeMiB (never shrinks). */
+async function growImage(remote: Remote, path: string, sizeMiB: number, step: string): Promise<void> {
+  const want = sizeMiB * MiB;
+  if (want > (await qemuImgInfo(remote, path, step)).virtualSize) await remote.exec(["qemu-img", "resize", "-q", "--", path, String(want)], { step });
+}
 
 async function growDisksOffline(remote: Remote, spec: DomainSpec, paths: DomainPaths): Promise<void> {
-  if (spec.rootDisk.sizeMiB) await remote.script(GROW_SCRIPT, [paths.rootDisk, String(spec.rootDisk.sizeMiB)], { step: `grow root disk of ${spec.name}` });
-  for (const d of spec.dataDisks)
-    await remote.script(GROW_SCRIPT, [paths.dataDisks[d.name], String(d.sizeMiB)], { step: `grow data disk ${d.name} of ${spec.name}` });
+  if (spec.rootDisk.sizeMiB) await growImage(remote, paths.rootDisk, spec.rootDisk.sizeMiB, `grow root disk of ${spec.name}`);
+  for (const d of spec.dataDisks) await growImage(remote, paths.dataDisks[d.name], d.sizeMiB, `grow data disk ${d.name} of ${spec.name}`);
 }
 
 /** Starts a defined guest (no-op when running). */
