@@ -8,6 +8,10 @@ import { readFileSync } from "node:fs";
 import { ensureLab, LabHost, loadLab, onHost } from "../support/lab";
 import * as hostImpl from "../../provider/resources/impl/host";
 import * as container from "../../provider/resources/impl/container";
+import * as guest from "../../provider/resources/impl/guest";
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+import { destroyGuest, readGuest } from "../../provider/drivers/kvm";
 import { ownerTokenOf, remoteFor } from "../../provider/resources/impl/common";
 import { hostChanged } from "../../provider/resources/impl/batch";
 import type { HypervisorRef } from "../../provider/models/hypervisor";
@@ -18,6 +22,8 @@ import { SshPool } from "../../provider/ssh/pool";
 let h1: LabHost;
 let lxcRef: HypervisorRef;
 const CT_NAME = "pvt-own-web";
+const VM_NAME = "pvt-own-vm";
+const STORAGE = "/var/lib/libvirt/images/pulumi-virt";
 
 async function sh(argv: string[]): Promise<string> {
   const r = await onHost(h1, argv);
@@ -33,11 +39,13 @@ before(async () => {
   assert.deepEqual(checked.failures, []);
   lxcRef = { kind: "lxc", emulated: false, bridge: h1.bridge, storageDir: "/var/lib/lxc", host: { connection: checked.inputs.connection, facts: checked.inputs.facts } };
   await destroyContainer(getRemote(lxcRef.host.connection), CT_NAME).catch(() => undefined);
+  await destroyGuest(getRemote(lxcRef.host.connection), VM_NAME, { deleteDataDisks: [], storageDir: STORAGE }).catch(() => undefined);
 });
 
 after(async () => {
   try {
     await destroyContainer(getRemote(lxcRef.host.connection), CT_NAME).catch(() => undefined);
+    await destroyGuest(getRemote(lxcRef.host.connection), VM_NAME, { deleteDataDisks: [], storageDir: STORAGE }).catch(() => undefined);
   } finally {
     closeAllRemotes();
     SshPool.shared().closeAll();
@@ -98,4 +106,46 @@ test("a state from before owner tokens keeps working and claims its container on
   await assert.rejects(container.create(await containerInputs()), /belongs to another pulumi-virt resource/);
   await container.delete(legacyId, up.outs);
   assert.notEqual((await onHost(h1, ["lxc-info", "-n", CT_NAME])).code, 0, "destroyed by its owner");
+});
+
+test("a KVM Guest's owner token is in its libvirt metadata: another resource cannot change or destroy it; a legacy one is claimed", async () => {
+  const img = execFileSync("bash", [path.resolve(__dirname, "../../../lab/images/build-guest.sh")], { encoding: "utf8" }).trim().split("\n").pop()!;
+  const kvmRef: HypervisorRef = { ...lxcRef, kind: "kvm", emulated: true, storageDir: STORAGE };
+  const vmInputs = async (extra: Record<string, unknown> = {}) => {
+    const r = await guest.check({}, {
+      name: VM_NAME, virtualization: "full", vcpus: 1, memory: 128, running: false, hypervisor: kvmRef,
+      boot: { kernel: `${img}/vmlinuz`, initrd: `${img}/initrd.img` }, rootDisk: { baseImage: `${img}/base-a.qcow2` }, ...extra,
+    });
+    assert.deepEqual(r.failures, []);
+    return r.inputs;
+  };
+  const remote = getRemote(lxcRef.host.connection);
+  // Defined, not started: ownership is about the definition, and a TCG boot is not needed.
+  const a = await guest.create(await vmInputs());
+  assert.equal((await readGuest(remote, VM_NAME)).ownerToken, ownerTokenOf(a.id));
+  const uuid = (await readGuest(remote, VM_NAME)).uuid;
+  await assert.rejects(guest.create(await vmInputs()), /already exists.*adopt/s);
+  const b = await guest.create(await vmInputs({ adopt: true }));
+  assert.equal((await readGuest(remote, VM_NAME)).ownerToken, ownerTokenOf(b.id), "adopt wrote B's token");
+  await assert.rejects(guest.update(a.id, a.outs, await vmInputs({ autostart: true })), /belongs to another pulumi-virt resource/);
+  await assert.rejects(guest.delete(a.id, a.outs), /belongs to another pulumi-virt resource/);
+  await assert.rejects(guest.read(a.id, a.outs), /belongs to another pulumi-virt resource/);
+  const still = await readGuest(remote, VM_NAME);
+  assert.equal(still.uuid, uuid, "the same domain, untouched");
+  assert.equal(still.autostart, false);
+
+  // A definition from before tokens (no owner element) and a state without ownerToken: read works, update claims.
+  await remote.exec(["virsh", "-c", "qemu:///system", "metadata", "--domain", VM_NAME, "--uri", "https://github.com/pulumi-virt/kvm/owner/1", "--remove", "--config"]);
+  assert.equal((await readGuest(remote, VM_NAME)).ownerToken, undefined);
+  const legacyId = "kvm-00000000-0000-4000-8000-000000000019";
+  const { ownerToken: _t, ...legacyOuts } = b.outs;
+  assert.ok((await guest.read(legacyId, legacyOuts)).props, "a legacy state reads its guest");
+  const up = await guest.update(legacyId, legacyOuts, await vmInputs({ autostart: true }));
+  assert.equal(up.outs.ownerToken, ownerTokenOf(legacyId));
+  const claimed = await readGuest(remote, VM_NAME);
+  assert.equal(claimed.ownerToken, ownerTokenOf(legacyId), "the update wrote the token");
+  assert.equal(claimed.autostart, true);
+  assert.equal(claimed.uuid, uuid);
+  await guest.delete(legacyId, up.outs);
+  assert.equal((await readGuest(remote, VM_NAME)).exists, false, "destroyed by its owner");
 });

@@ -10,6 +10,12 @@ const VIRSH = ["virsh", "-c", "qemu:///system"];
 const MiB = 1024 * 1024;
 /** XML namespace of the driver's own bookkeeping inside <metadata>. */
 const META_NS = "https://github.com/pulumi-virt/kvm/1";
+/**
+ * Namespace of the owning resource's token inside <metadata>: an element of its own, so `virsh metadata` can set it
+ * on an existing domain (a claim) without rewriting the driver's bookkeeping.
+ */
+const OWNER_NS = "https://github.com/pulumi-virt/kvm/owner/1";
+const OWNER_TOKEN_RE = /^[0-9a-f]{16,64}$/;
 
 // ---------------------------------------------------------------------------------------------
 // Capabilities: what each change costs a running guest. Data, read by the planner and the docs.
@@ -93,6 +99,8 @@ export interface DomainSpec {
   shutdownTimeoutSec: number;
   /** Host directory holding one sub-directory per guest, e.g. /var/lib/libvirt/images/pulumi-virt. */
   storageDir: string;
+  /** The owning resource's token, kept in the domain's <metadata> (ownership by identity, not by name). */
+  ownerToken?: string;
 }
 
 /** Where a guest's files live on the host. */
@@ -153,6 +161,7 @@ export function validateGuestName(name: string): void {
 
 export function validateDomainSpec(spec: DomainSpec): void {
   validateGuestName(spec.name);
+  if (spec.ownerToken !== undefined && !OWNER_TOKEN_RE.test(spec.ownerToken)) throw new InvalidDomainSpecError("ownerToken must be 16-64 lowercase hex digits");
   const posInt = (v: number, what: string) => {
     if (!Number.isInteger(v) || v <= 0) throw new InvalidDomainSpecError(`${what} must be a positive integer, got ${v}`);
   };
@@ -272,6 +281,7 @@ export function buildDomainXml(spec: DomainSpec, paths: DomainPaths = domainPath
         ? { "pv:dataDisk": spec.dataDisks.map((d) => ({ "@_name": d.name, "@_target": targets[d.name], "#text": paths.dataDisks[d.name] })) }
         : {}),
     },
+    ...(spec.ownerToken ? { "pvo:owner": { "@_xmlns:pvo": OWNER_NS, "#text": spec.ownerToken } } : {}),
   };
 
   const domain: Record<string, unknown> = {
@@ -342,6 +352,8 @@ export interface GuestObserved {
   consoleLog?: string;
   seedIso?: string;
   dataDiskPaths?: Record<string, string>;
+  /** The owning resource's token from <metadata> (absent: defined by a release before tokens, or not ours). */
+  ownerToken?: string;
 }
 
 // One round trip: every query in one script, sections framed by @@ lines.
@@ -468,7 +480,32 @@ export function parseReadOutput(name: string, out: string): GuestObserved {
     consoleLog: text(meta?.["pv:consoleLog"]),
     seedIso: text(meta?.["pv:seedIso"]),
     dataDiskPaths,
+    ownerToken: text(dom.metadata?.["pvo:owner"])?.trim() || undefined,
   };
+}
+
+/** The guest's <metadata> holds another resource's token; nothing was changed. */
+export class GuestOwnedElsewhereError extends Error {
+  constructor(readonly guest: string) {
+    super(`guest ${guest} belongs to another pulumi-virt resource (its metadata holds another owner token)`);
+    this.name = "GuestOwnedElsewhereError";
+  }
+}
+
+/**
+ * Writes the resource's token into the guest's metadata (live and persistent): when it has none (defined by a
+ * release before tokens) or already this one, or, with force (adopt), over another resource's token.
+ */
+export async function claimGuest(remote: Remote, name: string, token: string, opts: { force?: boolean } = {}): Promise<GuestObserved> {
+  validateGuestName(name);
+  if (!OWNER_TOKEN_RE.test(token)) throw new InvalidDomainSpecError(`invalid owner token for guest ${name}`);
+  const cur = await readGuest(remote, name);
+  if (!cur.exists) throw new Error(`guest ${name} does not exist on ${remote.label}`);
+  if (cur.ownerToken === token) return cur;
+  if (cur.ownerToken && !opts.force) throw new GuestOwnedElsewhereError(name);
+  const running = cur.state === "running" || cur.state === "paused";
+  await virsh(remote, ["metadata", "--domain", name, "--uri", OWNER_NS, "--key", "pvo", "--set", `<owner>${token}</owner>`, "--config", ...(running ? ["--live"] : [])], `claim guest ${name}`);
+  return readGuest(remote, name);
 }
 
 export async function readGuest(remote: Remote, name: string): Promise<GuestObserved> {

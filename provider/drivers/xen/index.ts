@@ -163,6 +163,34 @@ export function configPath(configDir: string, name: string): string {
   return `${configDir.replace(/\/+$/, "")}/${name}.cfg`;
 }
 
+/** The file beside the config that holds the owning resource's token (ownership by identity, not by name). */
+export function ownerPath(configDir: string, name: string): string {
+  return `${configDir.replace(/\/+$/, "")}/${name}.owner`;
+}
+
+/** The domain's owner file holds another resource's token; nothing was changed. */
+export class DomainOwnedElsewhereError extends Error {
+  constructor(readonly domain: string) {
+    super(`Xen domain ${domain} belongs to another pulumi-virt resource (its owner file holds another token)`);
+    this.name = "DomainOwnedElsewhereError";
+  }
+}
+
+/**
+ * Writes the resource's token beside the domain's config: when there is none (a release before tokens) or it is
+ * already this one, or, with force (adopt), over another resource's token.
+ */
+export async function claimDomain(remote: Remote, name: string, configDir: string, token: string, opts: { force?: boolean; current?: string } = {}): Promise<void> {
+  validateDomainName(name);
+  validatePath("configDir", configDir);
+  if (!/^[0-9a-f]{16,64}$/.test(token)) throw new InvalidXenSpecError(`invalid owner token for Xen domain ${name}`);
+  const current = opts.current !== undefined ? opts.current : (await readDomain(remote, name, configDir)).ownerToken;
+  if (current === token) return;
+  if (current && !opts.force) throw new DomainOwnedElsewhereError(name);
+  await remote.exec(["mkdir", "-p", configDir], { step: `create ${configDir}` });
+  await remote.upload(ownerPath(configDir, name), `${token}\n`, { mode: 0o600 });
+}
+
 /** The console log xenconsoled writes; named after the domain's name when the console was first opened. */
 export function consoleLogPath(name: string): string {
   return `${CONSOLE_LOG_DIR}/guest-${name}.log`;
@@ -227,6 +255,8 @@ export interface XenDomainObserved {
   configPresent: boolean;
   /** Its text, when present (what the next `xl create` would use). */
   configText?: string;
+  /** The owning resource's token, from the file beside the config (absent: a release before tokens, or not ours). */
+  ownerToken?: string;
 }
 
 /** Flags column of `xl list`: r b p s c d. */
@@ -265,6 +295,8 @@ export function parseReadOutput(name: string, out: string): XenDomainObserved {
   const configText = s.get("config");
   const base: XenDomainObserved = { name, exists: false, state: "absent", configPresent: configText !== undefined };
   if (configText !== undefined) base.configText = configText;
+  const owner = s.get("owner")?.trim();
+  if (owner) base.ownerToken = owner;
   if (s.has("absent")) return base;
   const err = s.get("error");
   if (err !== undefined) throw new Error(`xl cannot read domain ${name}: ${err.trim()}`);
@@ -306,6 +338,7 @@ export function parseReadOutput(name: string, out: string): XenDomainObserved {
 const READ_SCRIPT = `
 n="$1"; cfg="$2"
 if [ -f "$cfg" ]; then echo @@config; cat "$cfg"; fi
+if [ -f "\${cfg%.cfg}.owner" ]; then echo @@owner; cat "\${cfg%.cfg}.owner"; fi
 if ! out=$(xl list "$n" 2>&1); then
   case "$out" in *"invalid domain identifier"*) echo @@absent; exit 0;; esac
   echo @@error; printf '%s\\n' "$out"; exit 0
@@ -421,7 +454,11 @@ export async function applyLive(remote: Remote, name: string, spec: XenDomainSpe
     { step: `change Xen domain ${name} live` },
   );
   await writeConfig(remote, spec);
-  if (renaming) await remote.exec(["rm", "-f", configPath(spec.configDir, name)], { step: `remove old config of ${name}` });
+  if (renaming) {
+    await remote.exec(["rm", "-f", configPath(spec.configDir, name)], { step: `remove old config of ${name}` });
+    // The owner's token moves with the domain.
+    await remote.script('[ ! -f "$1" ] || mv -f -- "$1" "$2"', [ownerPath(spec.configDir, name), ownerPath(spec.configDir, spec.name)], { step: `move owner of ${name}` });
+  }
   return readDomain(remote, spec.name, spec.configDir);
 }
 
@@ -459,10 +496,10 @@ export async function destroyDomain(remote: Remote, name: string, configDir: str
   validateDomainName(name);
   validatePath("configDir", configDir);
   const r = await remote.script(
-    `n="$1"; cfg="$2"
+    `n="$1"; cfg="$2"; own="$3"
 if xl domid "$n" >/dev/null 2>&1; then xl destroy "$n" || exit 1; echo destroyed; else echo absent; fi
-rm -f "$cfg"`,
-    [name, configPath(configDir, name)],
+rm -f "$cfg" "$own"`,
+    [name, configPath(configDir, name), ownerPath(configDir, name)],
     { step: `destroy Xen domain ${name}` },
   );
   return r.stdout.trim().split("\n").pop() as "destroyed" | "absent";
