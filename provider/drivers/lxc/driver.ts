@@ -13,7 +13,7 @@ import {
   validateSpec,
 } from "./config";
 import { cgroupValuesFromConfig, limitsFromCgroup, parseReadOutput, ReadOutput, toObserved } from "./observe";
-import { APPLY_SCRIPT, APPLY_THEN_READ, CLAIM_SCRIPT, CREATE_THEN_READ, DESTROY_SCRIPT, READ_SCRIPT, REGISTER_DIR, RENAME_SCRIPT, STOP_SCRIPT, VERIFY_SCRIPT } from "./scripts";
+import { APPLY_SCRIPT, APPLY_THEN_READ, CLAIM_SCRIPT, CREATE_THEN_READ, FIND_OWNED_SCRIPT, DESTROY_SCRIPT, READ_SCRIPT, REGISTER_DIR, RENAME_SCRIPT, STOP_SCRIPT, VERIFY_SCRIPT } from "./scripts";
 import { CgroupVersion, ContainerObserved, ContainerSpec, LiveChange } from "./types";
 
 const MiB = 1024 * 1024;
@@ -112,6 +112,13 @@ async function scriptThenRead(remote: Remote, script: string, name: string, args
   if (!raw) throw new Error(`${opts.step}: no state came back from ${remote.label}`);
   const stopped = /^stopped\t(\S+)$/m.exec(r.stdout)?.[1] as StopResult | undefined;
   return { facts, raw, observed: toObserved(raw, facts), stopped };
+}
+
+/** The container whose registration holds this token (e.g. one renamed aside during a replacement), if any. */
+export async function findContainerByOwner(remote: Remote, token: string): Promise<string | undefined> {
+  if (!/^[0-9a-f]{16,64}$/.test(token)) throw new Error("invalid owner token");
+  const name = (await remote.script(FIND_OWNED_SCRIPT, [token], { step: "find a container by its owner" })).stdout.trim();
+  return name ? (validateName(name), name) : undefined;
 }
 
 /** The container's registration on the host holds another resource's token; nothing was changed. */

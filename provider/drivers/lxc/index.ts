@@ -22,6 +22,7 @@ export {
   ContainerExistsError,
   ContainerOwnedElsewhereError,
   claimContainer,
+  findContainerByOwner,
   unregisterContainer,
   applyLive,
   stopContainer,

@@ -367,3 +367,15 @@ fi
 mkdir -p "$R"; printf '%s\n' "$tok" > "$R/$n"
 echo claimed
 `;
+
+/** $1 token. Prints the name of the container whose registration holds this token (none: prints nothing). */
+export const FIND_OWNED_SCRIPT = `
+tok=$1
+LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null); [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
+for f in "$LXCPATH/${REGISTER_DIR}"/*; do
+  [ -f "$f" ] || continue
+  o=; read -r o < "$f" || true
+  [ "$o" = "$tok" ] && { printf '%s\n' "\${f##*/}"; exit 0; }
+done
+exit 0
+`;

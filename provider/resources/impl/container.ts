@@ -1,6 +1,6 @@
 // Container: an LXC system container. Plans every change (live / restart / replace) at check time,
 // shows it in preview, and applies exactly that plan on update.
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { containerArgsSchema, ContainerArgs } from "../../models/container";
 import type { HypervisorRef } from "../../models/hypervisor";
 import type { ConnectionArgs } from "../../ssh/connection";
@@ -9,7 +9,7 @@ import { describePlan, Plan, planChanges, PlanValue, sameValue } from "../../pla
 import type { CapabilityTable } from "../../plan/types";
 import type * as Lxc from "../../drivers/lxc";
 import { hostChanged, readContainerCoalesced } from "./batch";
-import { recordPlan, diffFromPlan } from "./planned";
+import { recordPlan, diffFromPlan, replacementKey } from "./planned";
 import { hasUnknowns, hypervisorRefFailures, isUnknown, nowIso, ownedElsewhereMessage, ownerTokenOf, parseArgs, partialCreate, remoteFor, stepError } from "./common";
 
 type Props = Record<string, any>;
@@ -159,8 +159,18 @@ export async function check(olds: Props, news: Props) {
   return { inputs, failures: out };
 }
 
-export async function diff(_id: string, olds: Props, news: Props) {
-  return diffFromPlan(planFor(olds, news), olds, news, inputNameOf, ["stopTimeoutSec"]);
+/**
+ * Same-name replacements planned in this provider process (the engine's diff, create and delete of one `up` run
+ * in it): the new resource's key -> the old resource. Its create builds the new container beside the old one.
+ */
+const replacing = new Map<string, { oldId: string; oldName: string; stopTimeoutSec: number; wasRunning: boolean }>();
+
+export async function diff(id: string, olds: Props, news: Props) {
+  const d = diffFromPlan(planFor(olds, news), olds, news, inputNameOf, ["stopTimeoutSec"], { sideBySide: true });
+  if (d.replaces.length && olds.name === news.name && !d.replaces.includes("hypervisor")) {
+    replacing.set(replacementKey(news), { oldId: id, oldName: olds.name, stopTimeoutSec: olds.stopTimeoutSec ?? 30, wasRunning: olds.running !== false });
+  }
+  return d;
 }
 
 /** hostSnapshot: refresh may be answered from a snapshot of all the host's containers (see ./batch). */
@@ -170,7 +180,90 @@ async function observe(p: Props, hostSnapshot = false) {
 }
 
 export async function create(inputs: Props) {
-  return createAs(`lxc-${randomUUID()}`, inputs, false);
+  const id = `lxc-${randomUUID()}`;
+  const old = replacing.get(replacementKey(inputs));
+  if (old && old.oldName === inputs.name) {
+    replacing.delete(replacementKey(inputs));
+    return replaceSideBySide(id, inputs, old);
+  }
+  return createAs(id, inputs, false);
+}
+
+/** A temporary name derived from the container's (still a valid container name: at most 63 characters). */
+function asideName(name: string, role: "new" | "old", suffix: string): string {
+  return `${name.slice(0, 48)}-pv${role}-${suffix}`;
+}
+
+/**
+ * A replacement with the same name on the same host, without a moment with no container if it fails: the new
+ * container is built under a temporary name (stopped: it has the old one's address), then the old one is stopped
+ * and renamed aside, the new one renamed into place and started. The engine then deletes the old resource, whose
+ * container is found aside by its owner token. If the build fails, the old container was not touched; if the switch
+ * fails, the old one is put back and started again.
+ */
+async function replaceSideBySide(id: string, inputs: Props, old: { oldId: string; oldName: string; stopTimeoutSec: number; wasRunning: boolean }) {
+  const hv = inputs.hypervisor as HypervisorRef;
+  const remote = remoteFor(hv.host);
+  const name = inputs.name as string;
+  const ownerToken = ownerTokenOf(id);
+  const suffix = randomBytes(3).toString("hex");
+  const fresh = asideName(name, "new", suffix);
+  const aside = asideName(name, "old", suffix);
+  const what = `container "${name}" on ${hv.host.facts.hostname ? `host "${hv.host.facts.hostname}"` : "the host"}`;
+  try {
+    const cur = await lxc().readContainer(remote, name);
+    // Nothing of the old one is left: an ordinary create.
+    if (!cur) return await createAs(id, inputs, false);
+    // The old container must be the old resource's: its token goes into the registration (a state from before
+    // tokens claims it here), so that its delete finds it once it is renamed aside.
+    await lxc().claimContainer(remote, name, ownerTokenOf(old.oldId), { force: !!inputs.adopt }).catch((e: Error) => {
+      if (e.name === "ContainerOwnedElsewhereError") throw new Error(ownedElsewhereMessage(`container "${name}"`, hv.host, "replaced"));
+      throw e;
+    });
+    try {
+      await lxc().createContainer(remote, { ...specOf(inputs), name: fresh, running: false }, { ownerToken });
+    } catch (e) {
+      await lxc().destroyContainer(remote, fresh, { ownerToken }).catch(() => undefined);
+      throw new Error(
+        `${what}: the replacement could not be built (${(e as Error).message}). The old container was not touched and keeps ` +
+        `running as before; nothing was changed. Fix the cause and run up again.`,
+      );
+    }
+    let phase = "stop the old container";
+    try {
+      await lxc().stopContainer(remote, name, old.stopTimeoutSec);
+      phase = "rename the old container aside";
+      await lxc().renameContainer(remote, name, aside);
+      phase = "rename the new container into place";
+      await lxc().renameContainer(remote, fresh, name);
+      if (inputs.running !== false) {
+        phase = "start the new container";
+        await lxc().startContainer(remote, name);
+      }
+    } catch (e) {
+      const restored = await putBack(remote, name, fresh, aside, ownerToken, old.wasRunning).then(() => "the old container was put back" + (old.wasRunning ? " and started again" : ""), (u: Error) => `putting the old container back failed too (${u.message}); it is "${aside}" if it is not "${name}"`);
+      throw new Error(`${what}: the replacement was built but could not ${phase} (${(e as Error).message}); ${restored}.`);
+    }
+  } finally {
+    hostChanged(remote);
+  }
+  const observed = await observe(inputs);
+  return {
+    id,
+    outs: { ...inputs, observed, ownerToken, connection: connectionOf(inputs), lastApplied: { at: nowIso(), action: "replace", changes: inputs.plannedChanges ?? {} } },
+  };
+}
+
+/** Undoes a switch that failed half-way: the new container goes back aside (and away), the old one back in place. */
+async function putBack(remote: ReturnType<typeof remoteFor>, name: string, fresh: string, aside: string, ownerToken: string, start: boolean): Promise<void> {
+  const atName = await lxc().readContainer(remote, name);
+  if (atName?.ownerToken === ownerToken) {
+    await lxc().stopContainer(remote, name, 0);
+    await lxc().renameContainer(remote, name, fresh);
+  }
+  if (await lxc().readContainer(remote, aside)) await lxc().renameContainer(remote, aside, name);
+  if (start) await lxc().startContainer(remote, name);
+  await lxc().destroyContainer(remote, fresh, { ownerToken });
 }
 
 /** legacy: resuming a create recorded by a release before owner tokens (its registration is empty). */
@@ -297,12 +390,18 @@ async function del(id: string, props: Props) {
   const hv = props.hypervisor as HypervisorRef;
   const remote = remoteFor(hv.host);
   // Ownership first: a container of this name that another resource owns is neither stopped nor destroyed.
-  const o = await lxc().readContainer(remote, props.name).catch(() => undefined);
-  if (o?.ownerToken && o.ownerToken !== ownerTokenOf(id)) throw new Error(ownedElsewhereMessage(`container "${props.name}"`, hv.host, "stopped or destroyed"));
-  await lxc().stopContainer(remote, props.name, props.stopTimeoutSec ?? 30).catch(() => undefined);
-  const r = await lxc().destroyContainer(remote, props.name, { ownerToken: ownerTokenOf(id) }).catch((e: Error) => {
-    if (e.name === "ContainerOwnedElsewhereError") throw new Error(ownedElsewhereMessage(`container "${props.name}"`, hv.host, "destroyed"));
-    throw stepError(`container "${props.name}"`, hv.host, "destroy", e);
+  let name = props.name as string;
+  const o = await lxc().readContainer(remote, name).catch(() => undefined);
+  if (o?.ownerToken && o.ownerToken !== ownerTokenOf(id)) {
+    // Replaced side by side: this resource's container was renamed aside, and its registration says which it is.
+    const aside = await lxc().findContainerByOwner(remote, ownerTokenOf(id)).catch(() => undefined);
+    if (!aside) throw new Error(ownedElsewhereMessage(`container "${name}"`, hv.host, "stopped or destroyed"));
+    name = aside;
+  }
+  await lxc().stopContainer(remote, name, props.stopTimeoutSec ?? 30).catch(() => undefined);
+  const r = await lxc().destroyContainer(remote, name, { ownerToken: ownerTokenOf(id) }).catch((e: Error) => {
+    if (e.name === "ContainerOwnedElsewhereError") throw new Error(ownedElsewhereMessage(`container "${name}"`, hv.host, "destroyed"));
+    throw stepError(`container "${name}"`, hv.host, "destroy", e);
   });
   if (r === "absent") console.warn(`container "${props.name}" on host "${hv.host.facts.hostname}" was already gone`);
 }

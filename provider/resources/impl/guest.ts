@@ -8,10 +8,13 @@ import { describePlan, Plan, planChanges, PlanValue, sameValue } from "../../pla
 import type { CapabilityTable, PropertyCapability } from "../../plan/types";
 import type * as Kvm from "../../drivers/kvm";
 import type * as Xen from "../../drivers/xen";
-import { recordPlan, diffFromPlan } from "./planned";
+import { recordPlan, diffFromPlan, isDeleteFirst } from "./planned";
 import { forRefresh, hasUnknowns, hypervisorRefFailures, isUnknown, nowIso, ownedElsewhereMessage, ownerTokenOf, parseArgs, partialCreate, remoteFor, stepError } from "./common";
 
 type Props = Record<string, any>;
+
+/** What a Guest's same-name replacement does first, as preview shows it. */
+export const DELETE_FIRST = "delete-first: the old guest is destroyed before the new one is built (same name, disk files and data disks), so a failed build leaves no guest";
 const NON_ARGS = ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "emulated", "ownerToken"];
 
 const kvm = (): typeof Kvm => require("../../drivers/kvm");
@@ -111,6 +114,12 @@ export function planFor(olds: Props | undefined, news: Props): Plan {
   const names = Object.fromEntries(Object.keys({ ...oldView, ...newView }).map((k) => [k, displayNameOf(k)]));
   const plan = planChanges(oldView, newView, caps, { allowRestart: !!news.allowRestart, allowDataLoss: !!news.allowDataLoss, names, secret: SECRET_KEYS });
   plan.failures = plan.failures.map((f) => ({ ...f, property: inputNameOf(f.property) }));
+  // A guest keeps its name, disk files and data disks across a replacement on the same host, so the new one cannot
+  // be built beside the old one: the preview says the old guest goes first.
+  const replaces = plan.properties.filter((p) => p.action === "replace").map((p) => inputNameOf(p.property));
+  if (isDeleteFirst(replaces, olds, news)) {
+    for (const p of plan.properties) if (p.action === "replace") p.reason += `; ${DELETE_FIRST}`;
+  }
   return plan;
 }
 
