@@ -38,6 +38,32 @@ export interface PlanOptions {
   allowDataLoss: boolean;
   /** Capability key -> the input the user edits, for messages (memoryMiB -> memory). */
   names?: Record<string, string>;
+  /**
+   * Capability keys whose values are or can carry secrets (environment values, cloud-init data): their values
+   * are never rendered in a reason, a failure or from/to; the action and the rule's reason stay exact.
+   */
+  secret?: readonly string[];
+}
+
+/** How a secret value is shown: never the value, only whether it changed (and which keys, for a map). */
+export const SECRET_MARK = "[secret]";
+const SECRET_CHANGED = "[secret, changed]";
+
+function isPlainMap(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === "object" && !Array.isArray(v);
+}
+
+/** Old and new of a secret property, redacted: a map keeps its keys (names are not secret), values become marks. */
+export function redactChange(from: unknown, to: unknown): { from: unknown; to: unknown } {
+  if (isPlainMap(from) && isPlainMap(to)) {
+    const f: Record<string, string> = {};
+    const t: Record<string, string> = {};
+    for (const k of Object.keys(from)) if (from[k] !== undefined) f[k] = SECRET_MARK;
+    for (const k of Object.keys(to)) if (to[k] !== undefined) t[k] = sameValue(from[k], to[k]) ? SECRET_MARK : SECRET_CHANGED;
+    return { from: f, to: t };
+  }
+  const mark = (v: unknown) => (v === undefined ? undefined : SECRET_MARK);
+  return { from: mark(from), to: sameValue(from, to) || to === undefined ? mark(to) : from === undefined ? SECRET_MARK : SECRET_CHANGED };
 }
 
 /** A property value the planner compares: numbers, strings, booleans, or JSON-able structures. */
@@ -113,11 +139,12 @@ export function planChanges(
   if (!old) return plan;
   const keys = [...new Set([...Object.keys(old), ...Object.keys(next)])].sort();
   for (const property of keys) {
-    const from = old[property];
-    const to = next[property];
+    let from = old[property];
+    let to = next[property];
     if (sameValue(from, to)) continue;
     const rule = ruleFor(property, from, to, old, caps);
     const name = opts.names?.[property] ?? property;
+    if (opts.secret?.includes(property)) ({ from, to } = redactChange(from, to));
     const change = `${show(from)} → ${show(to)}`;
     let entry: PropertyPlan;
     switch (rule.action) {

@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { shellScript } from "../../provider/drivers/shell";
+import { REGISTER_DIR } from "../../provider/drivers/lxc/scripts";
 
 const repoRoot = path.resolve(__dirname, "..", "..", "..");
 const providerDir = path.join(repoRoot, "provider");
@@ -89,4 +90,10 @@ test("no provider code runs shell written in a TypeScript string (the transport'
     if (/\.script\(\s*[`'"]/.test(src) || /=\s*`\s*(set [-+]e|n="\$1"|if |for |echo |[a-z]+="\$1")/.test(src)) offenders.push(rel(f));
   }
   assert.deepEqual(offenders, []);
+});
+
+test("the LXC scripts and REGISTER_DIR name the same register directory", () => {
+  for (const file of ["create.sh", "destroy.sh", "rename.sh"]) {
+    assert.ok(shellScript("lxc", file).includes(`"$LXCPATH/${REGISTER_DIR}`), `${file} does not use $LXCPATH/${REGISTER_DIR}`);
+  }
 });

@@ -9,7 +9,6 @@ export const SHUTDOWN_SCRIPT = load("shutdown.sh");
 export const ROOT_DISK_SCRIPT = load("root-disk.sh");
 export const DATA_DISK_SCRIPT = load("data-disk.sh");
 export const SEED_SCRIPT = load("seed-iso.sh");
-export const GROW_SCRIPT = load("grow.sh");
 export const REMOVE_FILES_SCRIPT = load("remove-files.sh");
 export const MOVE_DIR_SCRIPT = load("move-dir.sh");
 export const VERIFY_SCRIPT = load("verify.sh");

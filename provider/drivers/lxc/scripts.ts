@@ -4,7 +4,7 @@ import { shellScript } from "../shell";
 
 const load = (file: string) => shellScript("lxc", file);
 
-/** Directory under the LXC path holding one empty file per container pulumi-virt manages on that host (the scripts name it too). */
+/** Directory under the LXC path holding one file per container pulumi-virt manages on that host: its owner's token (the scripts name it too). */
 export const REGISTER_DIR = ".pulumi-virt";
 
 /** Prints host facts once, then per container its config, state, loop image and live cgroup/fs values. */
@@ -16,6 +16,8 @@ export const DESTROY_SCRIPT = load("destroy.sh");
 export const RENAME_SCRIPT = load("rename.sh");
 export const UNREGISTER_SCRIPT = load("unregister.sh");
 export const VERIFY_SCRIPT = load("verify.sh");
+export const CLAIM_SCRIPT = load("claim.sh");
+export const FIND_OWNED_SCRIPT = load("find-owned.sh");
 /** A mutating script, then READ_SCRIPT for its container ($1): state after the change, same round trip. */
 export const CREATE_THEN_READ = load("create-then-read.sh");
 export const APPLY_THEN_READ = load("apply-then-read.sh");

@@ -9,6 +9,7 @@ export const CREATE_SCRIPT = load("create.sh");
 export const LIVE_SCRIPT = load("live.sh");
 export const SHUTDOWN_SCRIPT = load("shutdown.sh");
 export const DESTROY_SCRIPT = load("destroy.sh");
+export const MOVE_OWNER_SCRIPT = load("move-owner.sh");
 export const SEED_ROOT_DISK_SCRIPT = load("seed-root-disk.sh");
 export const VERIFY_SCRIPT = load("verify.sh");
 /** Is a kernel image bootable as a Xen PV guest? The method is described in host.ts. */

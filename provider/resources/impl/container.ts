@@ -1,18 +1,19 @@
 // Container: an LXC system container. Plans every change (live / restart / replace) at check time,
 // shows it in preview, and applies exactly that plan on update.
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { containerArgsSchema, ContainerArgs } from "../../models/container";
 import type { HypervisorRef } from "../../models/hypervisor";
+import type { ConnectionArgs } from "../../ssh/connection";
 import { containerRules } from "../../plan/rules";
 import { describePlan, Plan, planChanges, PlanValue, sameValue } from "../../plan/planner";
 import type { CapabilityTable } from "../../plan/types";
 import type * as Lxc from "../../drivers/lxc";
 import { hostChanged, readContainerCoalesced } from "../../drivers/lxc";
-import { recordPlan, diffFromPlan } from "./planned";
-import { hasUnknowns, isUnknown, nowIso, parseArgs, partialCreate, remoteFor, stepError } from "./common";
+import { recordPlan, diffFromPlan, replacementKey } from "./planned";
+import { hasUnknowns, hypervisorRefFailures, isUnknown, nowIso, ownedElsewhereMessage, ownerTokenOf, parseArgs, partialCreate, remoteFor, stepError } from "./common";
 
 type Props = Record<string, any>;
-const NON_ARGS = ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "containerId"];
+const NON_ARGS = ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "containerId", "ownerToken"];
 
 function lxc(): typeof Lxc {
   return require("../../drivers/lxc");
@@ -39,6 +40,9 @@ const GLUE_CAPS: CapabilityTable = {
   diskBacking: { change: { action: "replace", reason: "moving between a directory and a loop-image root filesystem rebuilds the rootfs", destroysData: true } },
   hostIdentity: { change: { action: "replace", reason: "the container moves to another host: a new container is created there and the old one destroyed" } },
 };
+
+/** Plan keys whose values can carry secrets: rendered as [secret] in plans, lastApplied and failures. */
+export const SECRET_KEYS = ["environment"];
 
 export function capabilitiesFor(fstype: string | undefined): CapabilityTable {
   const d = lxc() as any;
@@ -74,6 +78,7 @@ export function planFor(olds: Props | undefined, news: Props): Plan {
     allowRestart: !!news.allowRestart,
     allowDataLoss: !!news.allowDataLoss,
     names: DISPLAY_NAME,
+    secret: SECRET_KEYS,
   });
   plan.failures = plan.failures.map((f) => ({ ...f, property: inputNameOf(f.property) }));
   return plan;
@@ -102,13 +107,36 @@ export function specOf(p: Props): Lxc.ContainerSpec {
   };
 }
 
-/** A connection shaped like @pulumi/command's remote.Connection, reaching the container through its host. */
-function connectionOf(p: Props): Record<string, unknown> | undefined {
+/** One hop as a @pulumi/command-style connection: its pinned host key, credentials, and the rest of its chain. */
+function hopOf(c: ConnectionArgs): Record<string, unknown> {
+  const hop: Record<string, unknown> = { host: c.host, port: c.port, user: c.user };
+  if (c.hostKey) hop.hostKey = c.hostKey;
+  // A host the program reaches without a pinned key says so here too: nothing is pinned that was not.
+  if (c.insecureSkipHostKeyCheck) hop.insecureSkipHostKeyCheck = true;
+  if (c.privateKey) hop.privateKey = c.privateKey;
+  if (c.privateKeyPassword !== undefined) hop.privateKeyPassword = c.privateKeyPassword;
+  if (c.password !== undefined) hop.password = c.password;
+  if (c.agentSocket) hop.agentSocketPath = c.agentSocket;
+  // @pulumi/command takes one proxy hop; the rest of the host's chain is kept (pulumi-virt's Host accepts it).
+  if (c.proxy) hop.proxy = hopOf(c.proxy);
+  return hop;
+}
+
+/**
+ * A connection shaped like @pulumi/command's remote.Connection, reaching the container through its host with the
+ * host's whole connection (pinned key, credentials, proxy chain). The container's own SSH host key is not known to
+ * pulumi-virt, so it is not pinned: `insecureSkipHostKeyCheck: true` says so instead of inventing a key.
+ * The Container class declares this output secret (it holds the host's credentials).
+ */
+export function connectionOf(p: Props): Record<string, unknown> | undefined {
   const hv = p.hypervisor as HypervisorRef;
   const address = typeof p.network?.address === "string" ? p.network.address.split("/")[0] : undefined;
   if (!address) return undefined;
-  const c = hv.host.connection as Record<string, unknown>;
-  return { host: address, port: 22, user: "root", privateKey: c.privateKey, proxy: { host: c.host, port: c.port, user: c.user, privateKey: c.privateKey } };
+  const c = hv.host.connection;
+  const own: Record<string, unknown> = { host: address, port: 22, user: "root", insecureSkipHostKeyCheck: true };
+  if (c.privateKey) own.privateKey = c.privateKey;
+  if (c.privateKeyPassword !== undefined) own.privateKeyPassword = c.privateKeyPassword;
+  return { ...own, proxy: hopOf(c) };
 }
 
 export async function check(olds: Props, news: Props) {
@@ -117,6 +145,8 @@ export async function check(olds: Props, news: Props) {
   const hv = news.hypervisor as HypervisorRef | undefined;
   const inputs: Props = { ...news, ...value };
   if (!hv || isUnknown(hv) || hasUnknowns(news)) return { inputs, failures: [] };
+  const refFailures = hypervisorRefFailures(hv);
+  if (refFailures.length) return { inputs, failures: refFailures };
   const out = [...containerRules(value.osFamily, hv)];
   inputs.osFamily = value.osFamily ?? hv.host.facts.kernel.name.toLowerCase();
   if (value.cpus && value.cpus > hv.host.facts.cpus) {
@@ -129,8 +159,18 @@ export async function check(olds: Props, news: Props) {
   return { inputs, failures: out };
 }
 
-export async function diff(_id: string, olds: Props, news: Props) {
-  return diffFromPlan(planFor(olds, news), olds, news, inputNameOf, ["stopTimeoutSec"]);
+/**
+ * Same-name replacements planned in this provider process (the engine's diff, create and delete of one `up` run
+ * in it): the new resource's key -> the old resource. Its create builds the new container beside the old one.
+ */
+const replacing = new Map<string, { oldId: string; oldName: string; stopTimeoutSec: number; wasRunning: boolean }>();
+
+export async function diff(id: string, olds: Props, news: Props) {
+  const d = diffFromPlan(planFor(olds, news), olds, news, inputNameOf, ["stopTimeoutSec"], { sideBySide: true });
+  if (d.replaces.length && olds.name === news.name && !d.replaces.includes("hypervisor")) {
+    replacing.set(replacementKey(news), { oldId: id, oldName: olds.name, stopTimeoutSec: olds.stopTimeoutSec ?? 30, wasRunning: olds.running !== false });
+  }
+  return d;
 }
 
 /** hostSnapshot: refresh may be answered from a snapshot of all the host's containers (see ssh/read-batch.ts). */
@@ -140,17 +180,106 @@ async function observe(p: Props, hostSnapshot = false) {
 }
 
 export async function create(inputs: Props) {
+  const id = `lxc-${randomUUID()}`;
+  const old = replacing.get(replacementKey(inputs));
+  if (old && old.oldName === inputs.name) {
+    replacing.delete(replacementKey(inputs));
+    return replaceSideBySide(id, inputs, old);
+  }
+  return createAs(id, inputs, false);
+}
+
+/** A temporary name derived from the container's (still a valid container name: at most 63 characters). */
+function asideName(name: string, role: "new" | "old", suffix: string): string {
+  return `${name.slice(0, 48)}-pv${role}-${suffix}`;
+}
+
+/**
+ * A replacement with the same name on the same host, without a moment with no container if it fails: the new
+ * container is built under a temporary name (stopped: it has the old one's address), then the old one is stopped
+ * and renamed aside, the new one renamed into place and started. The engine then deletes the old resource, whose
+ * container is found aside by its owner token. If the build fails, the old container was not touched; if the switch
+ * fails, the old one is put back and started again.
+ */
+async function replaceSideBySide(id: string, inputs: Props, old: { oldId: string; oldName: string; stopTimeoutSec: number; wasRunning: boolean }) {
   const hv = inputs.hypervisor as HypervisorRef;
   const remote = remoteFor(hv.host);
   const name = inputs.name as string;
-  const id = `lxc-${randomUUID()}`;
+  const ownerToken = ownerTokenOf(id);
+  const suffix = randomBytes(3).toString("hex");
+  const fresh = asideName(name, "new", suffix);
+  const aside = asideName(name, "old", suffix);
+  const what = `container "${name}" on ${hv.host.facts.hostname ? `host "${hv.host.facts.hostname}"` : "the host"}`;
+  try {
+    const cur = await lxc().readContainer(remote, name);
+    // Nothing of the old one is left: an ordinary create.
+    if (!cur) return await createAs(id, inputs, false);
+    // The old container must be the old resource's: its token goes into the registration (a state from before
+    // tokens claims it here), so that its delete finds it once it is renamed aside.
+    await lxc().claimContainer(remote, name, ownerTokenOf(old.oldId), { force: !!inputs.adopt }).catch((e: Error) => {
+      if (e.name === "ContainerOwnedElsewhereError") throw new Error(ownedElsewhereMessage(`container "${name}"`, hv.host, "replaced"));
+      throw e;
+    });
+    try {
+      await lxc().createContainer(remote, { ...specOf(inputs), name: fresh, running: false }, { ownerToken });
+    } catch (e) {
+      await lxc().destroyContainer(remote, fresh, { ownerToken }).catch(() => undefined);
+      throw new Error(
+        `${what}: the replacement could not be built (${(e as Error).message}). The old container was not touched and keeps ` +
+        `running as before; nothing was changed. Fix the cause and run up again.`,
+      );
+    }
+    let phase = "stop the old container";
+    try {
+      await lxc().stopContainer(remote, name, old.stopTimeoutSec);
+      phase = "rename the old container aside";
+      await lxc().renameContainer(remote, name, aside);
+      phase = "rename the new container into place";
+      await lxc().renameContainer(remote, fresh, name);
+      if (inputs.running !== false) {
+        phase = "start the new container";
+        await lxc().startContainer(remote, name);
+      }
+    } catch (e) {
+      const restored = await putBack(remote, name, fresh, aside, ownerToken, old.wasRunning).then(() => "the old container was put back" + (old.wasRunning ? " and started again" : ""), (u: Error) => `putting the old container back failed too (${u.message}); it is "${aside}" if it is not "${name}"`);
+      throw new Error(`${what}: the replacement was built but could not ${phase} (${(e as Error).message}); ${restored}.`);
+    }
+  } finally {
+    hostChanged(remote);
+  }
+  const observed = await observe(inputs);
+  return {
+    id,
+    outs: { ...inputs, observed, ownerToken, connection: connectionOf(inputs), lastApplied: { at: nowIso(), action: "replace", changes: inputs.plannedChanges ?? {} } },
+  };
+}
+
+/** Undoes a switch that failed half-way: the new container goes back aside (and away), the old one back in place. */
+async function putBack(remote: ReturnType<typeof remoteFor>, name: string, fresh: string, aside: string, ownerToken: string, start: boolean): Promise<void> {
+  const atName = await lxc().readContainer(remote, name);
+  if (atName?.ownerToken === ownerToken) {
+    await lxc().stopContainer(remote, name, 0);
+    await lxc().renameContainer(remote, name, fresh);
+  }
+  if (await lxc().readContainer(remote, aside)) await lxc().renameContainer(remote, aside, name);
+  if (start) await lxc().startContainer(remote, name);
+  await lxc().destroyContainer(remote, fresh, { ownerToken });
+}
+
+/** legacy: resuming a create recorded by a release before owner tokens (its registration is empty). */
+async function createAs(id: string, inputs: Props, legacy: boolean) {
+  const hv = inputs.hypervisor as HypervisorRef;
+  const remote = remoteFor(hv.host);
+  const name = inputs.name as string;
+  const ownerToken = ownerTokenOf(id);
   // Two round trips: the driver registers the name on the host, creates (or resumes an interrupted create of
   // ours) and reads back, then configures, starts and reads back. A container of that name that is not ours
   // is refused before anything on the host changes, unless adopt is set.
   let observed: Lxc.ContainerObserved;
   try {
-    observed = await lxc().createContainer(remote, specOf(inputs), { adopt: !!inputs.adopt });
+    observed = await lxc().createContainer(remote, specOf(inputs), { adopt: !!inputs.adopt, ownerToken, legacy });
   } catch (e) {
+    if ((e as Error).name === "ContainerOwnedElsewhereError") throw new Error(ownedElsewhereMessage(`container "${name}"`, hv.host, "created or changed"));
     if ((e as Error).name === "ContainerExistsError") {
       throw new Error(
         `container "${name}" already exists on host "${hv.host.facts.hostname}" and is not managed by pulumi-virt. ` +
@@ -166,14 +295,14 @@ export async function create(inputs: Props) {
       throw err;
     }
     // The engine keeps a partially created container in state (so it is not orphaned); the next `up` resumes it.
-    throw partialCreate(err, id, { ...inputs, observed: null });
+    throw partialCreate(err, id, { ...inputs, observed: null, ownerToken });
   } finally {
     // The host changed: a refresh snapshot taken before this must not answer later reads.
     hostChanged(remote);
   }
   return {
     id,
-    outs: { ...inputs, observed, connection: connectionOf(inputs), lastApplied: { at: nowIso(), action: inputs.plannedAction === "replace" ? "replace" : "create", changes: inputs.plannedAction === "replace" ? inputs.plannedChanges : {} } },
+    outs: { ...inputs, observed, ownerToken, connection: connectionOf(inputs), lastApplied: { at: nowIso(), action: inputs.plannedAction === "replace" ? "replace" : "create", changes: inputs.plannedAction === "replace" ? inputs.plannedChanges : {} } },
   };
 }
 
@@ -191,19 +320,26 @@ function withObserved(props: Props, o: Lxc.ContainerObserved): Props {
   return p;
 }
 
+/** Refuses a container whose registration holds another resource's token (an empty one is from before tokens). */
+function assertOwned(id: string, props: Props, o: Lxc.ContainerObserved, action: string): void {
+  if (props.adopt || !o.ownerToken || o.ownerToken === ownerTokenOf(id)) return;
+  throw new Error(ownedElsewhereMessage(`container "${props.name}"`, (props.hypervisor as HypervisorRef).host, action));
+}
+
 export async function read(id: string, props: Props) {
   const o = await observe(props, true);
   if (!o) return { id: undefined as unknown as string, props: undefined as unknown as Props };
+  assertOwned(id, props, o, "read as this resource's");
   const props2 = withObserved(props, o);
   // Inputs follow reality too, so the next preview plans the way back from the drifted value.
-  const { observed: _o, lastApplied: _l, connection: _c, ...inputs } = props2;
+  const { observed: _o, lastApplied: _l, connection: _c, ownerToken: _t, ...inputs } = props2;
   return { id, props: props2, inputs };
 }
 
 export async function update(id: string, olds: Props, news: Props) {
   // A create that failed part-way is in state with observed: null (partialCreate). The engine retries it as an
   // update, whose inputs usually equal the olds: finish the create instead of planning "no change".
-  if (olds.observed === null) return { outs: (await create(news)).outs };
+  if (olds.observed === null) return { outs: (await createAs(id, news, olds.ownerToken === undefined)).outs };
   const hv = news.hypervisor as HypervisorRef;
   const remote = remoteFor(hv.host);
   const plan = planFor(olds, news);
@@ -211,6 +347,13 @@ export async function update(id: string, olds: Props, news: Props) {
   const changed = new Set(plan.properties.map((p) => p.property));
   const name = news.name as string;
   const step = (s: string) => (e: unknown) => { throw stepError(`container "${name}"`, hv.host, s, e); };
+  // Only the owner changes a container. A state from before owner tokens claims its container here (documented
+  // in the README: the first update after upgrading writes the token); adopt takes it over from another owner.
+  const ownerToken = ownerTokenOf(id);
+  await lxc().claimContainer(remote, olds.name, ownerToken, { force: !!news.adopt }).catch((e: Error) => {
+    if (e.name === "ContainerOwnedElsewhereError") throw new Error(ownedElsewhereMessage(`container "${olds.name}"`, hv.host, "changed"));
+    step("claim")(e);
+  });
   if (plan.overall === "restart") {
     if (changed.has("name")) {
       await lxc().stopContainer(remote, olds.name, news.stopTimeoutSec ?? 30).catch(step("stop for rename"));
@@ -236,18 +379,30 @@ export async function update(id: string, olds: Props, news: Props) {
     outs: {
       ...news,
       observed,
+      ownerToken,
       connection: connectionOf(news),
       lastApplied: { at: nowIso(), action: plan.overall, changes: describePlan(plan) },
     },
   };
-  void id;
 }
 
-async function del(_id: string, props: Props) {
+async function del(id: string, props: Props) {
   const hv = props.hypervisor as HypervisorRef;
   const remote = remoteFor(hv.host);
-  await lxc().stopContainer(remote, props.name, props.stopTimeoutSec ?? 30).catch(() => undefined);
-  const r = await lxc().destroyContainer(remote, props.name).catch((e: Error) => { throw stepError(`container "${props.name}"`, hv.host, "destroy", e); });
+  // Ownership first: a container of this name that another resource owns is neither stopped nor destroyed.
+  let name = props.name as string;
+  const o = await lxc().readContainer(remote, name).catch(() => undefined);
+  if (o?.ownerToken && o.ownerToken !== ownerTokenOf(id)) {
+    // Replaced side by side: this resource's container was renamed aside, and its registration says which it is.
+    const aside = await lxc().findContainerByOwner(remote, ownerTokenOf(id)).catch(() => undefined);
+    if (!aside) throw new Error(ownedElsewhereMessage(`container "${name}"`, hv.host, "stopped or destroyed"));
+    name = aside;
+  }
+  await lxc().stopContainer(remote, name, props.stopTimeoutSec ?? 30).catch(() => undefined);
+  const r = await lxc().destroyContainer(remote, name, { ownerToken: ownerTokenOf(id) }).catch((e: Error) => {
+    if (e.name === "ContainerOwnedElsewhereError") throw new Error(ownedElsewhereMessage(`container "${name}"`, hv.host, "destroyed"));
+    throw stepError(`container "${name}"`, hv.host, "destroy", e);
+  });
   if (r === "absent") console.warn(`container "${props.name}" on host "${hv.host.facts.hostname}" was already gone`);
 }
 export { del as delete };

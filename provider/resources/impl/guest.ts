@@ -8,11 +8,14 @@ import { describePlan, Plan, planChanges, PlanValue, sameValue } from "../../pla
 import type { CapabilityTable, PropertyCapability } from "../../plan/types";
 import type * as Kvm from "../../drivers/kvm";
 import type * as Xen from "../../drivers/xen";
-import { recordPlan, diffFromPlan } from "./planned";
-import { forRefresh, hasUnknowns, isUnknown, nowIso, parseArgs, partialCreate, remoteFor, stepError } from "./common";
+import { recordPlan, diffFromPlan, isDeleteFirst } from "./planned";
+import { forRefresh, hasUnknowns, hypervisorRefFailures, isUnknown, nowIso, ownedElsewhereMessage, ownerTokenOf, parseArgs, partialCreate, remoteFor, stepError } from "./common";
 
 type Props = Record<string, any>;
-const NON_ARGS = ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "emulated"];
+
+/** What a Guest's same-name replacement does first, as preview shows it. */
+export const DELETE_FIRST = "delete-first: the old guest is destroyed before the new one is built (same name, disk files and data disks), so a failed build leaves no guest";
+const NON_ARGS = ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "emulated", "ownerToken"];
 
 const kvm = (): typeof Kvm => require("../../drivers/kvm");
 const xen = (): typeof Xen => require("../../drivers/xen");
@@ -63,6 +66,9 @@ export function capabilitiesFor(form: "full" | "para", view: Record<string, Plan
   return table;
 }
 
+/** Plan keys whose values can carry secrets (cloud-init user-data holds passwords and keys). */
+export const SECRET_KEYS = ["cloudInit"];
+
 export function planView(p: Props): Record<string, PlanValue> {
   const hv = p.hypervisor as HypervisorRef | undefined;
   const v: Record<string, PlanValue> = {
@@ -106,8 +112,14 @@ export function planFor(olds: Props | undefined, news: Props): Plan {
   }
   const caps = capabilitiesFor((news.virtualization ?? olds?.virtualization) as "full" | "para", { ...oldView, ...newView });
   const names = Object.fromEntries(Object.keys({ ...oldView, ...newView }).map((k) => [k, displayNameOf(k)]));
-  const plan = planChanges(oldView, newView, caps, { allowRestart: !!news.allowRestart, allowDataLoss: !!news.allowDataLoss, names });
+  const plan = planChanges(oldView, newView, caps, { allowRestart: !!news.allowRestart, allowDataLoss: !!news.allowDataLoss, names, secret: SECRET_KEYS });
   plan.failures = plan.failures.map((f) => ({ ...f, property: inputNameOf(f.property) }));
+  // A guest keeps its name, disk files and data disks across a replacement on the same host, so the new one cannot
+  // be built beside the old one: the preview says the old guest goes first.
+  const replaces = plan.properties.filter((p) => p.action === "replace").map((p) => inputNameOf(p.property));
+  if (isDeleteFirst(replaces, olds, news)) {
+    for (const p of plan.properties) if (p.action === "replace") p.reason += `; ${DELETE_FIRST}`;
+  }
   return plan;
 }
 
@@ -133,6 +145,7 @@ export function kvmSpecOf(p: Props): Kvm.DomainSpec {
     autostart: g.autostart,
     shutdownTimeoutSec: g.shutdownTimeoutSec,
     storageDir: hv.storageDir,
+    ownerToken: typeof p.ownerToken === "string" ? p.ownerToken : undefined,
   } as Kvm.DomainSpec;
 }
 
@@ -191,6 +204,8 @@ export async function check(olds: Props, news: Props) {
   const hv = news.hypervisor as HypervisorRef | undefined;
   const inputs: Props = { ...news, ...value };
   if (!hv || isUnknown(hv) || hasUnknowns(news)) return { inputs, failures: [] };
+  const refFailures = hypervisorRefFailures(hv);
+  if (refFailures.length) return { inputs, failures: refFailures };
   const out = [...guestRules(value.virtualization, hv)];
   // Emulation is visible in the guest's own inputs, so every preview of a TCG guest says so.
   inputs.emulated = value.virtualization === "full" ? hv.emulated : false;
@@ -230,41 +245,80 @@ function exists(o: any): boolean {
   return !!o && o.exists !== false;
 }
 
+/** Refuses a guest whose owner token (on the host) is another resource's; none is from before tokens. */
+function assertOwned(id: string, props: Props, o: any, action: string): void {
+  if (props.adopt || !o?.ownerToken || o.ownerToken === ownerTokenOf(id)) return;
+  throw new Error(ownedElsewhereMessage(`guest "${props.name}"`, (props.hypervisor as HypervisorRef).host, action));
+}
+
+/**
+ * Writes this resource's token to the guest on the host (see README: a guest from before tokens is claimed on its
+ * next update; adopt takes one over from another owner). `current` is the guest as just read.
+ */
+async function claim(id: string, props: Props, name: string, current: any): Promise<void> {
+  const hv = props.hypervisor as HypervisorRef;
+  const remote = remoteFor(hv.host);
+  const token = ownerTokenOf(id);
+  if (current?.ownerToken === token) return;
+  assertOwned(id, props, current, "changed");
+  if (props.virtualization === "full") {
+    if (exists(current)) await kvm().claimGuest(remote, name, token, { force: !!props.adopt });
+  } else {
+    await xen().claimDomain(remote, name, xenSpecOf(props).configDir, token, { force: !!props.adopt, current: current?.ownerToken ?? "" });
+  }
+}
+
 export async function create(inputs: Props) {
   const hv = inputs.hypervisor as HypervisorRef;
   const remote = remoteFor(hv.host);
   const name = inputs.name as string;
   const id = `${inputs.virtualization === "full" ? "kvm" : "xen"}-${randomUUID()}`;
+  const ownerToken = ownerTokenOf(id);
   const existing = await observe(inputs).catch((e: Error) => { throw stepError(`guest "${name}"`, hv.host, "look for an existing guest", e); });
   if (exists(existing) && !inputs.adopt) {
     throw new Error(
       `guest "${name}" already exists on host "${hv.host.facts.hostname}". Set adopt: true to take it over, or choose another name.`,
     );
   }
+  // A Xen domain that is shut down is not listed, but its owner file says whose it is.
+  if (!exists(existing)) assertOwned(id, inputs, existing, "created");
   await preflightPvKernel(undefined, inputs);
   try {
-    if (inputs.virtualization === "full") await kvm().createGuest(remote, kvmSpecOf(inputs));
-    else {
+    if (inputs.virtualization === "full") {
+      await kvm().createGuest(remote, kvmSpecOf({ ...inputs, ownerToken }));
+      // An adopted domain keeps its definition: the token is written into it.
+      if (exists(existing)) await kvm().claimGuest(remote, name, ownerToken, { force: true });
+    } else {
+      // The owner file first: an interrupted create is recognisably this resource's.
+      await xen().claimDomain(remote, name, xenSpecOf(inputs).configDir, ownerToken, { force: !!inputs.adopt, current: existing?.ownerToken ?? "" });
       await seedPvRootDisk(inputs);
       await xen().createDomain(remote, xenSpecOf(inputs));
     }
   } catch (e) {
-    throw partialCreate(stepError(`guest "${name}"`, hv.host, "create", e), id, { ...inputs, observed: null });
+    throw partialCreate(stepError(`guest "${name}"`, hv.host, "create", e), id, { ...inputs, observed: null, ownerToken });
   }
   const observed = await settleBalloon(inputs);
-  return { id, outs: { ...inputs, observed, lastApplied: { at: nowIso(), action: inputs.plannedAction === "replace" ? "replace" : "create", changes: inputs.plannedAction === "replace" ? inputs.plannedChanges : {} } } };
+  return { id, outs: { ...inputs, observed, ownerToken, lastApplied: { at: nowIso(), action: inputs.plannedAction === "replace" ? "replace" : "create", changes: inputs.plannedAction === "replace" ? inputs.plannedChanges : {} } } };
 }
 
-async function finishCreate(inputs: Props): Promise<Props> {
+async function finishCreate(id: string, inputs: Props): Promise<Props> {
   const hv = inputs.hypervisor as HypervisorRef;
   const remote = remoteFor(hv.host);
+  const ownerToken = ownerTokenOf(id);
+  const current = await observe(inputs);
+  assertOwned(id, inputs, current, "changed");
   try {
-    if (inputs.virtualization === "full") await kvm().createGuest(remote, kvmSpecOf(inputs));
-    else await xen().createDomain(remote, xenSpecOf(inputs));
+    if (inputs.virtualization === "full") {
+      await kvm().createGuest(remote, kvmSpecOf({ ...inputs, ownerToken }));
+      await kvm().claimGuest(remote, inputs.name, ownerToken, { force: !!inputs.adopt });
+    } else {
+      await xen().claimDomain(remote, inputs.name, xenSpecOf(inputs).configDir, ownerToken, { force: !!inputs.adopt, current: current?.ownerToken ?? "" });
+      await xen().createDomain(remote, xenSpecOf(inputs));
+    }
   } catch (e) {
     throw stepError(`guest "${inputs.name}"`, hv.host, "finish the interrupted create", e);
   }
-  return { ...inputs, observed: await observe(inputs), lastApplied: { at: nowIso(), action: "create", changes: {} } };
+  return { ...inputs, observed: await observe(inputs), ownerToken, lastApplied: { at: nowIso(), action: "create", changes: {} } };
 }
 
 function withObserved(props: Props, o: any): Props {
@@ -280,15 +334,16 @@ function withObserved(props: Props, o: any): Props {
 export async function read(id: string, props: Props) {
   const o = await observe(props, true);
   if (!exists(o)) return { id: undefined as unknown as string, props: undefined as unknown as Props };
+  assertOwned(id, props, o, "read as this resource's");
   const props2 = withObserved(props, o);
-  const { observed: _o, lastApplied: _l, ...inputs } = props2;
+  const { observed: _o, lastApplied: _l, ownerToken: _t, ...inputs } = props2;
   return { id, props: props2, inputs };
 }
 
-export async function update(_id: string, olds: Props, news: Props) {
+export async function update(id: string, olds: Props, news: Props) {
   // A create that failed part-way is in state with observed: null (partialCreate). The engine retries it as an
   // update, whose inputs usually equal the olds: finish the create (the drivers' creates are idempotent).
-  if (olds.observed === null) return { outs: await finishCreate(news) };
+  if (olds.observed === null) return { outs: await finishCreate(id, news) };
   const hv = news.hypervisor as HypervisorRef;
   const remote = remoteFor(hv.host);
   const plan = planFor(olds, news);
@@ -296,9 +351,12 @@ export async function update(_id: string, olds: Props, news: Props) {
   const changed = new Set(plan.properties.map((p) => p.property));
   const name = news.name as string;
   const step = (s: string) => (e: unknown) => { throw stepError(`guest "${name}"`, hv.host, s, e); };
+  // Only the owner changes a guest; a state from before tokens claims its guest here.
+  const ownerToken = ownerTokenOf(id);
+  await claim(id, { ...olds, adopt: news.adopt }, olds.name, await observe(olds));
   let how: unknown;
   if (news.virtualization === "full") {
-    const spec = kvmSpecOf(news);
+    const spec = kvmSpecOf({ ...news, ownerToken });
     if (plan.overall === "restart") {
       // renameGuest stops, renames and redefines with the whole new spec, so it also applies the other restart changes.
       how = changed.has("name")
@@ -326,6 +384,11 @@ export async function update(_id: string, olds: Props, news: Props) {
       await preflightPvKernel(olds, news);
       if (changed.has("name")) await xen().shutdownDomain(remote, olds.name, spec.shutdownTimeoutSec).catch(step(`stop "${olds.name}" for rename`));
       how = await xen().restartWithConfig(remote, spec).catch(step("restart with the new configuration"));
+      if (changed.has("name")) {
+        // The owner's token moves to the new name.
+        await xen().claimDomain(remote, name, spec.configDir, ownerToken, { force: true }).catch(step("record the owner under the new name"));
+        await remote.exec(["rm", "-f", xen().ownerPath(spec.configDir, olds.name)], { step: `remove the owner file of ${olds.name}` }).catch(step("remove the old owner file"));
+      }
     } else if (plan.overall === "live") {
       const live: Record<string, unknown> = {};
       if (changed.has("memoryMiB")) live.memoryMiB = spec.memoryMiB;
@@ -335,12 +398,13 @@ export async function update(_id: string, olds: Props, news: Props) {
     }
   }
   const observed = plan.overall === "restart" ? await settleBalloon(news) : await observe(news);
-  return { outs: { ...news, observed, lastApplied: { at: nowIso(), action: plan.overall, changes: describePlan(plan), stoppedBy: how } } };
+  return { outs: { ...news, observed, ownerToken, lastApplied: { at: nowIso(), action: plan.overall, changes: describePlan(plan), stoppedBy: how } } };
 }
 
-async function del(_id: string, props: Props) {
+async function del(id: string, props: Props) {
   const hv = props.hypervisor as HypervisorRef;
   const remote = remoteFor(hv.host);
+  assertOwned(id, { ...props, adopt: false }, await observe(props).catch(() => undefined), "stopped or destroyed");
   let r: string;
   try {
     if (props.virtualization === "full") {

@@ -9,7 +9,7 @@ type Props = Record<string, any>;
 
 const pendingReplacements = new Map<string, { overall: string; changes: Record<string, string> }>();
 
-function replacementKey(p: Props): string {
+export function replacementKey(p: Props): string {
   const hv = p.hypervisor as HypervisorRef | undefined;
   return `${hv && !isUnknown(hv) ? `${hv.host.facts.machineId}/${hv.host.facts.hostname}` : "?"}/${p.name}`;
 }
@@ -27,7 +27,11 @@ export function recordPlan(inputs: Props, plan: Plan, hasOld: boolean): void {
 }
 
 /** The engine's diff, from the same plan: replace keys are the inputs the user edits. */
-export function diffFromPlan(plan: Plan, olds: Props, news: Props, inputNameOf: (key: string) => string, settings: string[]) {
+/**
+ * sideBySide: the resource builds a replacement beside the old machine under a temporary name and switches when it is
+ * ready (Container), so the engine may create before it deletes; otherwise a same-name replacement is delete-first.
+ */
+export function diffFromPlan(plan: Plan, olds: Props, news: Props, inputNameOf: (key: string) => string, settings: string[], opts: { sideBySide?: boolean } = {}) {
   const replaces = [...new Set(plan.properties.filter((p) => p.action === "replace").map((p) => inputNameOf(p.property)))];
   if (replaces.length) pendingReplacements.set(replacementKey(news), { overall: "replace", changes: describePlan(plan) });
   const connectionMoved = !sameValue((olds.hypervisor as HypervisorRef)?.host?.connection, (news.hypervisor as HypervisorRef)?.host?.connection);
@@ -36,6 +40,11 @@ export function diffFromPlan(plan: Plan, olds: Props, news: Props, inputNameOf: 
     changes: plan.properties.length > 0 || connectionMoved || settingsChanged,
     replaces,
     // Names are unique on a host: the old machine must go before its replacement can take the name.
-    deleteBeforeReplace: replaces.length > 0 && olds.name === news.name && !replaces.includes("hypervisor"),
+    deleteBeforeReplace: !opts.sideBySide && isDeleteFirst(replaces, olds, news),
   };
+}
+
+/** A replacement that keeps the name on the same host: the old machine must go before a new one can take the name. */
+export function isDeleteFirst(replaces: string[], olds: Props, news: Props): boolean {
+  return replaces.length > 0 && olds.name === news.name && !replaces.includes("hypervisor");
 }

@@ -13,55 +13,39 @@ HC=
 if [ -f /sys/fs/cgroup/cgroup.controllers ]; then CGV=2; read -r HC < /sys/fs/cgroup/cpuset.cpus.effective 2>/dev/null
 else CGV=1; read -r HC < /sys/fs/cgroup/cpuset/cpuset.cpus 2>/dev/null; fi
 [ -n "$HC" ] || HC=0-$(( $(nproc) - 1 ))
-printf '@host	lxcpath	%s
-@host	cgroup	%s
-@host	cpus	%s
-' "$LXCPATH" "$CGV" "$HC"
-rd() { [ -r "$2" ] && read -r v < "$2" && printf 'cg	%s	%s
-' "$1" "$v"; }
+printf '@host\tlxcpath\t%s\n@host\tcgroup\t%s\n@host\tcpus\t%s\n' "$LXCPATH" "$CGV" "$HC"
+rd() { [ -r "$2" ] && read -r v < "$2" && printf 'cg\t%s\t%s\n' "$1" "$v"; }
 for n in "$@"; do
-  printf '@ct	%s
-' "$n"
+  printf '@ct\t%s\n' "$n"
   d="$LXCPATH/$n"
-  [ -d "$d" ] && printf 'dir	1
-'
-  [ -f "$d/.pulumi-virt-creating" ] && printf 'creating	1
-'
-  [ -f "$d/.pulumi-virt-created" ] && printf 'created	1
-'
+  [ -d "$d" ] && printf 'dir\t1\n'
+  [ -f "$d/.pulumi-virt-creating" ] && printf 'creating\t1\n'
+  [ -f "$d/.pulumi-virt-created" ] && printf 'created\t1\n'
+  if [ -f "$LXCPATH/.pulumi-virt/$n" ]; then o=; read -r o < "$LXCPATH/.pulumi-virt/$n" || true; printf 'owner\t%s\n' "$o"; fi
   [ -f "$d/config" ] || continue
-  printf 'exists	1
-'
+  printf 'exists\t1\n'
   img=
   while IFS= read -r line; do
-    printf 'cfg	%s
-' "$line"
+    printf 'cfg\t%s\n' "$line"
     case $line in lxc.rootfs.path*=*loop:*) img=${line#*loop:}; img=${img%% *} ;; esac
   done < "$d/config"
   pid=
   info=$(lxc-info -n "$n" -s -p -i 2>/dev/null)
   while IFS= read -r l; do
     case $l in
-      State:*) printf 'state	%s
-' "${l##* }" ;;
-      PID:*) pid=${l##* }; printf 'pid	%s
-' "$pid" ;;
-      IP:*) printf 'ip	%s
-' "${l##* }" ;;
+      State:*) printf 'state\t%s\n' "${l##* }" ;;
+      PID:*) pid=${l##* }; printf 'pid\t%s\n' "$pid" ;;
+      IP:*) printf 'ip\t%s\n' "${l##* }" ;;
     esac
   done <<EOF
 $info
 EOF
   if [ -n "$img" ]; then
-    printf 'image	%s
-' "$img"
-    [ -f "$img" ] && printf 'imagebytes	%s
-' "$(stat -c %s "$img")"
+    printf 'image\t%s\n' "$img"
+    [ -f "$img" ] && printf 'imagebytes\t%s\n' "$(stat -c %s "$img")"
     # By inode: sysfs backing_file paths are wrong when /var/lib/lxc is a bind mount.
-    for L in $(losetup -l -n -O NAME -j "$img" 2>/dev/null); do printf 'loop	%s
-' "$L"; done
-    [ -z "$pid" ] && [ -f "$img" ] && printf 'fstype	%s
-' "$(blkid -o value -s TYPE "$img" 2>/dev/null)"
+    for L in $(losetup -l -n -O NAME -j "$img" 2>/dev/null); do printf 'loop\t%s\n' "$L"; done
+    [ -z "$pid" ] && [ -f "$img" ] && printf 'fstype\t%s\n' "$(blkid -o value -s TYPE "$img" 2>/dev/null)"
   fi
   if [ -z "$pid" ] || [ ! -r "/proc/$pid/cgroup" ]; then continue; fi
   mem=; cpu=; cs=; u=
@@ -88,9 +72,10 @@ EOF
     rd cpu.max "$u/cpu.max"
     rd cpu.weight "$u/cpu.weight"
   fi
-  printf 'fs	%s
-' "$(stat -f -c '%b %S %T' "/proc/$pid/root/" 2>/dev/null)"
-  hw=; read -r hw < "/proc/$pid/root/sys/class/net/eth0/address" 2>/dev/null && printf 'hwaddr	%s
-' "$hw"
+  printf 'fs\t%s\n' "$(stat -f -c '%b %S %T' "/proc/$pid/root/" 2>/dev/null)"
+  # The MAC is asked of the kernel in the container's network namespace (netlink), never read through
+  # /proc/$pid/root: the container owns that tree, and a symlink or FIFO there would redirect or stall a host read.
+  hw=$(timeout 5 nsenter --net="/proc/$pid/ns/net" ip -o link show dev eth0 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "link/ether") print $(i + 1)}')
+  case $hw in ??:??:??:??:??:??) printf 'hwaddr\t%s\n' "$hw" ;; esac
 done
 exit 0

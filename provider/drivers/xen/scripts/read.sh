@@ -2,6 +2,7 @@
 # framed by @@ lines. Read-only.
 n="$1"; cfg="$2"
 if [ -f "$cfg" ]; then echo @@config; cat "$cfg"; fi
+if [ -f "${cfg%.cfg}.owner" ]; then echo @@owner; cat "${cfg%.cfg}.owner"; fi
 if ! out=$(xl list "$n" 2>&1); then
   case "$out" in *"invalid domain identifier"*) echo @@absent; exit 0;; esac
   echo @@error; printf '%s\n' "$out"; exit 0
