@@ -49,6 +49,22 @@ export function parsePlanned(text: string): { action: ReviewAction; from: string
   return { action, from: ft[1], to: ft[2], reason: ft[3] };
 }
 
+/**
+ * Properties that can carry secrets. The provider already plans them as [secret]; a plan written by an older
+ * release (or edited) must still never put a value into a report meant for a pull request.
+ */
+const SECRET_PROPERTIES = new Set(["environment", "cloudInit"]);
+const MARKS = /^(unset|\[secret(, changed)?\]|\{("[A-Za-z_][A-Za-z0-9_]*":"\[secret(, changed)?\]",?)*\})$/;
+
+function redactRow(p: { action: ReviewAction; from: string; to: string; reason: string }) {
+  const safe = (v: string) => (MARKS.test(v) ? v : "[secret]");
+  const from = safe(p.from);
+  const to = safe(p.to);
+  // The reason repeats "from → to" before the rule's own words; keep only the rule's words if it leaks a value.
+  const reason = p.from === from && p.to === to ? p.reason : "value withheld (secret)";
+  return { ...p, from, to, reason };
+}
+
 function isOurs(step: PreviewStep): boolean {
   const t: string = step?.newState?.type ?? step?.oldState?.type ?? "";
   return t.startsWith(TYPE_PREFIX) || String(step?.urn ?? "").includes(TYPE_PREFIX);
@@ -84,7 +100,7 @@ export function buildReview(preview: unknown): Review {
         .sort(([a], [b]) => a.localeCompare(b))
         .flatMap(([property, text]) => {
           const p = typeof text === "string" ? parsePlanned(text) : undefined;
-          return p ? [{ resource, type, property, ...p }] : [];
+          return p ? [{ resource, type, property, ...(SECRET_PROPERTIES.has(property.split(/[.[]/)[0]) ? redactRow(p) : p) }] : [];
         });
       // Settings that accompany a machine change are its opt-ins; alone, they are shown as what they are.
       const machine = parsed.filter((r) => r.action !== "settings");

@@ -20,6 +20,31 @@ export class MachineExistsError extends Error {
   }
 }
 
+/** A machine of that name on the host belongs to another pulumi-virt resource (its owner token is not ours). */
+export class MachineOwnedElsewhereError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MachineOwnedElsewhereError";
+  }
+}
+
+/**
+ * Who may change a machine: the token that says on the host which resource owns it (derived from the resource's id),
+ * and whether the program takes over a machine another resource owns (adopt).
+ */
+export interface Owner {
+  token: string;
+  adopt: boolean;
+}
+
+/** The machine a same-name replacement replaces, for a backend that builds the new one beside it. */
+export interface ReplacedMachine {
+  name: string;
+  token: string;
+  stopTimeoutSec: number;
+  wasRunning: boolean;
+}
+
 /** A problem with the desired state, naming the input property, found without the host. */
 export interface SpecProblem {
   property: string;
@@ -39,6 +64,7 @@ export interface RenameResult {
 export interface ChangeContext<S> {
   olds: S;
   news: S;
+  owner: Owner;
   /** View keys the plan changes (e.g. memoryMiB, dataDiskSizeMiB:logs). */
   changed: ReadonlySet<string>;
 }
@@ -70,9 +96,23 @@ export interface MachineDriver<S extends MachineState, K extends string, O> {
   inputName(key: string): string;
   /** Refusals the driver would make, found at check from the typed state (must be empty for model-valid input). */
   specProblems(state: S): SpecProblem[];
+  /** View keys whose values can carry secrets: planned as [secret]. */
+  readonly secretKeys: readonly string[];
+  /**
+   * How a replacement that keeps the name on the same host goes: "beside" (the new machine is built under a temporary
+   * name and switched in; the engine may create before it deletes) or "delete-first" (preview says so).
+   */
+  readonly sameNameReplacement: "beside" | "delete-first";
 
   // ---- effects (drivers only; all remote effects happen here)
-  create(remote: Remote, state: S, opts: { adopt: boolean; resume: boolean }): Promise<{ outcome: CreateOutcome; observed: O | undefined }>;
+  /** resume: finish a create that failed part-way; legacy: that create was recorded before owner tokens. */
+  create(remote: Remote, state: S, opts: { owner: Owner; resume: boolean; legacy: boolean }): Promise<{ outcome: CreateOutcome; observed: O | undefined }>;
+  /** Builds a same-name replacement beside the old machine, then switches (only for sameNameReplacement "beside"). */
+  replaceBeside?(remote: Remote, state: S, old: ReplacedMachine, owner: Owner): Promise<O | undefined>;
+  /** Which resource's token the machine carries, from a read ("" or undefined: none, e.g. from before tokens). */
+  ownerOf(observed: O): string | undefined;
+  /** Writes our token to the machine before a change; refuses (MachineOwnedElsewhereError) one owned elsewhere. */
+  claim(remote: Remote, state: S, owner: Owner): Promise<void>;
   /** After a failed create: clean up what can be, and say whether anything was left. */
   afterFailedCreate(remote: Remote, state: S): Promise<CreateLeftover>;
   read(remote: Remote, state: S, opts: { refresh: boolean }): Promise<O | undefined>;
@@ -81,7 +121,8 @@ export interface MachineDriver<S extends MachineState, K extends string, O> {
   applyLive(remote: Remote, change: ChangeContext<S>): Promise<StopOutcome | undefined>;
   rename(remote: Remote, change: ChangeContext<S>): Promise<RenameResult>;
   restart(remote: Remote, change: ChangeContext<S>): Promise<StopOutcome | undefined>;
-  destroy(remote: Remote, state: S): Promise<DestroyOutcome>;
+  /** Refuses (MachineOwnedElsewhereError) a machine of that name another resource owns. */
+  destroy(remote: Remote, state: S, owner: Owner): Promise<DestroyOutcome>;
   /** Live values overlaid on the desired ones, so refresh shows drift. */
   withObserved(state: S, observed: O): S;
   /** Derived outputs (e.g. a container's connection). */

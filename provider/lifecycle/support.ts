@@ -1,17 +1,23 @@
 // Helpers of the lifecycles (loaded inside the dynamic-provider process only): argument parsing, unknown values,
 // the transport for a host, and errors that name the resource, the host and the step.
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { Remote } from "../ssh/types";
 import { zodFailures } from "../models/common";
 import type { HostRef } from "../models/host";
+import { hypervisorRefSchema } from "../models/hypervisor";
 
 /** The value the engine sends for properties not known yet during preview. */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const PROVIDER_KEY = "__provider";
 
-export function isUnknown(v: unknown): boolean {
+export function isUnknown(v: unknown, seen: Set<object> = new Set()): boolean {
   if (v === UNKNOWN) return true;
-  if (v && typeof v === "object") return Object.values(v as Record<string, unknown>).some(isUnknown);
+  // A cyclic input (a hand-built object) is left to the schema, which refuses it naming the property.
+  if (v && typeof v === "object" && !seen.has(v)) {
+    seen.add(v);
+    return Object.values(v as Record<string, unknown>).some((x) => isUnknown(x, seen));
+  }
   return false;
 }
 
@@ -49,7 +55,7 @@ export function remoteFor(host: HostRef): Remote {
 
 export { forRefresh } from "../ssh/refresh";
 
-function hostLabel(host: HostRef | undefined): string {
+export function hostLabel(host: HostRef | undefined): string {
   if (!host) return "the host";
   return `host "${host.facts?.hostname || host.connection?.host}"`;
 }
@@ -67,4 +73,27 @@ export function partialCreate(err: Error, id: string, properties: Record<string,
 
 export function nowIso(): string {
   return new Date().toISOString();
+}
+
+/** Check failures of a HypervisorRef that may be hand-built (not computed by a Hypervisor), named under `hypervisor`. */
+export function hypervisorRefFailures(hv: unknown): Failure[] {
+  const r = hypervisorRefSchema.safeParse(hv);
+  return r.success ? [] : zodFailures(r.error, "hypervisor");
+}
+
+/**
+ * The token that says on the host which resource owns a machine: derived from the resource's id, which is random
+ * per resource (made at create) and kept in state. Derived rather than stored alone, so a state from a release
+ * before tokens has one too (such a resource claims its machine on its next update), and a claim written by an
+ * update that then failed is still this resource's on the retry.
+ */
+export function ownerTokenOf(id: string): string {
+  return createHash("sha256").update(`pulumi-virt owner ${id}`).digest("hex").slice(0, 32);
+}
+
+export function ownedElsewhereMessage(what: string, host: HostRef, action: string): string {
+  return (
+    `${what} on ${hostLabel(host)} belongs to another pulumi-virt resource (another stack, or another resource with ` +
+    `the same name): it was not ${action}. Choose another name, or set adopt: true to take it over from that resource.`
+  );
 }

@@ -69,6 +69,29 @@ export const machineName = z
     error: "expected 1-63 characters of letters, digits and '-', starting with a letter or digit (no spaces, dots, slashes, quotes or shell characters)",
   });
 
+/**
+ * Why a name could address a machine other than the one it names: virsh resolves `--domain` as an ID first, then
+ * a UUID, then a name, and xl takes an all-digit argument as a domid and "Domain-0" is dom0. Undefined when safe.
+ */
+export function nameAddressesOther(name: string): string | undefined {
+  if (/^[0-9]+$/.test(name)) return "an all-digit name is read as a domain ID by virsh and xl";
+  // virsh accepts a UUID as 32 hex digits with '-' anywhere between them.
+  if (/^[0-9a-fA-F-]+$/.test(name) && name.replace(/-/g, "").length === 32) return "a UUID-shaped name (32 hex digits) is read as a domain UUID by virsh";
+  if (name.toLowerCase() === "domain-0") return '"Domain-0" is the name of Xen\'s control domain';
+  return undefined;
+}
+
+/** Guest (VM) names: a machine name that virsh and xl can only read as a name. */
+export const guestName = machineName.superRefine((name, ctx) => {
+  const why = nameAddressesOther(name);
+  if (why) {
+    ctx.addIssue({
+      code: "custom",
+      message: `${JSON.stringify(name)} cannot be a guest name: ${why}. Expected 1-63 characters of letters, digits and '-' that are not all digits, not a UUID and not "Domain-0" (e.g. "web-1")`,
+    });
+  }
+});
+
 /** Absolute paths on the host: no traversal, no shell or config metacharacters. */
 export const hostPath = z
   .string({ error: "expected an absolute path on the host" })
@@ -96,11 +119,12 @@ export const macAddress = z
 /** mkfs.xfs refuses filesystems under 300 MiB. */
 export const XFS_MIN_MIB = 300;
 
-/** Why a name cannot name a Xen domain (the models' rule, which the Xen driver applies too), or undefined. */
+/**
+ * Why a guest name cannot name a Xen domain beyond guestName's rules (which refuse "Domain-0" for every guest), or
+ * undefined. The Xen driver applies it too.
+ */
 export function xenDomainNameProblem(name: string): string | undefined {
-  if (!/^[A-Za-z]/.test(name)) return "a Xen domain name starts with a letter";
-  if (name === "Domain-0") return "Domain-0 is the name of Xen's own control domain (dom0)";
-  return undefined;
+  return /^[A-Za-z]/.test(name) ? undefined : "a Xen domain name starts with a letter";
 }
 
 const ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { bridgeName, count, hostPath, macAddress, machineName, safeText, sizeMiB, xenDomainNameProblem } from "./common";
+import { bridgeName, count, guestName, hostPath, macAddress, safeText, sizeMiB, xenDomainNameProblem } from "./common";
 
 export const VIRTUALIZATION_FORMS = ["full", "para"] as const;
 export type VirtualizationForm = (typeof VIRTUALIZATION_FORMS)[number];
@@ -18,7 +18,7 @@ export const DISK_BUSES = ["virtio", "scsi", "sata"] as const;
 
 export const guestArgsSchema = z
   .object({
-    name: machineName,
+    name: guestName,
     virtualization: z.enum(VIRTUALIZATION_FORMS, { error: 'expected "full" (KVM/QEMU, any unmodified OS) or "para" (Xen PV, an OS modified for Xen)' }),
     vcpus: count("vCPUs", 1, 512),
     /** Upper bound for live vCPU hotplug, fixed when the guest boots. Defaults to vcpus. */

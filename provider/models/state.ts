@@ -28,16 +28,12 @@ export interface MachineCommon {
   /** What the host reported; null marks a create that failed part-way (a later `up` resumes it). */
   observed?: unknown;
   lastApplied?: LastApplied;
+  /** The token that says on the host which resource owns the machine (see lifecycle/support.ts ownerTokenOf). */
+  ownerToken?: string;
 }
 
-/** A connection shaped like @pulumi/command's remote.Connection. */
-export interface CommandConnection {
-  host: string;
-  port: number;
-  user: string;
-  privateKey?: string;
-  proxy?: { host: string; port: number; user: string; privateKey?: string };
-}
+/** A connection shaped like @pulumi/command's remote.Connection (secret: it holds the host's credentials). */
+export type CommandConnection = Record<string, unknown>;
 
 export type ContainerState = ContainerArgs & MachineCommon & { connection?: CommandConnection };
 export type GuestState = GuestArgs & MachineCommon & { emulated?: boolean };

@@ -38,6 +38,32 @@ export interface PlanOptions {
   allowDataLoss: boolean;
   /** Capability key -> the input the user edits, for messages (memoryMiB -> memory). */
   names?: Record<string, string>;
+  /**
+   * Capability keys whose values are or can carry secrets (environment values, cloud-init data): their values
+   * are never rendered in a reason, a failure or from/to; the action and the rule's reason stay exact.
+   */
+  secret?: readonly string[];
+}
+
+/** How a secret value is shown: never the value, only whether it changed (and which keys, for a map). */
+export const SECRET_MARK = "[secret]";
+const SECRET_CHANGED = "[secret, changed]";
+
+function isPlainMap(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === "object" && !Array.isArray(v);
+}
+
+/** Old and new of a secret property, redacted: a map keeps its keys (names are not secret), values become marks. */
+export function redactChange(from: unknown, to: unknown): { from: unknown; to: unknown } {
+  if (isPlainMap(from) && isPlainMap(to)) {
+    const f: Record<string, string> = {};
+    const t: Record<string, string> = {};
+    for (const k of Object.keys(from)) if (from[k] !== undefined) f[k] = SECRET_MARK;
+    for (const k of Object.keys(to)) if (to[k] !== undefined) t[k] = sameValue(from[k], to[k]) ? SECRET_MARK : SECRET_CHANGED;
+    return { from: f, to: t };
+  }
+  const mark = (v: unknown) => (v === undefined ? undefined : SECRET_MARK);
+  return { from: mark(from), to: sameValue(from, to) || to === undefined ? mark(to) : from === undefined ? SECRET_MARK : SECRET_CHANGED };
 }
 
 export type { PlanValue } from "./types";
@@ -121,11 +147,12 @@ export function planChanges<K extends string>(
   const news: Readonly<Record<string, PlanValue>> = next;
   const keys = [...new Set([...Object.keys(olds), ...Object.keys(news)])].sort();
   for (const property of keys) {
-    const from = olds[property];
-    const to = news[property];
+    let from = olds[property];
+    let to = news[property];
     if (sameValue(from, to)) continue;
     const rule = ruleFor(property, from, to, olds, caps);
     const name = opts.names?.[property] ?? property;
+    if (opts.secret?.includes(property)) ({ from, to } = redactChange(from, to));
     const change = `${show(from)} → ${show(to)}`;
     let entry: PropertyPlan;
     switch (rule.action) {

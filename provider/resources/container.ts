@@ -55,8 +55,9 @@ export class Container extends LazyResource {
     super(
       "container",
       name,
-      { ...rest, hypervisor: pulumi.secret(hv), plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined, connection: undefined },
-      { ...opts, additionalSecretOutputs: ["hypervisor", "connection"], dependsOn: mergeDeps(opts?.dependsOn, isHypervisor(args.hypervisor) ? args.hypervisor : undefined) },
+      // Environment values carry passwords and tokens: secret in state even when the program passes them in plain.
+      { ...rest, ...(rest.environment !== undefined ? { environment: pulumi.secret(rest.environment) } : {}), hypervisor: pulumi.secret(hv), plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined, connection: undefined },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "hypervisor", "connection", "environment"], dependsOn: mergeDeps(opts?.dependsOn, isHypervisor(args.hypervisor) ? args.hypervisor : undefined) },
       "pulumi-virt",
       "Container",
     );

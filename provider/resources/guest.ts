@@ -51,8 +51,9 @@ export class Guest extends LazyResource {
     super(
       "guest",
       name,
-      { ...rest, hypervisor: pulumi.secret(hv), emulated: undefined, plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined },
-      { ...opts, additionalSecretOutputs: ["hypervisor"], dependsOn: mergeDeps(opts?.dependsOn, isHypervisor(args.hypervisor) ? args.hypervisor : undefined) },
+      // cloud-init data carries passwords and keys: secret in state even when the program passes it in plain.
+      { ...rest, ...(rest.cloudInit !== undefined ? { cloudInit: pulumi.secret(rest.cloudInit) } : {}), hypervisor: pulumi.secret(hv), emulated: undefined, plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "hypervisor", "cloudInit"], dependsOn: mergeDeps(opts?.dependsOn, isHypervisor(args.hypervisor) ? args.hypervisor : undefined) },
       "pulumi-virt",
       "Guest",
     );

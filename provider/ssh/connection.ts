@@ -6,8 +6,21 @@ import { z } from "zod";
 const HOST_KEY_LINE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,2}( .*)?$/;
 const HOST_KEY_FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 
+const HOST_RE = /^([A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
+
+/**
+ * Bounds of every timeout. Node turns a delay of 2^31 ms or more into 1 ms, so an unbounded value would make every
+ * dial or command time out at once; these maxima stay far below that.
+ */
+export const MAX_DIAL_TIMEOUT_MS = 600_000;
+export const MAX_COMMAND_TIMEOUT_MS = 86_400_000;
+/** How many hops a proxy chain may have below the host itself (a deeper or cyclic chain is refused at check). */
+export const MAX_PROXY_DEPTH = 8;
+
 function keyscanHint(host: string, port: number): string {
-  const p = port === 22 ? "" : `-p ${port} `;
+  // The hint is a shell command for the user to run: only a host that passed validation is put into it.
+  if (!HOST_RE.test(host)) host = "HOST";
+  const p = Number.isInteger(port) && port >= 1 && port <= 65535 ? (port === 22 ? "" : `-p ${port} `) : "-p PORT ";
   return `pin the server's key with hostKey: "ssh-ed25519 AAAA..." (from \`ssh-keyscan ${p}-t ed25519 ${host}\`) or its fingerprint "SHA256:..." (from \`ssh-keyscan ${p}${host} | ssh-keygen -lf -\`), checked out of band`;
 }
 
@@ -15,7 +28,7 @@ const baseFields = {
   host: z
     .string({ error: "is required: a hostname or IP address" })
     .min(1, "must not be empty: a hostname or IP address")
-    .regex(/^([A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/, {
+    .regex(HOST_RE, {
       message: "must be a hostname (letters, digits, '.', '-', not starting with '-') or an IP address",
     }),
   port: z.number().int().min(1).max(65535).default(22),
@@ -38,12 +51,12 @@ const baseFields = {
     .optional(),
   insecureSkipHostKeyCheck: z.boolean().default(false),
   sudo: z.boolean().default(false),
-  dialTimeoutMs: z.number().int().positive().optional(),
+  dialTimeoutMs: z.number().int().positive().max(MAX_DIAL_TIMEOUT_MS, { message: `must be at most ${MAX_DIAL_TIMEOUT_MS} ms (10 minutes)` }).optional(),
   /** @pulumi/command's per-dial timeout in seconds; used when dialTimeoutMs is not given. */
-  perDialTimeout: z.number().positive().optional(),
+  perDialTimeout: z.number().positive().max(MAX_DIAL_TIMEOUT_MS / 1000, { message: `must be at most ${MAX_DIAL_TIMEOUT_MS / 1000} seconds` }).optional(),
   /** Accepted for compatibility with @pulumi/command; a failed dial is not retried here (a dropped connection is, once). */
-  dialErrorLimit: z.number().int().optional(),
-  commandTimeoutMs: z.number().int().positive().default(300_000),
+  dialErrorLimit: z.number().int().min(-1).max(1000).optional(),
+  commandTimeoutMs: z.number().int().positive().max(MAX_COMMAND_TIMEOUT_MS, { message: `must be at most ${MAX_COMMAND_TIMEOUT_MS} ms (24 hours)` }).default(300_000),
   maxChannels: z.number().int().min(1).max(64).default(8),
   execMode: z.enum(["session", "exec"]).default("session"),
 };
@@ -51,7 +64,24 @@ const baseFields = {
 type Fields = { [K in keyof typeof baseFields]: z.output<(typeof baseFields)[K]> };
 export type ConnectionArgs = Omit<Fields, "dialTimeoutMs"> & { dialTimeoutMs: number; proxy?: ConnectionArgs };
 
-export const connectionSchema: z.ZodType<ConnectionArgs, unknown> = z
+/**
+ * Walks the proxy chain before anything recurses into it: a cyclic or very deep chain gets one failure on the
+ * `proxy` that goes too far, instead of a stack overflow.
+ */
+function proxyChainProblem(v: unknown): { path: string[]; message: string } | undefined {
+  const seen = new Set<unknown>();
+  const path: string[] = [];
+  for (let hop = v; hop && typeof hop === "object"; hop = (hop as { proxy?: unknown }).proxy) {
+    if (seen.has(hop)) return { path, message: "the proxy chain is cyclic: a hop proxies through itself or an earlier hop" };
+    seen.add(hop);
+    if (path.length > MAX_PROXY_DEPTH) return { path, message: `the proxy chain is longer than ${MAX_PROXY_DEPTH} hops; reach the host through at most ${MAX_PROXY_DEPTH} proxies` };
+    if ((hop as { proxy?: unknown }).proxy === undefined) break;
+    path.push("proxy");
+  }
+  return undefined;
+}
+
+const connectionObject: z.ZodType<ConnectionArgs, unknown> = z
   .strictObject({
     ...baseFields,
     get proxy(): z.ZodOptional<z.ZodType<ConnectionArgs, unknown>> {
@@ -84,6 +114,14 @@ export const connectionSchema: z.ZodType<ConnectionArgs, unknown> = z
       dialTimeoutMs: c.dialTimeoutMs ?? (perDialTimeout !== undefined ? Math.round(perDialTimeout * 1000) : 10_000),
     } as ConnectionArgs;
   }) as unknown as z.ZodType<ConnectionArgs, unknown>;
+
+export const connectionSchema: z.ZodType<ConnectionArgs, unknown> = z
+  .unknown()
+  .superRefine((v, ctx) => {
+    const problem = proxyChainProblem(v);
+    if (problem) ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
+  })
+  .pipe(connectionObject) as unknown as z.ZodType<ConnectionArgs, unknown>;
 
 /** Input type: what a user writes (defaults optional). */
 export type ConnectionInput = z.input<typeof connectionSchema>;

@@ -1,4 +1,4 @@
-// Refresh reads: the same Remote, with a longer coalescing window for its coalescable reads.
+// Refresh reads wait longer for company, so a host's Host, Hypervisor and resource reads share one round trip.
 import type { Remote } from "./types";
 
 /** How long a refresh read waits for the host's other reads (the engine sends them tens of ms apart). */

@@ -78,6 +78,51 @@ const unknownKey = (known: string[]) =>
     .oneof(fc.constantFrom("memroy", "vcpu", "Name", "allow_restart", "cpu", "disks", "hostname", "image"), fc.stringMatching(/^[a-z][a-zA-Z0-9_]{0,12}$/))
     .filter((k) => !known.includes(k) && k !== "__provider");
 
+// ---- issue 19: names virsh/xl read as an ID or UUID, unbounded timeouts, deep or cyclic proxies, bad refs ----
+
+/** Guest names virsh would read as a domain ID or UUID (and Xen's dom0). */
+const idLikeName = fc.oneof(
+  fc.integer({ min: 0, max: 1e9 }).map(String),
+  fc.stringMatching(/^[0-9]{1,20}$/),
+  fc.uuid(),
+  fc.uuid().map((u) => u.replace(/-/g, "")),
+  fc.uuid().map((u) => u.toUpperCase()),
+  fc.constantFrom("Domain-0", "domain-0"),
+);
+/** Connection timeouts beyond their bounds (Node would turn a delay >= 2^31 ms into 1 ms). */
+const badTimeout = fc.oneof(
+  fc.integer({ min: 600_001, max: 2 ** 40 }).map((dialTimeoutMs) => ({ ...RAW_CONNECTION, dialTimeoutMs })),
+  fc.constantFrom(2 ** 31, 2 ** 31 - 1, 2 ** 32 + 1).map((dialTimeoutMs) => ({ ...RAW_CONNECTION, dialTimeoutMs })),
+  fc.integer({ min: 86_400_001, max: 2 ** 40 }).map((commandTimeoutMs) => ({ ...RAW_CONNECTION, commandTimeoutMs })),
+  fc.integer({ min: 601, max: 2 ** 32 }).map((perDialTimeout) => ({ ...RAW_CONNECTION, perDialTimeout })),
+);
+/** A proxy chain deeper than the limit (9 to 1000 hops), or one that loops back on itself. */
+const deepProxy = fc.integer({ min: 9, max: 1000 }).map((depth) => {
+  let c: Props = { ...RAW_CONNECTION };
+  for (let i = 0; i < depth; i++) c = { ...RAW_CONNECTION, proxy: c };
+  return { ...RAW_CONNECTION, proxy: c };
+});
+const cyclicProxy = fc.integer({ min: 1, max: 6 }).map((length) => {
+  const first: Props = { ...RAW_CONNECTION };
+  let last = first;
+  for (let i = 1; i < length; i++) { const next: Props = { ...RAW_CONNECTION }; last.proxy = next; last = next; }
+  last.proxy = first;
+  return { ...RAW_CONNECTION, proxy: first };
+});
+/** A hand-built HypervisorRef with something that would reach a host unchecked. */
+const badRef = (kind: "lxc" | "kvm" | "xen") => fc.oneof(
+  fc.oneof(traversal, relative, injected.map((x) => `/srv/${x}`)).map((storageDir) => ({ ...hypervisorRef(kind), storageDir })),
+  fc.oneof(injected, leadingDash, fc.constant("averyveryverylongbridge")).map((bridge) => ({ ...hypervisorRef(kind), bridge })),
+  fc.constantFrom("vmware", "KVM", "", "lxd").map((k) => ({ ...hypervisorRef(kind), kind: k })),
+  fc.oneof(badTimeout, deepProxy).map((connection) => { const r = hypervisorRef(kind); return { ...r, host: { ...r.host, connection } }; }),
+);
+
+/** JSON for messages, safe for cyclic values. */
+function show(v: unknown): string {
+  const seen = new WeakSet<object>();
+  return JSON.stringify(v, (_k, x) => (x && typeof x === "object" ? (seen.has(x) ? "[cycle]" : (seen.add(x), x)) : x))?.slice(0, 600) ?? String(v);
+}
+
 const field = (key: string, value: fc.Arbitrary<unknown>): fc.Arbitrary<Bad> => value.map((v) => ({ key, value: v }));
 const extra = (known: string[]): fc.Arbitrary<Bad> =>
   fc.tuple(unknownKey(known), fc.oneof(fc.integer(), fc.string({ maxLength: 6 }), fc.boolean())).map(([key, value]) => ({ key, value }));
@@ -126,6 +171,7 @@ const badContainer: fc.Arbitrary<Bad> = fc.oneof(
   field("allowRestart", notBoolean),
   field("allowDataLoss", notBoolean),
   field("adopt", notBoolean),
+  field("hypervisor", badRef("lxc")),
   extra(CT_KNOWN),
 );
 
@@ -143,7 +189,7 @@ const VM_BASE: Props = {
 };
 const VM_KNOWN = [...Object.keys(guestArgsSchema.shape), "hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "emulated"];
 const badGuest: fc.Arbitrary<Bad> = fc.oneof(
-  field("name", fc.oneof(badName, notString)),
+  field("name", fc.oneof(badName, notString, idLikeName)),
   field("virtualization", fc.oneof(fc.constantFrom("hvm", "Full", "pv", "", "container"), notString)),
   field("vcpus", fc.oneof(badCount, fc.constant(0), fc.integer({ min: 513, max: 100000 }))),
   // maxVcpus/maxMemory below vcpus/memory is reported on vcpus/memory (the value to change); here only refusals of the field itself.
@@ -182,6 +228,7 @@ const badGuest: fc.Arbitrary<Bad> = fc.oneof(
   field("allowRestart", notBoolean),
   field("allowDataLoss", notBoolean),
   field("adopt", notBoolean),
+  field("hypervisor", badRef("kvm")),
   extra(VM_KNOWN),
 );
 
@@ -215,6 +262,9 @@ const badConnection: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom("shell", "", "EXEC").map((execMode) => ({ ...RAW_CONNECTION, execMode })),
   fc.constant({ ...RAW_CONNECTION, privateKeyPassword: "secret", privateKey: undefined, password: "pw" }),
   fc.oneof(fc.constant({ host: "" }), fc.constant("jump.example"), fc.constant({ ...RAW_CONNECTION, port: 0 })).map((proxy) => ({ ...RAW_CONNECTION, proxy })),
+  badTimeout,
+  deepProxy,
+  cyclicProxy,
   unknownKey(["host", "port", "user", "privateKey", "privateKeyPassword", "password", "agentSocket", "agentSocketPath", "hostKey", "insecureSkipHostKeyCheck", "sudo", "dialTimeoutMs", "perDialTimeout", "dialErrorLimit", "commandTimeoutMs", "maxChannels", "execMode", "proxy"])
     .map((k) => ({ ...RAW_CONNECTION, [k]: "x" })),
 );
@@ -245,8 +295,8 @@ async function refusesWithoutSsh(label: string, check: Check, base: Props, bads:
       const news = withBad(base, bad);
       const res = await check(olds as Props, news);
       const mine = res.failures.filter((f) => f.property.split(".")[0] === bad.key && f.reason.trim().length > 0);
-      assert.ok(mine.length > 0, `${label}: ${JSON.stringify(bad)} -> failures ${JSON.stringify(res.failures)}`);
-      assert.deepEqual(sshCounters(), ZERO, `${label}: an SSH command or connection was made for ${JSON.stringify(bad)}`);
+      assert.ok(mine.length > 0, `${label}: ${show(bad)} -> failures ${show(res.failures)}`);
+      assert.deepEqual(sshCounters(), ZERO, `${label}: an SSH command or connection was made for ${show(bad)}`);
     }),
     { numRuns: RUNS_PER_RESOURCE, includeErrorInReport: true },
   );
@@ -267,6 +317,11 @@ test("Guest: invalid inputs are refused by check, naming the input", async () =>
   await refusesWithoutSsh("Guest", guest.check, { ...VM_BASE, hypervisor: hypervisorRef("kvm") }, badGuest);
 });
 
+test("Guest on xen: names xl or virsh would read as an ID (or dom0) are refused by check, naming name", async () => {
+  const PV_BASE: Props = { name: "pv1", virtualization: "para", vcpus: 1, memory: "256MiB", boot: { kernel: "/var/lib/xen/boot/vmlinuz" } };
+  await refusesWithoutSsh("Guest (xen)", guest.check, { ...PV_BASE, hypervisor: hypervisorRef("xen") }, fc.oneof(field("name", idLikeName), field("hypervisor", badRef("xen"))));
+});
+
 test("Hypervisor: invalid inputs are refused by check, naming the input", async () => {
   await refusesWithoutSsh("Hypervisor", hypervisor.check, { kind: "kvm", host: hostRef() }, badHypervisor);
 });
@@ -278,10 +333,10 @@ test("Host: bad connection settings are refused by check, naming connection", as
       generated++;
       const res = await host.check(olds as Props, withBad({ connection: RAW_CONNECTION }, bad));
       const mine = res.failures.filter((f) => f.property.split(".")[0] === bad.key && f.reason.trim().length > 0);
-      assert.ok(mine.length > 0, `Host: ${JSON.stringify(bad)} -> failures ${JSON.stringify(res.failures)}`);
+      assert.ok(mine.length > 0, `Host: ${show(bad)} -> failures ${show(res.failures)}`);
       // "cannot read facts" would mean the bad connection passed validation and a host was tried.
-      assert.ok(!res.failures.some((f) => /cannot read facts/.test(f.reason)), `Host: ${JSON.stringify(bad)} reached the transport`);
-      assert.deepEqual(sshCounters(), ZERO, `Host: an SSH command or connection was made for ${JSON.stringify(bad)}`);
+      assert.ok(!res.failures.some((f) => /cannot read facts/.test(f.reason)), `Host: ${show(bad)} reached the transport`);
+      assert.deepEqual(sshCounters(), ZERO, `Host: an SSH command or connection was made for ${show(bad)}`);
     }),
     { numRuns: RUNS_PER_RESOURCE, includeErrorInReport: true },
   );

@@ -6,6 +6,11 @@ import { validateDomainSpec } from "./validate";
 
 /** XML namespace of the driver's own bookkeeping inside <metadata>. */
 const META_NS = "https://github.com/pulumi-virt/kvm/1";
+/**
+ * Namespace of the owning resource's token inside <metadata>: an element of its own, so `virsh metadata` can set it
+ * on an existing domain (a claim) without rewriting the driver's bookkeeping.
+ */
+export const OWNER_NS = "https://github.com/pulumi-virt/kvm/owner/1";
 
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: "@_", format: true, suppressEmptyNode: true });
 
@@ -81,6 +86,7 @@ export function buildDomainXml(spec: DomainSpec, paths: DomainPaths = domainPath
         ? { "pv:dataDisk": spec.dataDisks.map((d) => ({ "@_name": d.name, "@_target": targets[d.name], "#text": paths.dataDisks[d.name] })) }
         : {}),
     },
+    ...(spec.ownerToken ? { "pvo:owner": { "@_xmlns:pvo": OWNER_NS, "#text": spec.ownerToken } } : {}),
   };
 
   const domain: Record<string, unknown> = {

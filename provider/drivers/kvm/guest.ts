@@ -1,14 +1,38 @@
 // Guest I/O through virsh over a Remote: create / read / applyLive / restart / rename / destroy.
 import { Remote, RemoteCommandError } from "../../ssh/types";
-import { buildDomainXml } from "./domain-xml";
-import { parseReadOutput } from "./parse";
+import { buildDomainXml, OWNER_NS } from "./domain-xml";
+import { parseQemuImgInfo, parseReadOutput } from "./parse";
 import { domainPaths } from "./paths";
-import { DATA_DISK_SCRIPT, GROW_SCRIPT, READ_SCRIPT, REMOVE_FILES_SCRIPT, ROOT_DISK_SCRIPT, SEED_SCRIPT, SHUTDOWN_SCRIPT } from "./scripts";
-import type { DomainPaths, DomainSpec, GuestObserved, LiveChange, StopOutcome } from "./types";
-import { validateDomainSpec, validateGuestName } from "./validate";
+import { DATA_DISK_SCRIPT, MOVE_DIR_SCRIPT, READ_SCRIPT, REMOVE_FILES_SCRIPT, ROOT_DISK_SCRIPT, SEED_SCRIPT, SHUTDOWN_SCRIPT } from "./scripts";
+import type { DomainPaths, DomainSpec, GuestObserved, LiveChange, QemuImageInfo, StopOutcome } from "./types";
+import { InvalidDomainSpecError, OWNER_TOKEN_RE, validateDomainSpec, validateGuestName } from "./validate";
 
 const VIRSH = ["virsh", "-c", "qemu:///system"];
 const MiB = 1024 * 1024;
+
+/** The guest's <metadata> holds another resource's token; nothing was changed. */
+export class GuestOwnedElsewhereError extends Error {
+  constructor(readonly guest: string) {
+    super(`guest ${guest} belongs to another pulumi-virt resource (its metadata holds another owner token)`);
+    this.name = "GuestOwnedElsewhereError";
+  }
+}
+
+/**
+ * Writes the resource's token into the guest's metadata (live and persistent): when it has none (defined by a
+ * release before tokens) or already this one, or, with force (adopt), over another resource's token.
+ */
+export async function claimGuest(remote: Remote, name: string, token: string, opts: { force?: boolean } = {}): Promise<GuestObserved> {
+  validateGuestName(name);
+  if (!OWNER_TOKEN_RE.test(token)) throw new InvalidDomainSpecError(`invalid owner token for guest ${name}`);
+  const cur = await readGuest(remote, name);
+  if (!cur.exists) throw new Error(`guest ${name} does not exist on ${remote.label}`);
+  if (cur.ownerToken === token) return cur;
+  if (cur.ownerToken && !opts.force) throw new GuestOwnedElsewhereError(name);
+  const running = cur.state === "running" || cur.state === "paused";
+  await virsh(remote, ["metadata", "--domain", name, "--uri", OWNER_NS, "--key", "pvo", "--set", `<owner>${token}</owner>`, "--config", ...(running ? ["--live"] : [])], `claim guest ${name}`);
+  return readGuest(remote, name);
+}
 
 export async function readGuest(remote: Remote, name: string): Promise<GuestObserved> {
   validateGuestName(name);
@@ -64,18 +88,28 @@ export async function shutdownGuest(remote: Remote, name: string, timeoutSec: nu
   return r.stdout.trim() as StopOutcome;
 }
 
+async function qemuImgInfo(remote: Remote, path: string, step: string): Promise<QemuImageInfo> {
+  const r = await remote.exec(["qemu-img", "info", "--output=json", "--", path], { step });
+  return parseQemuImgInfo(r.stdout, path);
+}
+
 async function ensureDisks(remote: Remote, spec: DomainSpec, paths: DomainPaths): Promise<void> {
+  const base = await qemuImgInfo(remote, spec.rootDisk.baseImage, `read base image of ${spec.name}`).catch((e: Error) => {
+    throw new Error(`base image ${spec.rootDisk.baseImage} of ${spec.name} not found or unreadable: ${e.message}`);
+  });
   await remote.script(
     ROOT_DISK_SCRIPT,
-    [paths.dir, paths.rootDisk, spec.rootDisk.baseImage, spec.rootDisk.mode, spec.rootDisk.sizeMiB ? String(spec.rootDisk.sizeMiB) : ""],
+    [paths.dir, paths.rootDisk, spec.rootDisk.baseImage, spec.rootDisk.mode, spec.rootDisk.sizeMiB ? String(spec.rootDisk.sizeMiB) : "", base.format, String(base.virtualSize)],
     { step: `root disk of ${spec.name}` },
   );
   for (const d of spec.dataDisks) {
     await remote.script(DATA_DISK_SCRIPT, [paths.dataDisks[d.name], String(d.sizeMiB)], { step: `data disk ${d.name} of ${spec.name}` });
   }
   if (spec.cloudInit && paths.seedIso) {
-    const src = `${paths.dir}/seed`;
-    await remote.exec(["mkdir", "-p", src], { step: `cloud-init seed of ${spec.name}` });
+    const isoDir = paths.seedIso.slice(0, paths.seedIso.lastIndexOf("/"));
+    const src = `${isoDir}/src`;
+    // Made 0700 before any user data is written into it.
+    await remote.exec(["install", "-d", "-m", "0700", isoDir, src], { step: `cloud-init seed of ${spec.name}` });
     await remote.upload(`${src}/user-data`, spec.cloudInit.userData, { mode: 0o600 });
     await remote.upload(`${src}/meta-data`, spec.cloudInit.metaData ?? `instance-id: ${spec.name}\nlocal-hostname: ${spec.name}\n`, { mode: 0o600 });
     if (spec.cloudInit.networkConfig) await remote.upload(`${src}/network-config`, spec.cloudInit.networkConfig, { mode: 0o600 });
@@ -152,10 +186,15 @@ export async function restartWithDefinition(remote: Remote, spec: DomainSpec): P
   return { stopped, observed: await readGuest(remote, spec.name) };
 }
 
+/** Grows a disk image that is smaller than sizeMiB (never shrinks). */
+async function growImage(remote: Remote, path: string, sizeMiB: number, step: string): Promise<void> {
+  const want = sizeMiB * MiB;
+  if (want > (await qemuImgInfo(remote, path, step)).virtualSize) await remote.exec(["qemu-img", "resize", "-q", "--", path, String(want)], { step });
+}
+
 async function growDisksOffline(remote: Remote, spec: DomainSpec, paths: DomainPaths): Promise<void> {
-  if (spec.rootDisk.sizeMiB) await remote.script(GROW_SCRIPT, [paths.rootDisk, String(spec.rootDisk.sizeMiB)], { step: `grow root disk of ${spec.name}` });
-  for (const d of spec.dataDisks)
-    await remote.script(GROW_SCRIPT, [paths.dataDisks[d.name], String(d.sizeMiB)], { step: `grow data disk ${d.name} of ${spec.name}` });
+  if (spec.rootDisk.sizeMiB) await growImage(remote, paths.rootDisk, spec.rootDisk.sizeMiB, `grow root disk of ${spec.name}`);
+  for (const d of spec.dataDisks) await growImage(remote, paths.dataDisks[d.name], d.sizeMiB, `grow data disk ${d.name} of ${spec.name}`);
 }
 
 /** Starts a defined guest (no-op when running). */
@@ -207,7 +246,7 @@ export async function renameGuest(remote: Remote, oldName: string, newSpec: Doma
   const stopped = await shutdownGuest(remote, oldName, newSpec.shutdownTimeoutSec);
   const paths = domainPaths(newSpec);
   if (cur.storageGuestDir && cur.storageGuestDir !== paths.dir) {
-    await remote.script('set -e; [ -e "$2" ] && { echo "$2 already exists" >&2; exit 2; }; mv -- "$1" "$2"', [cur.storageGuestDir, paths.dir], {
+    await remote.script(MOVE_DIR_SCRIPT, [cur.storageGuestDir, paths.dir], {
       step: `move files of ${oldName}`,
     });
   }

@@ -4,8 +4,10 @@ export { kvmCapabilities } from "./capabilities";
 export { domainPaths, consoleLogPath, stableMac, diskTargets } from "./paths";
 export { InvalidDomainSpecError, validateGuestName, validateDomainSpec } from "./validate";
 export { buildDomainXml } from "./domain-xml";
-export { parseReadOutput } from "./parse";
+export { parseReadOutput, parseQemuImgInfo } from "./parse";
 export {
+  GuestOwnedElsewhereError,
+  claimGuest,
   readGuest,
   applyLive,
   shutdownGuest,
@@ -17,3 +19,4 @@ export {
   renameGuest,
 } from "./guest";
 export { verifyKvm } from "./host";
+export { installKvm, prepareKvmHost, KVM_PACKAGES } from "./install";

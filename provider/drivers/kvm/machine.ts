@@ -1,16 +1,18 @@
 // The KVM backend of the driver contract: full-virtualization Guests on a kvm Hypervisor (libvirt + QEMU).
 import type { GuestState } from "../../models/state";
 import type { Remote } from "../../ssh/types";
-import { HostDriver, MachineDriver, MachineExistsError, SpecProblem, StopOutcome } from "../contract";
+import { HostDriver, MachineDriver, MachineExistsError, MachineOwnedElsewhereError, SpecProblem, StopOutcome } from "../contract";
 import { alignGuestViews, GuestKey, guestDisplayName, guestInputName, guestView } from "../guest-view";
 import { kvmCapabilities } from "./capabilities";
-import { applyLive, createGuest, destroyGuest, readGuest, renameGuest, restartWithDefinition, shutdownGuest, startGuest } from "./guest";
+import { applyLive, claimGuest, createGuest, destroyGuest, readGuest, renameGuest, restartWithDefinition, shutdownGuest, startGuest } from "./guest";
 import { verifyKvm } from "./host";
+import { installKvm, KVM_PACKAGES, prepareKvmHost } from "./install";
 import { diskTargets } from "./paths";
 import type { DomainSpec, GuestObserved, LiveChange, StopOutcome as KvmStop } from "./types";
 import { validateDomainSpec } from "./validate";
 
-export function kvmSpec(s: GuestState): DomainSpec {
+/** The spec of a guest; ownerToken goes into the domain's <metadata>, kept by every redefinition. */
+export function kvmSpec(s: GuestState, ownerToken?: string): DomainSpec {
   const hv = s.hypervisor;
   const boot: DomainSpec["boot"] = "kernel" in s.boot
     ? { kind: "kernel", kernel: s.boot.kernel, initrd: s.boot.initrd, cmdline: s.boot.cmdline }
@@ -32,7 +34,21 @@ export function kvmSpec(s: GuestState): DomainSpec {
     autostart: s.autostart,
     shutdownTimeoutSec: s.shutdownTimeoutSec,
     storageDir: hv.storageDir,
+    ownerToken,
   };
+}
+
+/** The KVM driver's ownership refusal, in the contract's words. */
+function owned<T>(p: Promise<T>): Promise<T> {
+  return p.catch((e: Error) => {
+    throw e.name === "GuestOwnedElsewhereError" ? new MachineOwnedElsewhereError(e.message) : e;
+  });
+}
+
+/** Refuses a guest whose token (in its metadata) is another resource's; none is from before tokens. */
+function assertOwned(o: GuestObserved | undefined, token: string, adopt: boolean, name: string): void {
+  if (adopt || !o?.ownerToken || o.ownerToken === token) return;
+  throw new MachineOwnedElsewhereError(`guest ${name} belongs to another pulumi-virt resource`);
 }
 
 const STOP: Record<KvmStop, StopOutcome> = { acpi: "graceful", destroyed: "destroyed", "already-off": "already-off" };
@@ -66,11 +82,21 @@ export const kvmMachineDriver: MachineDriver<GuestState, GuestKey, GuestObserved
     }
   },
 
-  async create(remote, s, opts) {
+  async create(remote, s, { owner, resume }) {
     const existing = await read(remote, s);
-    if (existing && !opts.adopt && !opts.resume) throw new MachineExistsError(`guest "${s.name}" already exists`);
-    await createGuest(remote, kvmSpec(s));
-    return { outcome: opts.resume ? "resumed" : existing && opts.adopt ? "adopted" : "created", observed: await this.readSettled(remote, s) };
+    if (existing && !owner.adopt && !resume) throw new MachineExistsError(`guest "${s.name}" already exists`);
+    if (resume) assertOwned(existing, owner.token, owner.adopt, s.name);
+    await createGuest(remote, kvmSpec(s, owner.token));
+    // An adopted (or resumed) domain keeps its definition: the token is written into it.
+    if (existing || resume) await owned(claimGuest(remote, s.name, owner.token, { force: !resume || owner.adopt }));
+    return { outcome: resume ? "resumed" : existing ? "adopted" : "created", observed: await this.readSettled(remote, s) };
+  },
+  ownerOf: (o) => o.ownerToken,
+  async claim(remote, s, owner) {
+    const cur = await read(remote, s);
+    if (!cur || cur.ownerToken === owner.token) return;
+    assertOwned(cur, owner.token, owner.adopt, s.name);
+    await owned(claimGuest(remote, s.name, owner.token, { force: owner.adopt }));
   },
   // The create is idempotent: whatever was left, a later `up` finishes it.
   afterFailedCreate: async () => "resumable",
@@ -86,8 +112,10 @@ export const kvmMachineDriver: MachineDriver<GuestState, GuestKey, GuestObserved
     }
     return o;
   },
-  async applyLive(remote, { news, changed }) {
-    const spec = kvmSpec(news);
+  secretKeys: ["cloudInit"],
+  sameNameReplacement: "delete-first",
+  async applyLive(remote, { news, changed, owner }) {
+    const spec = kvmSpec(news, owner.token);
     const live: LiveChange = {};
     if (changed.has("memoryMiB")) live.memoryMiB = spec.memoryMiB;
     if (changed.has("vcpus")) live.vcpus = spec.vcpus;
@@ -106,13 +134,14 @@ export const kvmMachineDriver: MachineDriver<GuestState, GuestKey, GuestObserved
     return STOP[await shutdownGuest(remote, news.name, spec.shutdownTimeoutSec)];
   },
   // renameGuest stops, renames and redefines with the whole new spec, so it also applies the other restart changes.
-  async rename(remote, { olds, news }) {
-    return { stopped: STOP[(await renameGuest(remote, olds.name, kvmSpec(news))).stopped], restarted: true };
+  async rename(remote, { olds, news, owner }) {
+    return { stopped: STOP[(await renameGuest(remote, olds.name, kvmSpec(news, owner.token))).stopped], restarted: true };
   },
-  async restart(remote, { news }) {
-    return STOP[(await restartWithDefinition(remote, kvmSpec(news))).stopped];
+  async restart(remote, { news, owner }) {
+    return STOP[(await restartWithDefinition(remote, kvmSpec(news, owner.token))).stopped];
   },
-  destroy(remote, s) {
+  async destroy(remote, s, owner) {
+    assertOwned(await read(remote, s).catch(() => undefined), owner.token, false, s.name);
     const doomed = s.dataDisks.filter((d) => d.deleteOnDestroy).map((d) => d.name);
     return destroyGuest(remote, s.name, { deleteDataDisks: doomed, storageDir: s.hypervisor.storageDir });
   },
@@ -130,15 +159,11 @@ export const kvmMachineDriver: MachineDriver<GuestState, GuestKey, GuestObserved
 
 export const kvmHostDriver: HostDriver = {
   kind: "kvm",
-  packages: ["qemu-system-x86", "qemu-utils", "libvirt-daemon-system", "libvirt-clients"],
+  packages: KVM_PACKAGES,
   async verify(remote) {
     const v = await verifyKvm(remote);
     return { version: v.libvirtVersion, details: { ...v } };
   },
-  async prepare(remote, storageDir) {
-    await remote.exec(["mkdir", "-p", "--", storageDir], { sudo: true, step: "create the storage directory" });
-  },
-  async install(remote) {
-    await remote.exec(["apt-get", "install", "-y", "--no-install-recommends", ...this.packages], { sudo: true, step: "install kvm packages", timeoutMs: 900_000 });
-  },
+  prepare: prepareKvmHost,
+  install: installKvm,
 };

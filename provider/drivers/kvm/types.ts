@@ -32,6 +32,8 @@ export interface DomainSpec {
   shutdownTimeoutSec: number;
   /** Host directory holding one sub-directory per guest, e.g. /var/lib/libvirt/images/pulumi-virt. */
   storageDir: string;
+  /** The owning resource's token, kept in the domain's <metadata> (ownership by identity, not by name). */
+  ownerToken?: string;
 }
 
 /** Where a guest's files live on the host. */
@@ -87,6 +89,14 @@ export interface GuestObserved {
   consoleLog?: string;
   seedIso?: string;
   dataDiskPaths?: Record<string, string>;
+  /** The owning resource's token from <metadata> (absent: defined by a release before tokens, or not ours). */
+  ownerToken?: string;
+}
+
+/** What the driver needs of `qemu-img info --output=json`: the image's own format and virtual size. */
+export interface QemuImageInfo {
+  format: string;
+  virtualSize: number;
 }
 
 export interface LiveChange {

@@ -1,6 +1,8 @@
 // Refusals of a domain spec before anything runs on the host.
 import type { DomainSpec } from "./types";
 
+export const OWNER_TOKEN_RE = /^[0-9a-f]{16,64}$/;
+
 export class InvalidDomainSpecError extends Error {
   constructor(message: string) {
     super(message);
@@ -15,10 +17,15 @@ export function validateGuestName(name: string): void {
       `guest name ${JSON.stringify(name)} is not usable: use 1-64 characters, no '/', no control characters, not starting with '-' or '.'`,
     );
   }
+  // virsh resolves --domain as an ID, then a UUID, then a name: such a name could address another domain.
+  if (/^[0-9]+$/.test(name) || (/^[0-9a-fA-F-]+$/.test(name) && name.replace(/-/g, "").length === 32)) {
+    throw new InvalidDomainSpecError(`guest name ${JSON.stringify(name)} is not usable: virsh would read it as a domain ID or UUID`);
+  }
 }
 
 export function validateDomainSpec(spec: DomainSpec): void {
   validateGuestName(spec.name);
+  if (spec.ownerToken !== undefined && !OWNER_TOKEN_RE.test(spec.ownerToken)) throw new InvalidDomainSpecError("ownerToken must be 16-64 lowercase hex digits");
   const posInt = (v: number, what: string) => {
     if (!Number.isInteger(v) || v <= 0) throw new InvalidDomainSpecError(`${what} must be a positive integer, got ${v}`);
   };

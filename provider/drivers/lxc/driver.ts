@@ -13,7 +13,20 @@ import {
   validateSpec,
 } from "./config";
 import { cgroupValuesFromConfig, limitsFromCgroup, parseReadOutput, ReadOutput, toObserved } from "./observe";
-import { APPLY_SCRIPT, APPLY_THEN_READ, CREATE_THEN_READ, DESTROY_SCRIPT, READ_SCRIPT, REGISTER_DIR, RENAME_SCRIPT, STOP_SCRIPT, VERIFY_SCRIPT } from "./scripts";
+import {
+  APPLY_SCRIPT,
+  APPLY_THEN_READ,
+  CLAIM_SCRIPT,
+  CREATE_THEN_READ,
+  DESTROY_SCRIPT,
+  FIND_OWNED_SCRIPT,
+  READ_SCRIPT,
+  REGISTER_DIR,
+  RENAME_SCRIPT,
+  STOP_SCRIPT,
+  UNREGISTER_SCRIPT,
+  VERIFY_SCRIPT,
+} from "./scripts";
 import { CgroupVersion, ContainerObserved, ContainerSpec, LiveChange } from "./types";
 
 const MiB = 1024 * 1024;
@@ -98,6 +111,10 @@ function templateArgs(spec: ContainerSpec): [string, string] {
 export interface CreateOptions {
   /** Take over an existing container of this name that pulumi-virt did not create (its rootfs is kept). */
   adopt?: boolean;
+  /** The creating resource's token, written into the host's register (ownership by identity, not by name). */
+  ownerToken?: string;
+  /** Resuming a create of a resource from a release before tokens: an empty registration is its own. */
+  legacy?: boolean;
 }
 
 /** Runs a script that ends with READ_SCRIPT for `name`; returns its parsed state. */
@@ -108,6 +125,38 @@ async function scriptThenRead(remote: Remote, script: string, name: string, args
   if (!raw) throw new Error(`${opts.step}: no state came back from ${remote.label}`);
   const stopped = /^stopped\t(\S+)$/m.exec(r.stdout)?.[1] as StopResult | undefined;
   return { facts, raw, observed: toObserved(raw, facts), stopped };
+}
+
+/** The container whose registration holds this token (e.g. one renamed aside during a replacement), if any. */
+export async function findContainerByOwner(remote: Remote, token: string): Promise<string | undefined> {
+  if (!/^[0-9a-f]{16,64}$/.test(token)) throw new Error("invalid owner token");
+  const name = (await remote.script(FIND_OWNED_SCRIPT, [token], { step: "find a container by its owner" })).stdout.trim();
+  return name ? (validateName(name), name) : undefined;
+}
+
+/** The container's registration on the host holds another resource's token; nothing was changed. */
+export class ContainerOwnedElsewhereError extends Error {
+  constructor(readonly container: string, detail: string) {
+    super(detail);
+    this.name = "ContainerOwnedElsewhereError";
+  }
+}
+
+function ownedElsewhere(name: string) {
+  return (e: Error & { code?: unknown }): never => {
+    if (e.name === "RemoteCommandError" && e.code === 6) throw new ContainerOwnedElsewhereError(name, e.message);
+    throw e;
+  };
+}
+
+/**
+ * Writes the resource's token into the container's registration: when it is empty (registered by a release
+ * before tokens) or already this token, or, with force (adopt), over another resource's token.
+ */
+export async function claimContainer(remote: Remote, name: string, token: string, opts: { force?: boolean } = {}): Promise<void> {
+  validateName(name);
+  if (!/^[0-9a-f]{16,64}$/.test(token)) throw new Error(`invalid owner token for container ${name}`);
+  await remote.script(CLAIM_SCRIPT, [name, token, opts.force ? "1" : "0"], { step: `claim container ${name}` }).catch(ownedElsewhere(name));
 }
 
 /** The container exists on the host and is not pulumi-virt's (not in the host's register); nothing was changed. */
@@ -126,14 +175,15 @@ export class ContainerExistsError extends Error {
  */
 export async function createContainer(remote: Remote, spec: ContainerSpec, opts: CreateOptions = {}): Promise<ContainerObserved> {
   validateSpec(spec);
+  if (opts.ownerToken !== undefined && !/^[0-9a-f]{16,64}$/.test(opts.ownerToken)) throw new Error(`invalid owner token for container ${spec.name}`);
   const step = `create container ${spec.name}`;
   const [kind, arg] = templateArgs(spec);
-  const created = await scriptThenRead(remote, CREATE_THEN_READ, spec.name, [kind, arg, spec.disk?.fstype ?? "", String(spec.disk?.sizeMiB ?? ""), opts.adopt ? "1" : "0"], {
+  const created = await scriptThenRead(remote, CREATE_THEN_READ, spec.name, [kind, arg, spec.disk?.fstype ?? "", String(spec.disk?.sizeMiB ?? ""), opts.adopt ? "1" : "0", opts.ownerToken ?? "", opts.legacy ? "1" : "0"], {
     step,
     timeoutMs: CREATE_TIMEOUT_MS,
   }).catch((e: Error & { code?: unknown }) => {
     if (e.name === "RemoteCommandError" && e.code === 3) throw new ContainerExistsError(spec.name, e.message);
-    throw e;
+    return ownedElsewhere(spec.name)(e);
   });
   const { facts, raw } = created;
   if (!raw.exists) throw new Error(`${step}: lxc-create reported success but ${facts.lxcPath}/${spec.name}/config is missing`);
@@ -306,12 +356,12 @@ export async function renameContainer(remote: Remote, from: string, to: string):
 /** Takes the container's name out of the host's register (after a create that left nothing behind). */
 export async function unregisterContainer(remote: Remote, name: string): Promise<void> {
   validateName(name);
-  await remote.script('d=$(lxc-config lxc.lxcpath 2>/dev/null) || true; rm -f "${d:-/var/lib/lxc}/$1/$2"', [REGISTER_DIR, name], { step: `unregister container ${name}` });
+  await remote.script(UNREGISTER_SCRIPT, [REGISTER_DIR, name], { step: `unregister container ${name}` });
 }
 
 /** Stops and destroys the container, detaches its loop devices and removes its image (and its registration). */
-export async function destroyContainer(remote: Remote, name: string): Promise<"destroyed" | "absent"> {
+export async function destroyContainer(remote: Remote, name: string, opts: { ownerToken?: string } = {}): Promise<"destroyed" | "absent"> {
   validateName(name);
-  const r = await remote.script(DESTROY_SCRIPT, [name], { step: `destroy container ${name}`, timeoutMs: 120_000 });
+  const r = await remote.script(DESTROY_SCRIPT, [name, opts.ownerToken ?? ""], { step: `destroy container ${name}`, timeoutMs: 120_000 }).catch(ownedElsewhere(name));
   return r.stdout.trim() as "destroyed" | "absent";
 }

@@ -24,6 +24,8 @@ export interface RawContainer {
   cg: Record<string, string>;
   fs?: { blocks: number; blockSize: number; type: string };
   hwaddr?: string;
+  /** The token in the host's register for this name ("" = registered before tokens; undefined = not registered). */
+  owner?: string;
 }
 
 export interface ReadOutput {
@@ -73,6 +75,7 @@ export function parseReadOutput(stdout: string): ReadOutput {
       case "loop": cur.loop = rest; break;
       case "fstype": if (rest) cur.fstype = rest; break;
       case "hwaddr": if (rest) cur.hwaddr = rest.toLowerCase(); break;
+      case "owner": cur.owner = rest.trim(); break;
       case "cg": {
         const [k, v = ""] = rest.split("\t");
         cur.cg[k] = v;
@@ -193,6 +196,7 @@ export function toObserved(raw: RawContainer, facts: HostFacts): ContainerObserv
     hwaddr: (running ? raw.hwaddr : undefined) ?? lastValue(entries, "lxc.net.0.hwaddr")?.toLowerCase(),
     bridge: lastValue(entries, "lxc.net.0.link"),
     template: templateFromConfig(raw.configText),
+    ownerToken: raw.owner,
   };
   for (const k of Object.keys(o) as (keyof ContainerObserved)[]) if (o[k] === undefined) delete o[k];
   return o;

@@ -68,6 +68,8 @@ export interface ContainerObserved {
   bridge?: string;
   /** "busybox", "debian:<release>" or "tarball:<path>", as recorded at create time. */
   template?: string;
+  /** The owning resource's token from the host's register ("" = registered before tokens; absent = not registered). */
+  ownerToken?: string;
 }
 
 /**

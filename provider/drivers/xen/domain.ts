@@ -1,8 +1,8 @@
 // Domain I/O through xl over a Remote: create / read / applyLive / restart / destroy.
 import { Remote } from "../../ssh/types";
 import { parseReadOutput } from "./parse";
-import { configPath, DEFAULT_CONFIG_DIR } from "./paths";
-import { CREATE_SCRIPT, LIVE_SCRIPT, READ_SCRIPT, SHUTDOWN_SCRIPT } from "./scripts";
+import { configPath, DEFAULT_CONFIG_DIR, ownerPath } from "./paths";
+import { CREATE_SCRIPT, DESTROY_SCRIPT, LIVE_SCRIPT, MOVE_OWNER_SCRIPT, READ_SCRIPT, SEED_ROOT_DISK_SCRIPT, SHUTDOWN_SCRIPT } from "./scripts";
 import type { CreateOutcome, ShutdownOutcome, XenDomainObserved, XenDomainSpec, XenLiveChange } from "./types";
 import { InvalidXenSpecError, validateDomainName, validateInt, validatePath, validateXenSpec } from "./validate";
 import { renderXlConfig } from "./xl-config";
@@ -71,7 +71,11 @@ export async function applyLive(remote: Remote, name: string, spec: XenDomainSpe
     { step: `change Xen domain ${name} live` },
   );
   await writeConfig(remote, spec);
-  if (renaming) await remote.exec(["rm", "-f", configPath(spec.configDir, name)], { step: `remove old config of ${name}` });
+  if (renaming) {
+    await remote.exec(["rm", "-f", configPath(spec.configDir, name)], { step: `remove old config of ${name}` });
+    // The owner's token moves with the domain.
+    await remote.script(MOVE_OWNER_SCRIPT, [ownerPath(spec.configDir, name), ownerPath(spec.configDir, spec.name)], { step: `move owner of ${name}` });
+  }
   return readDomain(remote, spec.name, spec.configDir);
 }
 
@@ -96,12 +100,37 @@ export async function restartWithConfig(remote: Remote, spec: XenDomainSpec): Pr
 export async function destroyDomain(remote: Remote, name: string, configDir: string = DEFAULT_CONFIG_DIR): Promise<"destroyed" | "absent"> {
   validateDomainName(name);
   validatePath("configDir", configDir);
-  const r = await remote.script(
-    `n="$1"; cfg="$2"
-if xl domid "$n" >/dev/null 2>&1; then xl destroy "$n" || exit 1; echo destroyed; else echo absent; fi
-rm -f "$cfg"`,
-    [name, configPath(configDir, name)],
-    { step: `destroy Xen domain ${name}` },
-  );
+  const r = await remote.script(DESTROY_SCRIPT, [name, configPath(configDir, name), ownerPath(configDir, name)], { step: `destroy Xen domain ${name}` });
   return r.stdout.trim().split("\n").pop() as "destroyed" | "absent";
+}
+
+/**
+ * A PV guest's root disk from a base image: copied (sparse) unless the disk exists, then grown to sizeMiB
+ * (never shrunk). Runs before createDomain, which then finds the disk in place.
+ */
+export async function seedRootDisk(remote: Remote, guestName: string, baseImage: string, rootDiskPath: string, sizeMiB?: number): Promise<void> {
+  await remote.script(SEED_ROOT_DISK_SCRIPT, [baseImage, rootDiskPath, sizeMiB ? String(sizeMiB) : ""], { step: `seed root disk of ${guestName}` });
+}
+
+/** The domain's owner file holds another resource's token; nothing was changed. */
+export class DomainOwnedElsewhereError extends Error {
+  constructor(readonly domain: string) {
+    super(`Xen domain ${domain} belongs to another pulumi-virt resource (its owner file holds another token)`);
+    this.name = "DomainOwnedElsewhereError";
+  }
+}
+
+/**
+ * Writes the resource's token beside the domain's config: when there is none (a release before tokens) or it is
+ * already this one, or, with force (adopt), over another resource's token.
+ */
+export async function claimDomain(remote: Remote, name: string, configDir: string, token: string, opts: { force?: boolean; current?: string } = {}): Promise<void> {
+  validateDomainName(name);
+  validatePath("configDir", configDir);
+  if (!/^[0-9a-f]{16,64}$/.test(token)) throw new InvalidXenSpecError(`invalid owner token for Xen domain ${name}`);
+  const current = opts.current !== undefined ? opts.current : (await readDomain(remote, name, configDir)).ownerToken;
+  if (current === token) return;
+  if (current && !opts.force) throw new DomainOwnedElsewhereError(name);
+  await remote.exec(["mkdir", "-p", configDir], { step: `create ${configDir}` });
+  await remote.upload(ownerPath(configDir, name), `${token}\n`, { mode: 0o600 });
 }

@@ -1,13 +1,13 @@
 // The Xen backend of the driver contract: paravirtualized Guests on a xen Hypervisor (the xl toolstack).
 import type { GuestState } from "../../models/state";
 import type { Remote } from "../../ssh/types";
-import { ChangeContext, HostDriver, MachineDriver, MachineExistsError, SpecProblem, StopOutcome } from "../contract";
+import { ChangeContext, HostDriver, MachineDriver, MachineExistsError, MachineOwnedElsewhereError, Owner, SpecProblem, StopOutcome } from "../contract";
 import { alignGuestViews, GuestKey, guestDisplayName, guestInputName, guestView } from "../guest-view";
 import { xenCapabilities } from "./capabilities";
-import { applyLive, createDomain, destroyDomain, readDomain, restartWithConfig, shutdownDomain } from "./domain";
+import { applyLive, claimDomain, createDomain, destroyDomain, readDomain, restartWithConfig, seedRootDisk, shutdownDomain } from "./domain";
 import { kernelIsXenPvCapable, verifyXen } from "./host";
-import { DEFAULT_CONFIG_DIR } from "./paths";
-import { SEED_PV_ROOT } from "./scripts";
+import { installXen, prepareXenHost, XEN_PACKAGES } from "./install";
+import { DEFAULT_CONFIG_DIR, ownerPath } from "./paths";
 import type { XenDomainObserved, XenDomainSpec, XenLiveChange } from "./types";
 import { validateXenSpec } from "./validate";
 
@@ -56,10 +56,22 @@ async function preflightKernel(remote: Remote, olds: GuestState | undefined, new
   }
 }
 
-async function seedRootDisk(remote: Remote, s: GuestState): Promise<void> {
+async function seedRoot(remote: Remote, s: GuestState): Promise<void> {
   if (!s.rootDisk) return;
-  const root = xenSpec(s).disks[0];
-  await remote.script(SEED_PV_ROOT, [s.rootDisk.baseImage, root.path, s.rootDisk.size ? String(s.rootDisk.size) : ""], { step: `seed root disk of ${s.name}` });
+  await seedRootDisk(remote, s.name, s.rootDisk.baseImage, xenSpec(s).disks[0].path, s.rootDisk.size);
+}
+
+/** The Xen driver's ownership refusal, in the contract's words. */
+function owned<T>(p: Promise<T>): Promise<T> {
+  return p.catch((e: Error) => {
+    throw e.name === "DomainOwnedElsewhereError" ? new MachineOwnedElsewhereError(e.message) : e;
+  });
+}
+
+/** Refuses a domain whose owner file holds another resource's token; none is from before tokens. */
+function assertOwned(o: XenDomainObserved | undefined, owner: Owner, name: string): void {
+  if (owner.adopt || !o?.ownerToken || o.ownerToken === owner.token) return;
+  throw new MachineOwnedElsewhereError(`Xen domain ${name} belongs to another pulumi-virt resource`);
 }
 
 /** Grows disk images of a stopped domain to their new sizes (never shrinks): xl cannot resize attached disks. */
@@ -74,7 +86,7 @@ async function growDisksOffline(remote: Remote, spec: XenDomainSpec, changed: Re
   }
 }
 
-async function restart(remote: Remote, { olds, news, changed }: ChangeContext<GuestState>): Promise<StopOutcome | undefined> {
+async function restart(remote: Remote, { olds, news, changed, owner }: ChangeContext<GuestState>): Promise<StopOutcome | undefined> {
   await preflightKernel(remote, olds, news);
   const spec = xenSpec(news);
   const sizes = [...changed].some((k) => k === "rootDiskSizeMiB" || k.startsWith("dataDiskSizeMiB:"));
@@ -84,6 +96,11 @@ async function restart(remote: Remote, { olds, news, changed }: ChangeContext<Gu
     await growDisksOffline(remote, spec, changed, news);
   }
   const { stopped } = await restartWithConfig(remote, spec);
+  if (changed.has("name")) {
+    // The owner's token moves to the new name.
+    await claimDomain(remote, news.name, spec.configDir, owner.token, { force: true });
+    await remote.exec(["rm", "-f", ownerPath(spec.configDir, olds.name)], { step: `remove the owner file of ${olds.name}` });
+  }
   return first ?? stopped;
 }
 
@@ -97,6 +114,8 @@ export const xenMachineDriver: MachineDriver<GuestState, GuestKey, XenDomainObse
   capabilities: () => xenCapabilities,
   displayName: guestDisplayName,
   inputName: guestInputName,
+  secretKeys: ["cloudInit"],
+  sameNameReplacement: "delete-first",
   specProblems(s): SpecProblem[] {
     try {
       validateXenSpec(xenSpec(s));
@@ -106,15 +125,28 @@ export const xenMachineDriver: MachineDriver<GuestState, GuestKey, XenDomainObse
     }
   },
 
-  async create(remote, s, opts) {
-    if (!opts.resume) {
-      const existing = await read(remote, s);
-      if (existing && !opts.adopt) throw new MachineExistsError(`guest "${s.name}" already exists`);
+  async create(remote, s, { owner, resume }) {
+    // A Xen domain that is shut down is not listed, but its owner file says whose it is.
+    const existing = await readDomain(remote, s.name);
+    if (!resume) {
+      if (exists(existing) && !owner.adopt) throw new MachineExistsError(`guest "${s.name}" already exists`);
+      if (!exists(existing)) assertOwned(existing, owner, s.name);
       await preflightKernel(remote, undefined, s);
+    } else {
+      assertOwned(existing, owner, s.name);
     }
-    await seedRootDisk(remote, s);
+    // The owner file first: an interrupted create is recognisably this resource's.
+    await owned(claimDomain(remote, s.name, xenSpec(s).configDir, owner.token, { force: owner.adopt, current: existing.ownerToken ?? "" }));
+    await seedRoot(remote, s);
     const { outcome, observed } = await createDomain(remote, xenSpec(s));
-    return { outcome: opts.resume ? "resumed" : outcome === "adopted" ? "adopted" : "created", observed: exists(observed) ? observed : undefined };
+    return { outcome: resume ? "resumed" : outcome === "adopted" ? "adopted" : "created", observed: exists(observed) ? observed : undefined };
+  },
+  ownerOf: (o) => o.ownerToken,
+  async claim(remote, s, owner) {
+    const cur = await readDomain(remote, s.name);
+    if (cur.ownerToken === owner.token) return;
+    assertOwned(cur, owner, s.name);
+    await owned(claimDomain(remote, s.name, xenSpec(s).configDir, owner.token, { force: owner.adopt, current: cur.ownerToken ?? "" }));
   },
   afterFailedCreate: async () => "resumable",
   read: (remote, s) => read(remote, s),
@@ -139,7 +171,10 @@ export const xenMachineDriver: MachineDriver<GuestState, GuestKey, XenDomainObse
     return { stopped, restarted: false };
   },
   restart,
-  destroy: (remote, s) => destroyDomain(remote, s.name),
+  async destroy(remote, s, owner) {
+    assertOwned(await readDomain(remote, s.name).catch(() => undefined), { ...owner, adopt: false }, s.name);
+    return destroyDomain(remote, s.name);
+  },
   withObserved(s, o) {
     const p: GuestState = { ...s, observed: o };
     if (typeof o.memoryMiB === "number") p.memory = o.memoryMiB;
@@ -154,16 +189,12 @@ export const xenMachineDriver: MachineDriver<GuestState, GuestKey, XenDomainObse
 
 export const xenHostDriver: HostDriver = {
   kind: "xen",
-  packages: ["xen-utils-4.17"],
+  packages: XEN_PACKAGES,
   async verify(remote) {
     const v = await verifyXen(remote);
     if (!v.dom0) throw new Error("not a Xen dom0 (xl info failed or /proc/xen/capabilities lacks control_d)");
     return { version: v.xenVersion ?? "unknown", details: { ...v } };
   },
-  async prepare(remote, storageDir) {
-    await remote.exec(["mkdir", "-p", "--", storageDir], { sudo: true, step: "create the storage directory" });
-  },
-  async install(remote) {
-    await remote.exec(["apt-get", "install", "-y", "--no-install-recommends", ...this.packages], { sudo: true, step: "install xen packages", timeoutMs: 900_000 });
-  },
+  prepare: prepareXenHost,
+  install: installXen,
 };

@@ -37,6 +37,8 @@ export function parseReadOutput(name: string, out: string): XenDomainObserved {
   const configText = s.get("config");
   const base: XenDomainObserved = { name, exists: false, state: "absent", configPresent: configText !== undefined };
   if (configText !== undefined) base.configText = configText;
+  const owner = s.get("owner")?.trim();
+  if (owner) base.ownerToken = owner;
   if (s.has("absent")) return base;
   const err = s.get("error");
   if (err !== undefined) throw new Error(`xl cannot read domain ${name}: ${err.trim()}`);

@@ -7,6 +7,11 @@ export function configPath(configDir: string, name: string): string {
   return `${configDir.replace(/\/+$/, "")}/${name}.cfg`;
 }
 
+/** The file beside the config that holds the owning resource's token (ownership by identity, not by name). */
+export function ownerPath(configDir: string, name: string): string {
+  return `${configDir.replace(/\/+$/, "")}/${name}.owner`;
+}
+
 /** The console log xenconsoled writes; named after the domain's name when the console was first opened. */
 export function consoleLogPath(name: string): string {
   return `${CONSOLE_LOG_DIR}/guest-${name}.log`;

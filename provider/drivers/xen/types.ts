@@ -53,6 +53,8 @@ export interface XenDomainObserved {
   configPresent: boolean;
   /** Its text, when present (what the next `xl create` would use). */
   configText?: string;
+  /** The owning resource's token, from the file beside the config (absent: a release before tokens, or not ours). */
+  ownerToken?: string;
 }
 
 export type CreateOutcome = "created" | "adopted" | "defined";

@@ -18,7 +18,7 @@ export const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 export const PATH_RE = /^\/[A-Za-z0-9_.+@/-]*$/;
 
 export function validateDomainName(name: string): void {
-  if (typeof name !== "string" || !NAME_RE.test(name) || xenDomainNameProblem(name) !== undefined)
+  if (typeof name !== "string" || !NAME_RE.test(name) || name === "Domain-0" || xenDomainNameProblem(name) !== undefined)
     throw new InvalidXenSpecError(
       `invalid Xen domain name ${JSON.stringify(name)}: use 1-64 characters [A-Za-z0-9_.-] starting with a letter (not "Domain-0")`,
     );
