@@ -27,7 +27,7 @@ for n in "$@"; do
   [ -d "$d" ] && printf 'dir\t1\n'
   [ -f "$d/.pulumi-virt-creating" ] && printf 'creating\t1\n'
   [ -f "$d/.pulumi-virt-created" ] && printf 'created\t1\n'
-  if [ -f "$LXCPATH/${REGISTER_DIR}/$n" ]; then o=; read -r o < "$LXCPATH/${REGISTER_DIR}/$n" || true; printf 'owner\t%s\n' "$o"; fi
+  if [ -f "$LXCPATH/${REGISTER_DIR}/$n" ]; then o=; read -r o _k < "$LXCPATH/${REGISTER_DIR}/$n" || true; printf 'owner\t%s\n' "$o"; fi
   [ -f "$d/config" ] || continue
   printf 'exists\t1\n'
   img=
@@ -120,7 +120,7 @@ export const CREATE_SCRIPT = `
 set -eu
 ${RELEASE_FN}
 ${LOOP_LOCK_FN}
-n=$1; kind=$2; arg=$3; fs=$4; size=$5; adopt=\${6:-0}; tok=\${7:-}; legacy=\${8:-0}
+n=$1; kind=$2; arg=$3; fs=$4; size=$5; adopt=\${6:-0}; tok=\${7:-}; legacy=\${8:-0}; key=\${9:-}
 LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null) || true; [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
 d="$LXCPATH/$n"
 # The host's register of containers pulumi-virt manages (REGISTER_DIR): a container that exists but is not
@@ -130,17 +130,19 @@ R="$LXCPATH/${REGISTER_DIR}"
 if [ -f "$d/config" ] && [ ! -e "$R/$n" ] && [ "$adopt" != 1 ]; then
   echo "container $n already exists and was not created by pulumi-virt; destroy it (lxc-destroy -n $n) or set adopt" >&2; exit 3
 fi
-# Each registration holds the owning resource's token: a name registered to another resource (another stack, or
-# another resource with this name) is not ours to resume. An empty registration is from a release before tokens:
-# it is taken only by a resumed create of such a resource (legacy=1) or when nothing of the name is left.
-owner=; registered=0
-if [ -f "$R/$n" ]; then registered=1; read -r owner < "$R/$n" || true; fi
-if [ "$registered" = 1 ] && [ "$adopt" != 1 ] && [ "$owner" != "$tok" ]; then
+# Each registration holds the owning resource's token and the key of its stack and name: a name registered to
+# another resource (another stack, or another resource with this name) is not ours to resume. The same key is this
+# very resource, whose earlier create the engine never recorded (the CLI was killed): that create is resumed. An
+# empty registration is from a release before tokens: it is taken only by a resumed create of such a resource
+# (legacy=1) or when nothing of the name is left.
+owner=; okey=; registered=0
+if [ -f "$R/$n" ]; then registered=1; read -r owner okey < "$R/$n" || true; fi
+if [ "$registered" = 1 ] && [ "$adopt" != 1 ] && [ "$owner" != "$tok" ] && { [ -z "$key" ] || [ "$okey" != "$key" ]; }; then
   if [ -n "$owner" ] || { [ "$legacy" != 1 ] && [ -d "$d" ]; }; then
     echo "container $n is managed by another pulumi-virt resource (another stack, or another resource with this name); choose another name, or set adopt to take it over" >&2; exit 6
   fi
 fi
-mkdir -p "$R"; printf '%s\n' "$tok" > "$R/$n"
+mkdir -p "$R"; printf '%s %s\n' "$tok" "$key" > "$R/$n"
 if [ -f "$d/.pulumi-virt-created" ]; then echo already-created; exit 0; fi
 if [ -f "$d/config" ] && [ ! -f "$d/.pulumi-virt-creating" ] && [ "$adopt" = 1 ]; then
   : > "$d/.pulumi-virt-created"; echo adopted; exit 0
@@ -284,7 +286,7 @@ n=$1; tok=\${2:-}
 LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null); [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
 d="$LXCPATH/$n"
 # Only the owning resource destroys: a registration holding another token belongs to another resource.
-owner=; [ -f "$LXCPATH/${REGISTER_DIR}/$n" ] && { read -r owner < "$LXCPATH/${REGISTER_DIR}/$n" || true; }
+owner=; [ -f "$LXCPATH/${REGISTER_DIR}/$n" ] && { read -r owner _k < "$LXCPATH/${REGISTER_DIR}/$n" || true; }
 if [ -n "$owner" ] && [ "$owner" != "$tok" ]; then
   echo "container $n is managed by another pulumi-virt resource (another stack, or another resource with this name); it was not destroyed" >&2; exit 6
 fi
@@ -352,7 +354,7 @@ export const CREATE_THEN_READ = thenRead(CREATE_SCRIPT);
 export const APPLY_THEN_READ = thenRead(APPLY_SCRIPT);
 
 /**
- * $1 name, $2 token, $3 1 = take over a registration that holds another token (adopt). Writes the token into the
+ * $1 name, $2 token, $4 the resource's stack-and-name key (kept when empty), $3 1 = take over a registration that holds another token (adopt). Writes the token into the
  * container's registration when it is empty (a release before tokens) or already ours; exit 6 when another
  * resource owns it.
  */
@@ -360,11 +362,11 @@ export const CLAIM_SCRIPT = `
 n=$1; tok=$2; force=\${3:-0}
 LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null); [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
 R="$LXCPATH/${REGISTER_DIR}"
-owner=; [ -f "$R/$n" ] && { read -r owner < "$R/$n" || true; }
+owner=; okey=; [ -f "$R/$n" ] && { read -r owner okey < "$R/$n" || true; }
 if [ -n "$owner" ] && [ "$owner" != "$tok" ] && [ "$force" != 1 ]; then
   echo "container $n is managed by another pulumi-virt resource (another stack, or another resource with this name)" >&2; exit 6
 fi
-mkdir -p "$R"; printf '%s\n' "$tok" > "$R/$n"
+mkdir -p "$R"; printf '%s %s\n' "$tok" "\${4:-$okey}" > "$R/$n"
 echo claimed
 `;
 
@@ -374,7 +376,7 @@ tok=$1
 LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null); [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
 for f in "$LXCPATH/${REGISTER_DIR}"/*; do
   [ -f "$f" ] || continue
-  o=; read -r o < "$f" || true
+  o=; read -r o _k < "$f" || true
   [ "$o" = "$tok" ] && { printf '%s\n' "\${f##*/}"; exit 0; }
 done
 exit 0
