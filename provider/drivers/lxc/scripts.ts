@@ -133,12 +133,12 @@ fi
 # Each registration holds the owning resource's token and the key of its stack and name: a name registered to
 # another resource (another stack, or another resource with this name) is not ours to resume. The same key is this
 # very resource, whose earlier create the engine never recorded (the CLI was killed): that create is resumed. An
-# empty registration is from a release before tokens: it is taken only by a resumed create of such a resource
-# (legacy=1) or when nothing of the name is left.
+# empty registration is from a release before tokens: a create that release left unfinished (never configured: no
+# managed block) is resumed as it was then; a finished one only by its own resource (legacy=1) or with adopt.
 owner=; okey=; registered=0
 if [ -f "$R/$n" ]; then registered=1; read -r owner okey < "$R/$n" || true; fi
 if [ "$registered" = 1 ] && [ "$adopt" != 1 ] && [ "$owner" != "$tok" ] && { [ -z "$key" ] || [ "$okey" != "$key" ]; }; then
-  if [ -n "$owner" ] || { [ "$legacy" != 1 ] && [ -d "$d" ]; }; then
+  if [ -n "$owner" ] || { [ "$legacy" != 1 ] && grep -q '^# BEGIN pulumi-virt' "$d/config" 2>/dev/null; }; then
     echo "container $n is managed by another pulumi-virt resource (another stack, or another resource with this name); choose another name, or set adopt to take it over" >&2; exit 6
   fi
 fi
