@@ -93,6 +93,9 @@ test("a state from before owner tokens keeps working and claims its container on
   hostChanged(remoteFor(lxcRef.host)); // changed behind the provider's back: no refresh snapshot may answer
   const legacyId = "lxc-00000000-0000-4000-8000-000000000019";
   const inputs = await containerInputs();
+  // A finished container of that release is not another resource's to take by create.
+  await assert.rejects(container.create(inputs), /belongs to another pulumi-virt resource/);
+  hostChanged(remoteFor(lxcRef.host));
   const { ownerToken: _t, ...legacyOuts } = { ...inputs, observed: {}, ownerToken: undefined };
   const refreshed = await container.read(legacyId, legacyOuts);
   assert.ok(refreshed.props.observed.initPid, "a legacy state still reads its container");
