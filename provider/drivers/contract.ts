@@ -35,6 +35,11 @@ export class MachineOwnedElsewhereError extends Error {
 export interface Owner {
   token: string;
   adopt: boolean;
+  /**
+   * The resource's stable key (organization, project, stack, name) when its class computes one: a create of this very
+   * resource that the engine never recorded (the CLI was killed) is resumed by it; another stack's is not.
+   */
+  key?: string;
 }
 
 /** The machine a same-name replacement replaces, for a backend that builds the new one beside it. */

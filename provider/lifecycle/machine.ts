@@ -75,6 +75,11 @@ function replacementKey(s: MachineState): string {
   return `${hv && !isUnknown(hv) ? `${hv.host.facts.machineId}/${hv.host.facts.hostname}` : "?"}/${s.name}`;
 }
 
+/** The resource's stable key from its class, when it is a well-formed one. */
+function ownerKeyIn(s: MachineState): string | undefined {
+  return typeof s.ownerKey === "string" && /^[0-9a-f]{32}$/.test(s.ownerKey) ? s.ownerKey : undefined;
+}
+
 /** How long the old machine of a replacement gets to stop (its own setting). */
 function stopTimeoutOf(s: MachineState): number {
   return "stopTimeoutSec" in s ? s.stopTimeoutSec : "shutdownTimeoutSec" in s ? s.shutdownTimeoutSec : 30;
@@ -212,7 +217,7 @@ export class MachineLifecycle<S extends MachineState> {
     const d = this.driver(s);
     const remote = remoteFor(s.hypervisor.host);
     const id = `${d.idPrefix}-${randomUUID()}`;
-    const owner: Owner = { token: ownerTokenOf(id), adopt: !!s.adopt };
+    const owner: Owner = { token: ownerTokenOf(id), adopt: !!s.adopt, key: ownerKeyIn(s) };
     const replaced = s.plannedAction === "replace";
     const old = replacing.get(replacementKey(s));
     if (old && old.name === s.name && d.replaceBeside) {
@@ -253,7 +258,7 @@ export class MachineLifecycle<S extends MachineState> {
     const news = fromEngine<S>(newsRaw);
     const d = this.driver(news);
     const remote: Remote = remoteFor(news.hypervisor.host);
-    const owner: Owner = { token: ownerTokenOf(id), adopt: !!news.adopt };
+    const owner: Owner = { token: ownerTokenOf(id), adopt: !!news.adopt, key: ownerKeyIn(news) };
     // A create that failed part-way is in state with observed: null (partialCreate). The engine retries it as an
     // update, whose inputs usually equal the olds: finish the create instead of planning "no change".
     if (olds.observed === null) {

@@ -30,6 +30,8 @@ export interface MachineCommon {
   lastApplied?: LastApplied;
   /** The token that says on the host which resource owns the machine (see lifecycle/support.ts ownerTokenOf). */
   ownerToken?: string;
+  /** The resource's stable key, computed by its class (resources/container.ts); absent for Guests. */
+  ownerKey?: string;
 }
 
 /** A connection shaped like @pulumi/command's remote.Connection (secret: it holds the host's credentials). */

@@ -115,6 +115,11 @@ export interface CreateOptions {
   ownerToken?: string;
   /** Resuming a create of a resource from a release before tokens: an empty registration is its own. */
   legacy?: boolean;
+  /**
+   * The resource's stable key (its stack and name): a registration with this key is this resource's own create
+   * that the engine never recorded (the CLI was killed), which is resumed although its token was lost.
+   */
+  ownerKey?: string;
 }
 
 /** Runs a script that ends with READ_SCRIPT for `name`; returns its parsed state. */
@@ -153,10 +158,11 @@ function ownedElsewhere(name: string) {
  * Writes the resource's token into the container's registration: when it is empty (registered by a release
  * before tokens) or already this token, or, with force (adopt), over another resource's token.
  */
-export async function claimContainer(remote: Remote, name: string, token: string, opts: { force?: boolean } = {}): Promise<void> {
+export async function claimContainer(remote: Remote, name: string, token: string, opts: { force?: boolean; ownerKey?: string } = {}): Promise<void> {
   validateName(name);
   if (!/^[0-9a-f]{16,64}$/.test(token)) throw new Error(`invalid owner token for container ${name}`);
-  await remote.script(CLAIM_SCRIPT, [name, token, opts.force ? "1" : "0"], { step: `claim container ${name}` }).catch(ownedElsewhere(name));
+  if (opts.ownerKey !== undefined && !/^[0-9a-f]{16,64}$/.test(opts.ownerKey)) throw new Error(`invalid owner key for container ${name}`);
+  await remote.script(CLAIM_SCRIPT, [name, token, opts.force ? "1" : "0", opts.ownerKey ?? ""], { step: `claim container ${name}` }).catch(ownedElsewhere(name));
 }
 
 /** The container exists on the host and is not pulumi-virt's (not in the host's register); nothing was changed. */
@@ -176,9 +182,10 @@ export class ContainerExistsError extends Error {
 export async function createContainer(remote: Remote, spec: ContainerSpec, opts: CreateOptions = {}): Promise<ContainerObserved> {
   validateSpec(spec);
   if (opts.ownerToken !== undefined && !/^[0-9a-f]{16,64}$/.test(opts.ownerToken)) throw new Error(`invalid owner token for container ${spec.name}`);
+  if (opts.ownerKey !== undefined && !/^[0-9a-f]{16,64}$/.test(opts.ownerKey)) throw new Error(`invalid owner key for container ${spec.name}`);
   const step = `create container ${spec.name}`;
   const [kind, arg] = templateArgs(spec);
-  const created = await scriptThenRead(remote, CREATE_THEN_READ, spec.name, [kind, arg, spec.disk?.fstype ?? "", String(spec.disk?.sizeMiB ?? ""), opts.adopt ? "1" : "0", opts.ownerToken ?? "", opts.legacy ? "1" : "0"], {
+  const created = await scriptThenRead(remote, CREATE_THEN_READ, spec.name, [kind, arg, spec.disk?.fstype ?? "", String(spec.disk?.sizeMiB ?? ""), opts.adopt ? "1" : "0", opts.ownerToken ?? "", opts.legacy ? "1" : "0", opts.ownerKey ?? ""], {
     step,
     timeoutMs: CREATE_TIMEOUT_MS,
   }).catch((e: Error & { code?: unknown }) => {

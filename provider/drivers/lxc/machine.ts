@@ -97,12 +97,12 @@ async function replaceBeside(remote: Remote, s: ContainerState, old: ReplacedMac
   try {
     const cur = await readContainer(remote, name);
     // Nothing of the old one is left: an ordinary create.
-    if (!cur) return await createContainer(remote, containerSpec(s), { adopt: owner.adopt, ownerToken: owner.token });
+    if (!cur) return await createContainer(remote, containerSpec(s), { adopt: owner.adopt, ownerToken: owner.token, ownerKey: owner.key });
     // The old container must be the old resource's: its token goes into the registration (a state from before
     // tokens claims it here), so that its delete finds it once it is renamed aside.
     await owned(claimContainer(remote, name, old.token, { force: owner.adopt }));
     try {
-      await createContainer(remote, { ...containerSpec(s), name: fresh, running: false }, { ownerToken: owner.token });
+      await createContainer(remote, { ...containerSpec(s), name: fresh, running: false }, { ownerToken: owner.token, ownerKey: owner.key });
     } catch (e) {
       await destroyContainer(remote, fresh, { ownerToken: owner.token }).catch(() => undefined);
       throw new Error(
@@ -225,7 +225,7 @@ export const lxcMachineDriver: MachineDriver<ContainerState, ContainerKey, Conta
     try {
       // The driver registers the name on the host, creates (or resumes an interrupted create of ours), configures,
       // starts and reads back. A container of that name that is not ours is refused before anything changes.
-      const observed = await owned(createContainer(remote, containerSpec(s), { adopt: opts.owner.adopt, ownerToken: opts.owner.token, legacy: opts.legacy }));
+      const observed = await owned(createContainer(remote, containerSpec(s), { adopt: opts.owner.adopt, ownerToken: opts.owner.token, legacy: opts.legacy, ownerKey: opts.owner.key }));
       return { outcome: opts.resume ? "resumed" : opts.owner.adopt ? "adopted" : "created", observed };
     } catch (e) {
       if ((e as Error).name === "ContainerExistsError") throw new MachineExistsError((e as Error).message);
@@ -246,7 +246,7 @@ export const lxcMachineDriver: MachineDriver<ContainerState, ContainerKey, Conta
   replaceBeside,
   ownerOf: (o) => o.ownerToken,
   // Only the owner changes a container; a state from before owner tokens claims its container here.
-  claim: (remote, s, owner) => owned(claimContainer(remote, s.name, owner.token, { force: owner.adopt })),
+  claim: (remote, s, owner) => owned(claimContainer(remote, s.name, owner.token, { force: owner.adopt, ownerKey: owner.key })),
   read: (remote, s, opts) => readContainerCoalesced(remote, s.name, { hostSnapshot: opts.refresh }),
   readSettled: (remote, s) => readContainerCoalesced(remote, s.name),
   async applyLive(remote: Remote, { news, changed }: ChangeContext<ContainerState>) {

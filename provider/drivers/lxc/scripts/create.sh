@@ -1,6 +1,7 @@
 # Creates the container's rootfs. $1 name, $2 kind (busybox|debian|tarball), $3 release or tarball path,
 # $4 fstype ("" = directory rootfs), $5 size MiB, $6 1 = adopt an existing container not created by us,
-# $7 the owning resource's token, $8 1 = a resumed create of a resource from before tokens.
+# $7 the owning resource's token, $8 1 = a resumed create of a resource from before tokens, $9 the resource's
+# stack-and-name key.
 # Leftovers of an interrupted create (marker ".pulumi-virt-creating" without ".pulumi-virt-created") are removed
 # first, so a retry starts clean. Prints created | already-created | adopted.
 set -eu
@@ -10,7 +11,7 @@ set -eu
 
 . ./loop-lock.sh
 
-n=$1; kind=$2; arg=$3; fs=$4; size=$5; adopt=${6:-0}; tok=${7:-}; legacy=${8:-0}
+n=$1; kind=$2; arg=$3; fs=$4; size=$5; adopt=${6:-0}; tok=${7:-}; legacy=${8:-0}; key=${9:-}
 LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null) || true; [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
 d="$LXCPATH/$n"
 # The host's register of containers pulumi-virt manages (REGISTER_DIR in scripts.ts): a container that exists but is not
@@ -20,17 +21,19 @@ R="$LXCPATH/.pulumi-virt"
 if [ -f "$d/config" ] && [ ! -e "$R/$n" ] && [ "$adopt" != 1 ]; then
   echo "container $n already exists and was not created by pulumi-virt; destroy it (lxc-destroy -n $n) or set adopt" >&2; exit 3
 fi
-# Each registration holds the owning resource's token: a name registered to another resource (another stack, or
-# another resource with this name) is not ours to resume. An empty registration is from a release before tokens:
-# it is taken only by a resumed create of such a resource (legacy=1) or when nothing of the name is left.
-owner=; registered=0
-if [ -f "$R/$n" ]; then registered=1; read -r owner < "$R/$n" || true; fi
-if [ "$registered" = 1 ] && [ "$adopt" != 1 ] && [ "$owner" != "$tok" ]; then
-  if [ -n "$owner" ] || { [ "$legacy" != 1 ] && [ -d "$d" ]; }; then
+# Each registration holds the owning resource's token and the key of its stack and name: a name registered to
+# another resource (another stack, or another resource with this name) is not ours to resume. The same key is this
+# very resource, whose earlier create the engine never recorded (the CLI was killed): that create is resumed. An
+# empty registration is from a release before tokens: a create that release left unfinished (never configured: no
+# managed block) is resumed as it was then; a finished one only by its own resource (legacy=1) or with adopt.
+owner=; okey=; registered=0
+if [ -f "$R/$n" ]; then registered=1; read -r owner okey < "$R/$n" || true; fi
+if [ "$registered" = 1 ] && [ "$adopt" != 1 ] && [ "$owner" != "$tok" ] && { [ -z "$key" ] || [ "$okey" != "$key" ]; }; then
+  if [ -n "$owner" ] || { [ "$legacy" != 1 ] && grep -q '^# BEGIN pulumi-virt' "$d/config" 2>/dev/null; }; then
     echo "container $n is managed by another pulumi-virt resource (another stack, or another resource with this name); choose another name, or set adopt to take it over" >&2; exit 6
   fi
 fi
-mkdir -p "$R"; printf '%s\n' "$tok" > "$R/$n"
+mkdir -p "$R"; printf '%s %s\n' "$tok" "$key" > "$R/$n"
 if [ -f "$d/.pulumi-virt-created" ]; then echo already-created; exit 0; fi
 if [ -f "$d/config" ] && [ ! -f "$d/.pulumi-virt-creating" ] && [ "$adopt" = 1 ]; then
   : > "$d/.pulumi-virt-created"; echo adopted; exit 0

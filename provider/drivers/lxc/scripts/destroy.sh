@@ -6,7 +6,7 @@ n=$1; tok=${2:-}
 LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null); [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
 d="$LXCPATH/$n"
 # Only the owning resource destroys: a registration holding another token belongs to another resource.
-owner=; [ -f "$LXCPATH/.pulumi-virt/$n" ] && { read -r owner < "$LXCPATH/.pulumi-virt/$n" || true; }
+owner=; [ -f "$LXCPATH/.pulumi-virt/$n" ] && { read -r owner _k < "$LXCPATH/.pulumi-virt/$n" || true; }
 if [ -n "$owner" ] && [ "$owner" != "$tok" ]; then
   echo "container $n is managed by another pulumi-virt resource (another stack, or another resource with this name); it was not destroyed" >&2; exit 6
 fi

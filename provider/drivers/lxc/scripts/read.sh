@@ -21,7 +21,7 @@ for n in "$@"; do
   [ -d "$d" ] && printf 'dir\t1\n'
   [ -f "$d/.pulumi-virt-creating" ] && printf 'creating\t1\n'
   [ -f "$d/.pulumi-virt-created" ] && printf 'created\t1\n'
-  if [ -f "$LXCPATH/.pulumi-virt/$n" ]; then o=; read -r o < "$LXCPATH/.pulumi-virt/$n" || true; printf 'owner\t%s\n' "$o"; fi
+  if [ -f "$LXCPATH/.pulumi-virt/$n" ]; then o=; read -r o _k < "$LXCPATH/.pulumi-virt/$n" || true; printf 'owner\t%s\n' "$o"; fi
   [ -f "$d/config" ] || continue
   printf 'exists\t1\n'
   img=
