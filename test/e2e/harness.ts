@@ -189,7 +189,29 @@ export function consumerDir(sdk: string = defaultSdkVersion()): Promise<string> 
 async function makeConsumer(sdk: string): Promise<string> {
   const { file: tarball, hash } = await packedTarball();
   return withDirLock(path.join(WORK_ROOT, "build.lock"), async () => {
-    const dir = path.join(WORK_ROOT, `consumer-${hash}-sdk-${sdk}`);
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
+    const manifest = JSON.stringify(
+      {
+        name: "pulumi-virt-e2e-consumer",
+        private: true,
+        dependencies: {
+          "pulumi-virt": "file:./pulumi-virt.tgz",
+          // pulumi-virt takes the SDK as a peer dependency: the program's copy is the only one.
+          "@pulumi/pulumi": sdk,
+          // For the @pulumi/command interop example (its plugin is not installed by npm: see allowScripts).
+          "@pulumi/command": pkg.devDependencies["@pulumi/command"],
+          // Programs are TypeScript: the Node SDK compiles them with the consumer's typescript.
+          typescript: pkg.devDependencies.typescript,
+          "@types/node": pkg.devDependencies["@types/node"],
+        },
+        // Nothing pulumi-virt or the SDK needs runs at install time (see package.json's allowScripts).
+        allowScripts: pkg.allowScripts,
+      },
+      null,
+      2,
+    );
+    // Keyed by what is installed: the tarball, the SDK version and the rest of the manifest.
+    const dir = path.join(WORK_ROOT, `consumer-${hash}-sdk-${sdk}-${hashOf(Buffer.from(manifest)).slice(0, 8)}`);
     removeStaleConsumers(dir);
     if (fs.existsSync(path.join(dir, ".ready"))) {
       fs.utimesSync(path.join(dir, ".ready"), new Date(), new Date());
@@ -198,28 +220,7 @@ async function makeConsumer(sdk: string): Promise<string> {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
     fs.copyFileSync(tarball, path.join(dir, "pulumi-virt.tgz"));
-    const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
-    fs.writeFileSync(
-      path.join(dir, "package.json"),
-      JSON.stringify(
-        {
-          name: "pulumi-virt-e2e-consumer",
-          private: true,
-          dependencies: {
-            "pulumi-virt": "file:./pulumi-virt.tgz",
-            // pulumi-virt takes the SDK as a peer dependency: the program's copy is the only one.
-            "@pulumi/pulumi": sdk,
-            // Programs are TypeScript: the Node SDK compiles them with the consumer's typescript.
-            typescript: pkg.devDependencies.typescript,
-            "@types/node": pkg.devDependencies["@types/node"],
-          },
-          // Nothing pulumi-virt or the SDK needs runs at install time (see package.json's allowScripts).
-          allowScripts: pkg.allowScripts,
-        },
-        null,
-        2,
-      ),
-    );
+    fs.writeFileSync(path.join(dir, "package.json"), manifest);
     await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: dir });
     fs.writeFileSync(path.join(dir, ".ready"), new Date().toISOString());
     return dir;
