@@ -13,7 +13,7 @@ import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { destroyGuest, readGuest } from "../../provider/drivers/kvm";
 import { ownerTokenOf, remoteFor } from "../../provider/resources/impl/common";
-import { hostChanged } from "../../provider/resources/impl/batch";
+import { hostChanged } from "../../provider/drivers/lxc";
 import type { HypervisorRef } from "../../provider/models/hypervisor";
 import { destroyContainer } from "../../provider/drivers/lxc";
 import { closeAllRemotes, getRemote } from "../../provider/ssh/remote";

@@ -1,10 +1,10 @@
 // Guest I/O through virsh over a Remote: create / read / applyLive / restart / rename / destroy.
 import { Remote, RemoteCommandError } from "../../ssh/types";
 import { buildDomainXml, OWNER_NS } from "./domain-xml";
-import { parseQemuImgInfo, parseReadOutput, QemuImageInfo } from "./parse";
+import { parseQemuImgInfo, parseReadOutput } from "./parse";
 import { domainPaths } from "./paths";
-import { DATA_DISK_SCRIPT, READ_SCRIPT, REMOVE_FILES_SCRIPT, ROOT_DISK_SCRIPT, SEED_SCRIPT, SHUTDOWN_SCRIPT } from "./scripts";
-import type { DomainPaths, DomainSpec, GuestObserved, LiveChange, StopOutcome } from "./types";
+import { DATA_DISK_SCRIPT, MOVE_DIR_SCRIPT, READ_SCRIPT, REMOVE_FILES_SCRIPT, ROOT_DISK_SCRIPT, SEED_SCRIPT, SHUTDOWN_SCRIPT } from "./scripts";
+import type { DomainPaths, DomainSpec, GuestObserved, LiveChange, QemuImageInfo, StopOutcome } from "./types";
 import { InvalidDomainSpecError, OWNER_TOKEN_RE, validateDomainSpec, validateGuestName } from "./validate";
 
 const VIRSH = ["virsh", "-c", "qemu:///system"];
@@ -246,7 +246,7 @@ export async function renameGuest(remote: Remote, oldName: string, newSpec: Doma
   const stopped = await shutdownGuest(remote, oldName, newSpec.shutdownTimeoutSec);
   const paths = domainPaths(newSpec);
   if (cur.storageGuestDir && cur.storageGuestDir !== paths.dir) {
-    await remote.script('set -e; [ -e "$2" ] && { echo "$2 already exists" >&2; exit 2; }; mv -- "$1" "$2"', [cur.storageGuestDir, paths.dir], {
+    await remote.script(MOVE_DIR_SCRIPT, [cur.storageGuestDir, paths.dir], {
       step: `move files of ${oldName}`,
     });
   }

@@ -5,8 +5,9 @@ export { domainPaths, consoleLogPath, stableMac, diskTargets } from "./paths";
 export { InvalidDomainSpecError, validateGuestName, validateDomainSpec } from "./validate";
 export { buildDomainXml } from "./domain-xml";
 export { parseReadOutput, parseQemuImgInfo } from "./parse";
-export type { QemuImageInfo } from "./parse";
 export {
+  GuestOwnedElsewhereError,
+  claimGuest,
   readGuest,
   applyLive,
   shutdownGuest,
@@ -16,7 +17,6 @@ export {
   startGuest,
   destroyGuest,
   renameGuest,
-  claimGuest,
-  GuestOwnedElsewhereError,
 } from "./guest";
 export { verifyKvm } from "./host";
+export { installKvm, prepareKvmHost, KVM_PACKAGES } from "./install";

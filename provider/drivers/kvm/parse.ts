@@ -1,30 +1,6 @@
 // Parsers of virsh output: pure, so unit tests feed them recorded text.
 import { XMLParser } from "fast-xml-parser";
-import type { GuestObserved, GuestState, ObservedDisk } from "./types";
-
-/** What the driver needs of `qemu-img info --output=json`: the image's own format and virtual size. */
-export interface QemuImageInfo {
-  format: string;
-  virtualSize: number;
-}
-
-/**
- * Parses `qemu-img info --output=json` as JSON: the top-level object is the image itself, whatever the key order
- * (QEMU 8 and later print "children" with their own "format" and "virtual-size" before the image's).
- */
-export function parseQemuImgInfo(json: string, what: string): QemuImageInfo {
-  let v: unknown;
-  try {
-    v = JSON.parse(json);
-  } catch {
-    throw new Error(`qemu-img info of ${what} did not print JSON`);
-  }
-  const o = v as { format?: unknown; "virtual-size"?: unknown };
-  if (!o || typeof o !== "object" || typeof o.format !== "string" || !/^[a-z0-9]+$/.test(o.format) || typeof o["virtual-size"] !== "number" || !Number.isSafeInteger(o["virtual-size"])) {
-    throw new Error(`qemu-img info of ${what} has no format or virtual-size`);
-  }
-  return { format: o.format, virtualSize: o["virtual-size"] };
-}
+import type { GuestObserved, GuestState, ObservedDisk, QemuImageInfo } from "./types";
 
 const MiB = 1024 * 1024;
 
@@ -146,4 +122,22 @@ export function parseReadOutput(name: string, out: string): GuestObserved {
     dataDiskPaths,
     ownerToken: text(dom.metadata?.["pvo:owner"])?.trim() || undefined,
   };
+}
+
+/**
+ * Parses `qemu-img info --output=json` as JSON: the top-level object is the image itself, whatever the key order
+ * (QEMU 8 and later print "children" with their own "format" and "virtual-size" before the image's).
+ */
+export function parseQemuImgInfo(json: string, what: string): QemuImageInfo {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    throw new Error(`qemu-img info of ${what} did not print JSON`);
+  }
+  const o = v as { format?: unknown; "virtual-size"?: unknown };
+  if (!o || typeof o !== "object" || typeof o.format !== "string" || !/^[a-z0-9]+$/.test(o.format) || typeof o["virtual-size"] !== "number" || !Number.isSafeInteger(o["virtual-size"])) {
+    throw new Error(`qemu-img info of ${what} has no format or virtual-size`);
+  }
+  return { format: o.format, virtualSize: o["virtual-size"] };
 }

@@ -10,7 +10,7 @@ export function domainPaths(spec: Pick<DomainSpec, "name" | "storageDir" | "data
     dir,
     rootDisk: `${dir}/root.qcow2`,
     dataDisks,
-    // Inside a 0700 directory of its own (cloud-init data holds passwords and keys): see SEED_SCRIPT.
+    // Inside a 0700 directory of its own (cloud-init data holds passwords and keys): see scripts/seed-iso.sh.
     seedIso: spec.cloudInit ? `${dir}/cidata/seed.iso` : undefined,
     consoleLog: `${dir}/console.log`,
     definition: `${dir}/domain.xml`,

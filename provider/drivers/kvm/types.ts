@@ -93,6 +93,12 @@ export interface GuestObserved {
   ownerToken?: string;
 }
 
+/** What the driver needs of `qemu-img info --output=json`: the image's own format and virtual size. */
+export interface QemuImageInfo {
+  format: string;
+  virtualSize: number;
+}
+
 export interface LiveChange {
   memoryMiB?: number;
   vcpus?: number;

@@ -1,15 +1,14 @@
 // Refusals of a domain spec before anything runs on the host.
 import type { DomainSpec } from "./types";
 
+export const OWNER_TOKEN_RE = /^[0-9a-f]{16,64}$/;
+
 export class InvalidDomainSpecError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "InvalidDomainSpecError";
   }
 }
-
-/** The owning resource's token (ownership by identity): hex, so it is safe in XML and on a command line. */
-export const OWNER_TOKEN_RE = /^[0-9a-f]{16,64}$/;
 
 /** Names become file names and virsh arguments: no slash, no control characters, no leading dash or dot. */
 export function validateGuestName(name: string): void {

@@ -13,7 +13,20 @@ import {
   validateSpec,
 } from "./config";
 import { cgroupValuesFromConfig, limitsFromCgroup, parseReadOutput, ReadOutput, toObserved } from "./observe";
-import { APPLY_SCRIPT, APPLY_THEN_READ, CLAIM_SCRIPT, CREATE_THEN_READ, FIND_OWNED_SCRIPT, DESTROY_SCRIPT, READ_SCRIPT, REGISTER_DIR, RENAME_SCRIPT, STOP_SCRIPT, VERIFY_SCRIPT } from "./scripts";
+import {
+  APPLY_SCRIPT,
+  APPLY_THEN_READ,
+  CLAIM_SCRIPT,
+  CREATE_THEN_READ,
+  DESTROY_SCRIPT,
+  FIND_OWNED_SCRIPT,
+  READ_SCRIPT,
+  REGISTER_DIR,
+  RENAME_SCRIPT,
+  STOP_SCRIPT,
+  UNREGISTER_SCRIPT,
+  VERIFY_SCRIPT,
+} from "./scripts";
 import { CgroupVersion, ContainerObserved, ContainerSpec, LiveChange } from "./types";
 
 const MiB = 1024 * 1024;
@@ -350,7 +363,7 @@ export async function renameContainer(remote: Remote, from: string, to: string):
 /** Takes the container's name out of the host's register (after a create that left nothing behind). */
 export async function unregisterContainer(remote: Remote, name: string): Promise<void> {
   validateName(name);
-  await remote.script('d=$(lxc-config lxc.lxcpath 2>/dev/null) || true; rm -f "${d:-/var/lib/lxc}/$1/$2"', [REGISTER_DIR, name], { step: `unregister container ${name}` });
+  await remote.script(UNREGISTER_SCRIPT, [REGISTER_DIR, name], { step: `unregister container ${name}` });
 }
 
 /** Stops and destroys the container, detaches its loop devices and removes its image (and its registration). */

@@ -2,7 +2,7 @@
 import { Remote } from "../../ssh/types";
 import { parseReadOutput } from "./parse";
 import { configPath, DEFAULT_CONFIG_DIR, ownerPath } from "./paths";
-import { CREATE_SCRIPT, LIVE_SCRIPT, READ_SCRIPT, SHUTDOWN_SCRIPT } from "./scripts";
+import { CREATE_SCRIPT, DESTROY_SCRIPT, LIVE_SCRIPT, MOVE_OWNER_SCRIPT, READ_SCRIPT, SEED_ROOT_DISK_SCRIPT, SHUTDOWN_SCRIPT } from "./scripts";
 import type { CreateOutcome, ShutdownOutcome, XenDomainObserved, XenDomainSpec, XenLiveChange } from "./types";
 import { InvalidXenSpecError, validateDomainName, validateInt, validatePath, validateXenSpec } from "./validate";
 import { renderXlConfig } from "./xl-config";
@@ -74,7 +74,7 @@ export async function applyLive(remote: Remote, name: string, spec: XenDomainSpe
   if (renaming) {
     await remote.exec(["rm", "-f", configPath(spec.configDir, name)], { step: `remove old config of ${name}` });
     // The owner's token moves with the domain.
-    await remote.script('[ ! -f "$1" ] || mv -f -- "$1" "$2"', [ownerPath(spec.configDir, name), ownerPath(spec.configDir, spec.name)], { step: `move owner of ${name}` });
+    await remote.script(MOVE_OWNER_SCRIPT, [ownerPath(spec.configDir, name), ownerPath(spec.configDir, spec.name)], { step: `move owner of ${name}` });
   }
   return readDomain(remote, spec.name, spec.configDir);
 }
@@ -100,14 +100,16 @@ export async function restartWithConfig(remote: Remote, spec: XenDomainSpec): Pr
 export async function destroyDomain(remote: Remote, name: string, configDir: string = DEFAULT_CONFIG_DIR): Promise<"destroyed" | "absent"> {
   validateDomainName(name);
   validatePath("configDir", configDir);
-  const r = await remote.script(
-    `n="$1"; cfg="$2"; own="$3"
-if xl domid "$n" >/dev/null 2>&1; then xl destroy "$n" || exit 1; echo destroyed; else echo absent; fi
-rm -f "$cfg" "$own"`,
-    [name, configPath(configDir, name), ownerPath(configDir, name)],
-    { step: `destroy Xen domain ${name}` },
-  );
+  const r = await remote.script(DESTROY_SCRIPT, [name, configPath(configDir, name), ownerPath(configDir, name)], { step: `destroy Xen domain ${name}` });
   return r.stdout.trim().split("\n").pop() as "destroyed" | "absent";
+}
+
+/**
+ * A PV guest's root disk from a base image: copied (sparse) unless the disk exists, then grown to sizeMiB
+ * (never shrunk). Runs before createDomain, which then finds the disk in place.
+ */
+export async function seedRootDisk(remote: Remote, guestName: string, baseImage: string, rootDiskPath: string, sizeMiB?: number): Promise<void> {
+  await remote.script(SEED_ROOT_DISK_SCRIPT, [baseImage, rootDiskPath, sizeMiB ? String(sizeMiB) : ""], { step: `seed root disk of ${guestName}` });
 }
 
 /** The domain's owner file holds another resource's token; nothing was changed. */

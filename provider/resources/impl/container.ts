@@ -8,7 +8,7 @@ import { containerRules } from "../../plan/rules";
 import { describePlan, Plan, planChanges, PlanValue, sameValue } from "../../plan/planner";
 import type { CapabilityTable } from "../../plan/types";
 import type * as Lxc from "../../drivers/lxc";
-import { hostChanged, readContainerCoalesced } from "./batch";
+import { hostChanged, readContainerCoalesced } from "../../drivers/lxc";
 import { recordPlan, diffFromPlan, replacementKey } from "./planned";
 import { hasUnknowns, hypervisorRefFailures, isUnknown, nowIso, ownedElsewhereMessage, ownerTokenOf, parseArgs, partialCreate, remoteFor, stepError } from "./common";
 
@@ -173,7 +173,7 @@ export async function diff(id: string, olds: Props, news: Props) {
   return d;
 }
 
-/** hostSnapshot: refresh may be answered from a snapshot of all the host's containers (see ./batch). */
+/** hostSnapshot: refresh may be answered from a snapshot of all the host's containers (see ssh/read-batch.ts). */
 async function observe(p: Props, hostSnapshot = false) {
   const hv = p.hypervisor as HypervisorRef;
   return readContainerCoalesced(remoteFor(hv.host), p.name, { hostSnapshot });
