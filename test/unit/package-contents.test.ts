@@ -32,8 +32,8 @@ test("the package holds the provider code, its types, schema.json, README and LI
   // e.g. a driver's remote .sh script.
   const missing: string[] = [];
   for (const src of filesUnder(join(root, "provider"))) {
-    // Docs and linter settings (provider/.shellcheckrc) are for the repository, not for run time.
-    if (src.endsWith(".md") || src.split("/").pop()!.startsWith(".")) continue;
+    // Docs and linter settings (provider/.shellcheckrc) are for this repository, not for users.
+    if (src.endsWith(".md") || /(^|\/)\.[^/]+$/.test(src)) continue;
     const wanted = src.endsWith(".ts")
       ? [[`dist/${src.replace(/\.ts$/, ".js")}`], [`dist/${src.replace(/\.ts$/, ".d.ts")}`]]
       : [[`dist/${src}`, src]];
