@@ -36,9 +36,8 @@ function owned<T>(p: Promise<T>): Promise<T> {
 /** One hop as a @pulumi/command-style connection: its pinned host key, credentials, and the rest of its chain. */
 function hopOf(c: ConnectionArgs): Record<string, unknown> {
   const hop: Record<string, unknown> = { host: c.host, port: c.port, user: c.user };
+  // @pulumi/command's connection has no field for "unpinned": a hop without a pinned key simply has no hostKey.
   if (c.hostKey) hop.hostKey = c.hostKey;
-  // A host the program reaches without a pinned key says so here too: nothing is pinned that was not.
-  if (c.insecureSkipHostKeyCheck) hop.insecureSkipHostKeyCheck = true;
   if (c.privateKey) hop.privateKey = c.privateKey;
   if (c.privateKeyPassword !== undefined) hop.privateKeyPassword = c.privateKeyPassword;
   if (c.password !== undefined) hop.password = c.password;
@@ -51,14 +50,15 @@ function hopOf(c: ConnectionArgs): Record<string, unknown> {
 /**
  * A connection shaped like @pulumi/command's remote.Connection, reaching the container through its host with the
  * host's whole connection (pinned key, credentials, proxy chain). The container's own SSH host key is not known to
- * pulumi-virt, so it is not pinned: `insecureSkipHostKeyCheck: true` says so instead of inventing a key.
+ * pulumi-virt, so it has no hostKey (none is invented; @pulumi/command rejects unknown fields such as
+ * insecureSkipHostKeyCheck, so the connection cannot say more than that).
  * The Container class declares this output secret (it holds the host's credentials).
  */
 export function connectionOf(s: ContainerState): Record<string, unknown> | undefined {
   const address = s.network?.address?.split("/")[0];
   if (!address) return undefined;
   const c = s.hypervisor.host.connection;
-  const own: Record<string, unknown> = { host: address, port: 22, user: "root", insecureSkipHostKeyCheck: true };
+  const own: Record<string, unknown> = { host: address, port: 22, user: "root" };
   if (c.privateKey) own.privateKey = c.privateKey;
   if (c.privateKeyPassword !== undefined) own.privateKeyPassword = c.privateKeyPassword;
   return { ...own, proxy: hopOf(c) };
