@@ -94,7 +94,7 @@ scale_down() {
 
 scale_up() {
   local n=$1 h
-  [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le $MAX_HOSTS ] || die "up takes a host count 1-$MAX_HOSTS; got '$n'"
+  [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le "$MAX_HOSTS" ] || die "up takes a host count 1-$MAX_HOSTS; got '$n'"
   HOSTS=()
   for h in $(seq 1 "$n"); do HOSTS+=("s$h"); done
   if [ "$(existing_hosts | wc -l)" = "$n" ] && lab_healthy; then
