@@ -16,8 +16,9 @@ export const SCALE_LAB_DIR = process.env.PULUMI_VIRT_SCALE_LAB_DIR ?? "/run/pulu
 const MEMORY_MIB = 32;
 const RESIZED_MIB = 48;
 
-export type ScaleOp = "up" | "preview" | "refresh" | "resize" | "destroy";
-export const SCALE_OPS: ScaleOp[] = ["up", "preview", "refresh", "resize", "destroy"];
+export type ScaleOp = "up" | "preview" | "refresh" | "refreshWide" | "resize" | "destroy";
+/** refreshWide: the same refresh with --parallel as large as the stack, so the engine sends every read at once. */
+export const SCALE_OPS: ScaleOp[] = ["up", "preview", "refresh", "refreshWide", "resize", "destroy"];
 
 export interface OpFigures {
   wallMs: number;
@@ -36,6 +37,11 @@ export interface OpFigures {
   /** What the engine reported (created/updated/deleted/same), from the CLI's summary line. */
   changes: string;
   tracePath: string;
+  /** From the trace: when the first remote command started and the last one ended, ms after the CLI started. */
+  firstCommandAtMs: number;
+  lastCommandEndMs: number;
+  /** From the trace: round trips and their summed duration by kind of step ("create container", "3 reads ...", ...). */
+  steps: Record<string, { count: number; ms: number }>;
 }
 
 export interface ScaleRun {
@@ -131,10 +137,13 @@ class ProviderSampler {
   }
 }
 
-/** Round trips in a trace file (one line each) and the remote commands they carried. */
-function traceCounts(traceGlobDir: string, prefix: string): { lines: number; commands: number; files: string[] } {
+/** Round trips in a trace file (one line each), the remote commands they carried, and where the time went. */
+function traceCounts(traceGlobDir: string, prefix: string, startedAt: number) {
   let lines = 0;
   let commands = 0;
+  let first = Infinity;
+  let last = 0;
+  const steps: Record<string, { count: number; ms: number }> = {};
   const files: string[] = [];
   for (const f of fs.readdirSync(traceGlobDir)) {
     if (!f.startsWith(prefix)) continue;
@@ -142,11 +151,20 @@ function traceCounts(traceGlobDir: string, prefix: string): { lines: number; com
     for (const line of fs.readFileSync(path.join(traceGlobDir, f), "utf8").split("\n")) {
       if (!line) continue;
       lines++;
-      const step = line.split("\t")[3] ?? "";
-      commands += Number(/^(\d+) reads sent together/.exec(step)?.[1] ?? 1);
+      const [at, ms, , step = ""] = line.split("\t");
+      const begin = Date.parse(at) - startedAt;
+      first = Math.min(first, begin);
+      last = Math.max(last, begin + Number(ms));
+      const together = /^(\d+) reads sent together/.exec(step);
+      commands += Number(together?.[1] ?? 1);
+      // "create container pvs-s1-0" -> "create container"; "12 reads sent together (...)" -> "reads sent together"
+      const kind = together ? "reads sent together" : step.replace(/\s+\S*\d\S*$/, "").replace(/ (pvs|pvb)\S*$/, "");
+      const k = (steps[kind] ??= { count: 0, ms: 0 });
+      k.count++;
+      k.ms += Number(ms);
     }
   }
-  return { lines, commands, files };
+  return { lines, commands, files, first: lines ? first : NaN, last: lines ? last : NaN, steps };
 }
 
 function fleet(hosts: BenchHost[], perHost: number, memory: number): Record<string, unknown> {
@@ -180,12 +198,13 @@ async function measure(s: StatsStack, hosts: BenchHost[], op: ScaleOp, parallel:
   const sampler = new ProviderSampler(`PULUMI_VIRT_STATS_FILE=${s.statsDir}/`);
   const before = acceptedTotal(hosts);
   sampler.start();
+  const startedAt = Date.now();
   const res = await timed(fn).finally(() => sampler.stop());
   const usage = sampler.stop();
   const handshakes = acceptedTotal(hosts) - before;
   const stats = readStats(s);
   const perHost = hosts.map((h) => stats.hosts[hostLabel(h)]?.commands ?? 0);
-  const trace = traceCounts(traceDir, prefix);
+  const trace = traceCounts(traceDir, prefix, startedAt);
   const fig: OpFigures = {
     wallMs: res.ms,
     handshakes,
@@ -198,8 +217,12 @@ async function measure(s: StatsStack, hosts: BenchHost[], op: ScaleOp, parallel:
     providerCpuSec: usage.cpuSec,
     changes: changesOf(res.value),
     tracePath: trace.files.join(","),
+    firstCommandAtMs: trace.first,
+    lastCommandEndMs: trace.last,
+    steps: trace.steps,
   };
-  log(`  P6 ${hosts.length} hosts, ${op} (parallel ${parallel}): ${(fig.wallMs / 1000).toFixed(1)} s, ${fig.handshakes} handshakes, ${fig.roundTrips} round trips (max ${fig.roundTripsPerHostMax}/host), ${fig.remoteCommands} remote commands, provider ${fig.providerPeakRssMiB.toFixed(0)} MiB / ${fig.providerCpuSec.toFixed(1)} CPU s; ${fig.changes}`);
+  log(`  P6 ${hosts.length} hosts, ${op} (parallel ${parallel}): ${(fig.wallMs / 1000).toFixed(1)} s, ${fig.handshakes} handshakes, ${fig.roundTrips} round trips (max ${fig.roundTripsPerHostMax}/host), ${fig.remoteCommands} remote commands, provider ${fig.providerPeakRssMiB.toFixed(0)} MiB / ${fig.providerCpuSec.toFixed(1)} CPU s; SSH from ${(fig.firstCommandAtMs / 1000).toFixed(1)} to ${(fig.lastCommandEndMs / 1000).toFixed(1)} s; ${fig.changes}`);
+  log(`    steps: ${Object.entries(fig.steps).map(([k, v]) => `${k} ${v.count}x ${(v.ms / 1000).toFixed(1)} s`).join("; ")}`);
   return fig;
 }
 
@@ -217,6 +240,10 @@ export async function benchScale(all: BenchHost[], n: number, perHost: number, p
     run.ops.up = await measure(s, hosts, "up", parallel, traceDir, () => cli(["up", "--yes", "--skip-preview"]));
     run.ops.preview = await measure(s, hosts, "preview", parallel, traceDir, () => cli(["preview", "--expect-no-changes"]));
     run.ops.refresh = await measure(s, hosts, "refresh", parallel, traceDir, () => cli(["refresh", "--yes", "--skip-preview"]));
+    if (parallel === "default") {
+      const wide = ["refresh", "--yes", "--skip-preview", "--parallel", String(run.resources + 1)];
+      run.ops.refreshWide = await measure(s, hosts, "refreshWide", parallel, traceDir, async () => (await s.stack.pulumi(wide)).stdout);
+    }
     await reconfigure(s, hosts, fleet(hosts, perHost, RESIZED_MIB));
     run.ops.resize = await measure(s, hosts, "resize", parallel, traceDir, () => cli(["up", "--yes", "--skip-preview"]));
     run.ops.destroy = await measure(s, hosts, "destroy", parallel, traceDir, () => cli(["destroy", "--yes", "--skip-preview"]));
