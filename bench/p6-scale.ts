@@ -186,7 +186,7 @@ function changesOf(stdout: string): string {
   return m[1]
     .split("\n")
     .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith("Duration"))
+    .filter((l) => /^[-+~]?\s*\d+ /.test(l))
     .join(", ");
 }
 
