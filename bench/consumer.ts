@@ -27,7 +27,7 @@ export async function prepareConsumer(): Promise<string> {
       fs.mkdirSync(dir, { recursive: true });
       fs.writeFileSync(path.join(dir, "pulumi-virt.tgz"), tgz);
       const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
-      const dependencies = { "pulumi-virt": "file:./pulumi-virt.tgz", "@pulumi/pulumi": pkg.dependencies["@pulumi/pulumi"] };
+      const dependencies = { "pulumi-virt": "file:./pulumi-virt.tgz", "@pulumi/pulumi": pkg.devDependencies["@pulumi/pulumi"] }; // the repo's own SDK (pulumi-virt takes it as a peer)
       fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "pulumi-virt-bench-consumer", private: true, dependencies }, null, 2));
       execFileSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
       fs.writeFileSync(path.join(dir, ".ready"), new Date().toISOString());

@@ -1,5 +1,5 @@
 // P5: SSH round trips (commands counted by the provider's pool, PULUMI_VIRT_STATS_FILE) of `pulumi refresh` of
-// N containers on one host, with the per-host coalescing reader (provider/resources/impl/batch.ts) and without it
+// N containers on one host, with the per-host coalescing reader (provider/ssh/read-batch.ts) and without it
 // (PULUMI_VIRT_READ_BATCH_MS=0: one round trip per container), in alternating order.
 // P2: a no-op `pulumi preview` of 50 resources (2 Hosts, 2 Hypervisors, 46 Containers): SSH connections opened
 // (provider counters and handshakes on the hosts) and wall time, against a preview of an empty program.

@@ -6,6 +6,8 @@
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
+# The project's own Node.js (scripts/ensure-node.sh) first on PATH, as the tests run.
+PATH="$(bash scripts/ensure-node.sh | tail -n1):$PATH"; export PATH
 log() { echo "bench: $*" >&2; }
 
 log "build"

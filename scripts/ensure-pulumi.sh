@@ -2,14 +2,14 @@
 # Makes the Pulumi engine available and prints (as the last stdout line) a bin directory holding
 # `pulumi`, `pulumi-language-nodejs` and `pulumi-resource-pulumi-nodejs`; put it first on PATH.
 #
-# Uses a `pulumi` >= 3.248.0 and a `pulumi-language-nodejs` already on PATH; otherwise builds both
+# Uses a `pulumi` >= $VERSION (below) and a `pulumi-language-nodejs` already on PATH; otherwise builds both
 # from tools/pulumi-cli (the CLI is not on npm or in Debian, and the official Node.js language
 # host module is not served by the Go module proxy, so we ship our own minimal one).
 # The build is cached in ${PULUMI_VIRT_CACHE:-/var/cache/pulumi-virt}/pulumi/v<version>/bin and
 # reused while the recorded hash of tools/pulumi-cli's sources matches.
 set -euo pipefail
 
-VERSION=3.248.0
+VERSION=3.276.0
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SRC="$REPO/tools/pulumi-cli"
 
@@ -82,7 +82,7 @@ trap 'rm -rf "$tmp"' EXIT
   go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$VERSION" \
     -o "$tmp/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
   go build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$tmp/pulumi-language-nodejs" ./langhost
-) >&2 || die "building the Pulumi CLI failed (see above). It needs the Go module proxy (proxy.golang.org or GOPROXY) for the first build."
+) >&2 || die "building the Pulumi CLI failed (see above). The first build downloads Go modules from the Go module proxy (or the one GOPROXY names)."
 install -m 0755 "$SRC/launchers/pulumi-resource-pulumi-nodejs" "$tmp/pulumi-resource-pulumi-nodejs"
 chmod 0755 "$tmp" # mktemp made it private; other users run these binaries too
 rm -rf "$bin"

@@ -3,6 +3,7 @@
 # from ensure-pulumi.sh, offline flags): `bash scripts/pulumi.sh preview --diff` after `npm run quickstart`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+PATH="$(bash "$root/scripts/ensure-node.sh" | tail -n1):$PATH" # the project's own Node.js, as the quickstart uses
 bin=$(bash "$root/scripts/ensure-pulumi.sh" | tail -n1)
 export PATH="$bin:$PATH"
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$root/.pulumi-state}"

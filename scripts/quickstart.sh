@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# The project's own Node.js (scripts/ensure-node.sh) first on PATH: for npm, the build, the lab, the engine and the
+# dynamic-provider process, whatever the machine's system node is.
+PATH="$(bash scripts/ensure-node.sh | tail -n1):$PATH"; export PATH
 bash scripts/setup.sh
 bash lab/lab.sh up
 bin=$(bash scripts/ensure-pulumi.sh | tail -n1)

@@ -3,6 +3,9 @@
 # The lab and the Pulumi CLI are set up by their own scripts (lab/lab.sh up, scripts/ensure-pulumi.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The project's own Node.js (scripts/ensure-node.sh) first on PATH: for npm, the build, the lab, the engine and the
+# dynamic-provider process, whatever the machine's system node is.
+PATH="$(bash scripts/ensure-node.sh | tail -n1):$PATH"; export PATH
 bash scripts/ensure-packages.sh
 if [ ! -d node_modules/@pulumi/pulumi ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci" >&2

@@ -2,6 +2,10 @@
 # The whole suite: set-up, then unit, lab, xen, e2e and faults tiers; prints one closing "N passed, N failed" line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# The project's own Node.js (scripts/ensure-node.sh) first on PATH: for npm, the build, the lab, the engine and the
+# dynamic-provider process, whatever the machine's system node is.
+node_bin=$(bash scripts/ensure-node.sh | tail -n1) || { echo "setup failed: no project Node.js"; exit 1; }
+PATH="$node_bin:$PATH"; export PATH
 bash scripts/setup.sh || { echo "setup failed"; exit 1; }
 export PULUMI_VIRT_SKIP_SETUP=1
 pass=0; fail=0; status=0

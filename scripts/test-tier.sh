@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tier="${1:?usage: test-tier.sh unit|lab|xen|e2e|faults}"
+# The project's own Node.js (scripts/ensure-node.sh) first on PATH: for npm, the build, the lab, the engine and the
+# dynamic-provider process, whatever the machine's system node is.
+PATH="$(bash scripts/ensure-node.sh | tail -n1):$PATH"; export PATH
 [ "${PULUMI_VIRT_SKIP_SETUP:-}" = 1 ] || bash scripts/setup.sh
 case "$tier" in
   unit) files=$(ls dist/test/unit/*.test.js) ;;

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { HypervisorRef } from "../models/hypervisor";
 import type { Hypervisor } from "./hypervisor";
@@ -56,12 +57,22 @@ export class Container extends LazyResource {
       "container",
       name,
       // Environment values carry passwords and tokens: secret in state even when the program passes them in plain.
-      { ...rest, ...(rest.environment !== undefined ? { environment: pulumi.secret(rest.environment) } : {}), hypervisor: pulumi.secret(hv), plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined, connection: undefined },
+      { ...rest, ownerKey: ownerKeyOf(name), ...(rest.environment !== undefined ? { environment: pulumi.secret(rest.environment) } : {}), hypervisor: pulumi.secret(hv), plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined, connection: undefined },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "hypervisor", "connection", "environment"], dependsOn: mergeDeps(opts?.dependsOn, isHypervisor(args.hypervisor) ? args.hypervisor : undefined) },
       "pulumi-virt",
       "Container",
     );
   }
+}
+
+/**
+ * The container's stable key: its organization, project, stack and resource name. The host records it beside the
+ * owner token, so a create of this very resource that the engine never recorded (the CLI was killed) is resumed,
+ * while another stack's container of the same name is not.
+ */
+function ownerKeyOf(name: string): string {
+  const org = (() => { try { return pulumi.getOrganization(); } catch { return ""; } })();
+  return createHash("sha256").update(JSON.stringify([org, pulumi.getProject(), pulumi.getStack(), "Container", name])).digest("hex").slice(0, 32);
 }
 
 function isHypervisor(h: unknown): h is Hypervisor {

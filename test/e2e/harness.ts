@@ -2,9 +2,10 @@
 // way users do, as an npm dependency installed from this checkout's packed tarball.
 //
 // Per test process: scripts/ensure-pulumi.sh runs once, and the repo is built and packed once.
-// The consumer directory (tarball + npm install) is keyed by the tarball's hash, so the test
-// files of one run (and later runs without source changes) share it. Set
-// PULUMI_VIRT_E2E_CONSUMER to a prepared consumer directory to skip building and packing.
+// A consumer directory (tarball + npm install) is keyed by the tarball's hash and the
+// @pulumi/pulumi version it installs, so the test files of one run (and later runs without
+// source changes) share it. Set PULUMI_VIRT_E2E_CONSUMER to a prepared consumer directory (of
+// the repo's own SDK version) to skip building and packing.
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -137,10 +138,17 @@ function lockHolderIsGone(lockDir: string): boolean {
   }
 }
 
-/** Builds and packs this checkout, then installs the tarball into a shared consumer directory. */
-export const consumerDir = once(async (): Promise<string> => {
+/** The @pulumi/pulumi version consumers install unless a test picks another: the repo's own (devDependencies). */
+export function defaultSdkVersion(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
+  return pkg.devDependencies["@pulumi/pulumi"];
+}
+
+/** This checkout built and packed as `npm pack` publishes it: the tarball's path and a hash of its contents. */
+export const packedTarball = once(async (): Promise<{ file: string; hash: string }> => {
   const prepared = process.env.PULUMI_VIRT_E2E_CONSUMER;
-  if (prepared) return prepared;
+  const preparedTgz = prepared && path.join(prepared, "pulumi-virt.tgz");
+  if (preparedTgz && fs.existsSync(preparedTgz)) return { file: preparedTgz, hash: hashOf(fs.readFileSync(preparedTgz)) };
   return withDirLock(path.join(WORK_ROOT, "build.lock"), async () => {
     await run("npm", ["run", "build", "--silent"], { cwd: REPO_ROOT });
     const packDir = fs.mkdtempSync(path.join(WORK_ROOT, "pack-"));
@@ -148,51 +156,86 @@ export const consumerDir = once(async (): Promise<string> => {
       const packed = await run("npm", ["pack", "--silent", "--pack-destination", packDir], { cwd: REPO_ROOT });
       const tgzName = packed.stdout.trim().split("\n").pop()!;
       const tgz = fs.readFileSync(path.join(packDir, tgzName));
-      // npm pack normalizes timestamps, so equal contents give equal hashes.
-      const hash = createHash("sha256").update(tgz).digest("hex").slice(0, 16);
-      const dir = path.join(WORK_ROOT, `consumer-${hash}`);
-      removeStaleConsumers(dir);
-      if (fs.existsSync(path.join(dir, ".ready"))) {
-        fs.utimesSync(path.join(dir, ".ready"), new Date(), new Date());
-        return dir;
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-      fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(path.join(dir, "pulumi-virt.tgz"), tgz);
-      const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
-      const devVersion = (name: string) => pkg.devDependencies?.[name] ?? pkg.dependencies?.[name];
-      fs.writeFileSync(
-        path.join(dir, "package.json"),
-        JSON.stringify(
-          {
-            name: "pulumi-virt-e2e-consumer",
-            private: true,
-            dependencies: {
-              "pulumi-virt": "file:./pulumi-virt.tgz",
-              "@pulumi/pulumi": pkg.dependencies["@pulumi/pulumi"],
-              // Programs are TypeScript: the Node SDK compiles them with the consumer's typescript.
-              typescript: devVersion("typescript"),
-              "@types/node": devVersion("@types/node"),
-            },
-          },
-          null,
-          2,
-        ),
-      );
-      await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: dir });
-      fs.writeFileSync(path.join(dir, ".ready"), new Date().toISOString());
-      return dir;
+      const hash = hashOf(tgz);
+      const file = path.join(WORK_ROOT, `pulumi-virt-${hash}.tgz`);
+      if (!fs.existsSync(file)) fs.renameSync(path.join(packDir, tgzName), file);
+      fs.utimesSync(file, new Date(), new Date());
+      return { file, hash };
     } finally {
       fs.rmSync(packDir, { recursive: true, force: true });
     }
   });
 });
 
-/** Each consumer holds ~130 MB of node_modules: drop those no run has used for a day. */
+/** npm pack normalizes timestamps, so equal contents give equal hashes. */
+function hashOf(tgz: Buffer): string {
+  return createHash("sha256").update(tgz).digest("hex").slice(0, 16);
+}
+
+const consumers = new Map<string, Promise<string>>();
+
+/**
+ * A consumer directory with the packed tarball and @pulumi/pulumi `sdk` (default: the repo's own) installed, shared
+ * by the test files of one run and by later runs while the tarball is unchanged.
+ */
+export function consumerDir(sdk: string = defaultSdkVersion()): Promise<string> {
+  const prepared = process.env.PULUMI_VIRT_E2E_CONSUMER;
+  if (prepared && sdk === defaultSdkVersion()) return Promise.resolve(prepared);
+  let dir = consumers.get(sdk);
+  if (!dir) consumers.set(sdk, (dir = makeConsumer(sdk)));
+  return dir;
+}
+
+async function makeConsumer(sdk: string): Promise<string> {
+  const { file: tarball, hash } = await packedTarball();
+  return withDirLock(path.join(WORK_ROOT, "build.lock"), async () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
+    const manifest = JSON.stringify(
+      {
+        name: "pulumi-virt-e2e-consumer",
+        private: true,
+        dependencies: {
+          "pulumi-virt": "file:./pulumi-virt.tgz",
+          // pulumi-virt takes the SDK as a peer dependency: the program's copy is the only one.
+          "@pulumi/pulumi": sdk,
+          // For the @pulumi/command interop example (its plugin is not installed by npm: see allowScripts).
+          "@pulumi/command": pkg.devDependencies["@pulumi/command"],
+          // Programs are TypeScript: the Node SDK compiles them with the consumer's typescript.
+          typescript: pkg.devDependencies.typescript,
+          "@types/node": pkg.devDependencies["@types/node"],
+        },
+        // Nothing pulumi-virt or the SDK needs runs at install time (see package.json's allowScripts).
+        allowScripts: pkg.allowScripts,
+      },
+      null,
+      2,
+    );
+    // Keyed by what is installed: the tarball, the SDK version and the rest of the manifest.
+    const dir = path.join(WORK_ROOT, `consumer-${hash}-sdk-${sdk}-${hashOf(Buffer.from(manifest)).slice(0, 8)}`);
+    removeStaleConsumers(dir);
+    if (fs.existsSync(path.join(dir, ".ready"))) {
+      fs.utimesSync(path.join(dir, ".ready"), new Date(), new Date());
+      return dir;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(tarball, path.join(dir, "pulumi-virt.tgz"));
+    fs.writeFileSync(path.join(dir, "package.json"), manifest);
+    await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: dir });
+    fs.writeFileSync(path.join(dir, ".ready"), new Date().toISOString());
+    return dir;
+  });
+}
+
+/** Each consumer holds ~130 MB of node_modules: drop those (and packed tarballs) no run has used for a day. */
 function removeStaleConsumers(keep: string): void {
   const dayAgo = Date.now() - 24 * 3600_000;
   for (const name of fs.readdirSync(WORK_ROOT)) {
     const dir = path.join(WORK_ROOT, name);
+    if (name.startsWith("pulumi-virt-") && name.endsWith(".tgz")) {
+      if (fs.statSync(dir).mtimeMs < dayAgo) fs.rmSync(dir, { force: true });
+      continue;
+    }
     if (!name.startsWith("consumer-") || dir === keep) continue;
     const ready = path.join(dir, ".ready");
     if (fs.existsSync(ready) && fs.statSync(ready).mtimeMs < dayAgo) fs.rmSync(dir, { recursive: true, force: true });
@@ -209,6 +252,12 @@ export interface StackOptions {
   secrets?: Record<string, string>;
   /** Extra environment for every pulumi command (e.g. lab settings). */
   env?: Record<string, string>;
+  /** @pulumi/pulumi version of the consumer the program runs in (default: the repo's own). */
+  sdk?: string;
+  /** A consumer directory prepared by the test itself (overrides `sdk`). */
+  consumer?: string;
+  /** Directory of the `node` the program and the dynamic provider run on (default: the first on PATH). */
+  nodeBinDir?: string;
 }
 
 export interface PreviewOptions {
@@ -244,7 +293,7 @@ export class TestStack {
   ) {}
 
   static async create(opts: StackOptions): Promise<TestStack> {
-    const [bin, consumer] = await Promise.all([pulumiBinDir(), consumerDir()]);
+    const [bin, consumer] = await Promise.all([pulumiBinDir(), opts.consumer ?? consumerDir(opts.sdk)]);
     const src = path.isAbsolute(opts.program) ? opts.program : path.join(REPO_ROOT, opts.program);
     const name = `${path.basename(src)}-${randomBytes(4).toString("hex")}`;
     const dir = path.join(consumer, "programs", name);
@@ -258,7 +307,7 @@ export class TestStack {
     const env: NodeJS.ProcessEnv = {
       ...withoutPulumiEnv(process.env),
       ...opts.env,
-      PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}`,
+      PATH: [bin, ...(opts.nodeBinDir ? [opts.nodeBinDir] : []), process.env.PATH ?? ""].join(path.delimiter),
       PULUMI_HOME: path.join(dir, ".pulumi-home"),
       PULUMI_BACKEND_URL: `file://${stateDir}`,
       PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE,

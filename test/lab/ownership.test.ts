@@ -13,7 +13,7 @@ import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { destroyGuest, readGuest } from "../../provider/drivers/kvm";
 import { ownerTokenOf, remoteFor } from "../../provider/resources/impl/common";
-import { hostChanged } from "../../provider/resources/impl/batch";
+import { hostChanged } from "../../provider/drivers/lxc";
 import type { HypervisorRef } from "../../provider/models/hypervisor";
 import { destroyContainer } from "../../provider/drivers/lxc";
 import { closeAllRemotes, getRemote } from "../../provider/ssh/remote";
@@ -65,7 +65,7 @@ test("a Container belongs to the resource that created it: another resource with
   const inputsA = await containerInputs();
   const a = await container.create(inputsA);
   assert.equal(a.outs.ownerToken, ownerTokenOf(a.id));
-  assert.equal(await registration(), ownerTokenOf(a.id), "the host's register holds the creating resource's token");
+  assert.equal((await registration()).split(" ")[0], ownerTokenOf(a.id), "the host's register holds the creating resource's token");
   const pid = await initPid();
 
   // Another stack declares a Container with the same name on the same host.
@@ -76,7 +76,7 @@ test("a Container belongs to the resource that created it: another resource with
 
   // B with adopt takes it over; from then on A can neither change nor destroy it.
   const b = await container.create({ ...inputsB, adopt: true });
-  assert.equal(await registration(), ownerTokenOf(b.id));
+  assert.equal((await registration()).split(" ")[0], ownerTokenOf(b.id));
   const changedA = await containerInputs({ memory: 96 });
   await assert.rejects(container.update(a.id, a.outs, changedA), /belongs to another pulumi-virt resource/);
   await assert.rejects(container.delete(a.id, a.outs), /belongs to another pulumi-virt resource.*not stopped or destroyed/s);
@@ -93,6 +93,9 @@ test("a state from before owner tokens keeps working and claims its container on
   hostChanged(remoteFor(lxcRef.host)); // changed behind the provider's back: no refresh snapshot may answer
   const legacyId = "lxc-00000000-0000-4000-8000-000000000019";
   const inputs = await containerInputs();
+  // A finished container of that release is not another resource's to take by create.
+  await assert.rejects(container.create(inputs), /belongs to another pulumi-virt resource/);
+  hostChanged(remoteFor(lxcRef.host));
   const { ownerToken: _t, ...legacyOuts } = { ...inputs, observed: {}, ownerToken: undefined };
   const refreshed = await container.read(legacyId, legacyOuts);
   assert.ok(refreshed.props.observed.initPid, "a legacy state still reads its container");
@@ -100,12 +103,25 @@ test("a state from before owner tokens keeps working and claims its container on
   const next = await containerInputs({ memory: 80 });
   const up = await container.update(legacyId, { ...legacyOuts, memory: 64 }, next);
   assert.equal(up.outs.ownerToken, ownerTokenOf(legacyId));
-  assert.equal(await registration(), ownerTokenOf(legacyId), "the update wrote the resource's token");
+  assert.equal((await registration()).split(" ")[0], ownerTokenOf(legacyId), "the update wrote the resource's token");
   assert.equal(await initPid(), pid, "a live change, same init");
   // Now another resource is refused, and the owner destroys it.
   await assert.rejects(container.create(await containerInputs()), /belongs to another pulumi-virt resource/);
   await container.delete(legacyId, up.outs);
   assert.notEqual((await onHost(h1, ["lxc-info", "-n", CT_NAME])).code, 0, "destroyed by its owner");
+});
+
+test("a create the engine never recorded (CLI killed) is resumed by the same resource, not by another stack's", async () => {
+  const KEY_A = "a".repeat(32);
+  const first = await container.create(await containerInputs({ ownerKey: KEY_A }));
+  const pid = await initPid();
+  // The engine lost `first` (no state): the next up creates again with a new id but the same stack-and-name key.
+  await assert.rejects(container.create(await containerInputs({ ownerKey: "b".repeat(32) })), /belongs to another pulumi-virt resource/);
+  const again = await container.create(await containerInputs({ ownerKey: KEY_A }));
+  assert.notEqual(again.id, first.id);
+  assert.equal(await initPid(), pid, "the unrecorded container was resumed, not rebuilt");
+  assert.equal((await registration()).split(" ")[0], ownerTokenOf(again.id), "the resumed create's token is the owner now");
+  await container.delete(again.id, again.outs);
 });
 
 test("a KVM Guest's owner token is in its libvirt metadata: another resource cannot change or destroy it; a legacy one is claimed", async () => {

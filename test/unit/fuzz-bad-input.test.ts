@@ -137,7 +137,7 @@ const CT_BASE: Props = {
   disk: { size: "2GiB", fstype: "xfs" },
   network: { bridge: "lxcbr0", address: "10.77.101.20/24", gateway: "10.77.101.1" },
 };
-const CT_KNOWN = [...Object.keys(containerArgsSchema.shape), "hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "containerId"];
+const CT_KNOWN = [...Object.keys(containerArgsSchema.shape), "hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "containerId", "ownerToken", "ownerKey"];
 const badContainer: fc.Arbitrary<Bad> = fc.oneof(
   field("name", fc.oneof(badName, notString)),
   field("template", fc.oneof(badPath, fc.constantFrom("debian:sid", "alpine", "Busybox", ""), traversal.map((p) => `${p}.tar.gz`))),
@@ -187,7 +187,7 @@ const VM_BASE: Props = {
   dataDisks: [{ name: "data1", size: "1GiB" }],
   network: { bridge: "virbr0", mac: "52:54:00:12:34:56" },
 };
-const VM_KNOWN = [...Object.keys(guestArgsSchema.shape), "hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "emulated"];
+const VM_KNOWN = [...Object.keys(guestArgsSchema.shape), "hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "emulated", "ownerToken"];
 const badGuest: fc.Arbitrary<Bad> = fc.oneof(
   field("name", fc.oneof(badName, notString, idLikeName)),
   field("virtualization", fc.oneof(fc.constantFrom("hvm", "Full", "pv", "", "container"), notString)),

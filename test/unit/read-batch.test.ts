@@ -1,8 +1,8 @@
-// provider/resources/impl/batch.ts against a fake host: how many round trips reads cost, and that a refresh
+// Container reads through the transport's read batching (provider/ssh/read-batch.ts) against a fake host: how many round trips reads cost, and that a refresh
 // snapshot never answers a strict read nor reports a container absent on old news.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readContainerCoalesced } from "../../provider/resources/impl/batch";
+import { readContainerCoalesced } from "../../provider/drivers/lxc";
 import type { ExecResult, Remote } from "../../provider/ssh/types";
 
 class FakeHost implements Remote {

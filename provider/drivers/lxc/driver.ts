@@ -13,7 +13,20 @@ import {
   validateSpec,
 } from "./config";
 import { cgroupValuesFromConfig, limitsFromCgroup, parseReadOutput, ReadOutput, toObserved } from "./observe";
-import { APPLY_SCRIPT, APPLY_THEN_READ, CLAIM_SCRIPT, CREATE_THEN_READ, FIND_OWNED_SCRIPT, DESTROY_SCRIPT, READ_SCRIPT, REGISTER_DIR, RENAME_SCRIPT, STOP_SCRIPT, VERIFY_SCRIPT } from "./scripts";
+import {
+  APPLY_SCRIPT,
+  APPLY_THEN_READ,
+  CLAIM_SCRIPT,
+  CREATE_THEN_READ,
+  DESTROY_SCRIPT,
+  FIND_OWNED_SCRIPT,
+  READ_SCRIPT,
+  REGISTER_DIR,
+  RENAME_SCRIPT,
+  STOP_SCRIPT,
+  UNREGISTER_SCRIPT,
+  VERIFY_SCRIPT,
+} from "./scripts";
 import { CgroupVersion, ContainerObserved, ContainerSpec, LiveChange } from "./types";
 
 const MiB = 1024 * 1024;
@@ -102,6 +115,11 @@ export interface CreateOptions {
   ownerToken?: string;
   /** Resuming a create of a resource from a release before tokens: an empty registration is its own. */
   legacy?: boolean;
+  /**
+   * The resource's stable key (its stack and name): a registration with this key is this resource's own create
+   * that the engine never recorded (the CLI was killed), which is resumed although its token was lost.
+   */
+  ownerKey?: string;
 }
 
 /** Runs a script that ends with READ_SCRIPT for `name`; returns its parsed state. */
@@ -140,10 +158,11 @@ function ownedElsewhere(name: string) {
  * Writes the resource's token into the container's registration: when it is empty (registered by a release
  * before tokens) or already this token, or, with force (adopt), over another resource's token.
  */
-export async function claimContainer(remote: Remote, name: string, token: string, opts: { force?: boolean } = {}): Promise<void> {
+export async function claimContainer(remote: Remote, name: string, token: string, opts: { force?: boolean; ownerKey?: string } = {}): Promise<void> {
   validateName(name);
   if (!/^[0-9a-f]{16,64}$/.test(token)) throw new Error(`invalid owner token for container ${name}`);
-  await remote.script(CLAIM_SCRIPT, [name, token, opts.force ? "1" : "0"], { step: `claim container ${name}` }).catch(ownedElsewhere(name));
+  if (opts.ownerKey !== undefined && !/^[0-9a-f]{16,64}$/.test(opts.ownerKey)) throw new Error(`invalid owner key for container ${name}`);
+  await remote.script(CLAIM_SCRIPT, [name, token, opts.force ? "1" : "0", opts.ownerKey ?? ""], { step: `claim container ${name}` }).catch(ownedElsewhere(name));
 }
 
 /** The container exists on the host and is not pulumi-virt's (not in the host's register); nothing was changed. */
@@ -163,9 +182,10 @@ export class ContainerExistsError extends Error {
 export async function createContainer(remote: Remote, spec: ContainerSpec, opts: CreateOptions = {}): Promise<ContainerObserved> {
   validateSpec(spec);
   if (opts.ownerToken !== undefined && !/^[0-9a-f]{16,64}$/.test(opts.ownerToken)) throw new Error(`invalid owner token for container ${spec.name}`);
+  if (opts.ownerKey !== undefined && !/^[0-9a-f]{16,64}$/.test(opts.ownerKey)) throw new Error(`invalid owner key for container ${spec.name}`);
   const step = `create container ${spec.name}`;
   const [kind, arg] = templateArgs(spec);
-  const created = await scriptThenRead(remote, CREATE_THEN_READ, spec.name, [kind, arg, spec.disk?.fstype ?? "", String(spec.disk?.sizeMiB ?? ""), opts.adopt ? "1" : "0", opts.ownerToken ?? "", opts.legacy ? "1" : "0"], {
+  const created = await scriptThenRead(remote, CREATE_THEN_READ, spec.name, [kind, arg, spec.disk?.fstype ?? "", String(spec.disk?.sizeMiB ?? ""), opts.adopt ? "1" : "0", opts.ownerToken ?? "", opts.legacy ? "1" : "0", opts.ownerKey ?? ""], {
     step,
     timeoutMs: CREATE_TIMEOUT_MS,
   }).catch((e: Error & { code?: unknown }) => {
@@ -343,7 +363,7 @@ export async function renameContainer(remote: Remote, from: string, to: string):
 /** Takes the container's name out of the host's register (after a create that left nothing behind). */
 export async function unregisterContainer(remote: Remote, name: string): Promise<void> {
   validateName(name);
-  await remote.script('d=$(lxc-config lxc.lxcpath 2>/dev/null) || true; rm -f "${d:-/var/lib/lxc}/$1/$2"', [REGISTER_DIR, name], { step: `unregister container ${name}` });
+  await remote.script(UNREGISTER_SCRIPT, [REGISTER_DIR, name], { step: `unregister container ${name}` });
 }
 
 /** Stops and destroys the container, detaches its loop devices and removes its image (and its registration). */

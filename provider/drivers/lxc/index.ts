@@ -36,3 +36,5 @@ export {
   persistedLimits,
 } from "./driver";
 export type { LxcHostInfo, StopResult, ApplyLiveOptions, CreateOptions } from "./driver";
+export { readContainerCoalesced, hostChanged } from "./batched-read";
+export { installLxc, prepareLxcHost, LXC_PACKAGES } from "./install";

@@ -52,21 +52,7 @@ export function remoteFor(host: HostRef): Remote {
   return getRemote(host.connection);
 }
 
-/** How long a refresh read waits for the host's other reads (the engine sends them tens of ms apart). */
-const REFRESH_COALESCE_IDLE_MS = 100;
-
-/**
- * The same Remote, but its coalescable reads wait longer for company: for `read` (pulumi refresh), where a
- * host's Host, Hypervisor and resource reads should share one round trip.
- */
-export function forRefresh(remote: Remote): Remote {
-  return {
-    label: remote.label,
-    exec: (argv, opts) => remote.exec(argv, opts),
-    upload: (path, content, opts) => remote.upload(path, content, opts),
-    script: (script, args, opts) => remote.script(script, args, opts?.coalesce ? { coalesceIdleMs: REFRESH_COALESCE_IDLE_MS, ...opts } : opts),
-  };
-}
+export { forRefresh } from "../../ssh/refresh";
 
 export function hostLabel(host: HostRef | undefined): string {
   if (!host) return "the host";

@@ -8,12 +8,12 @@ import { containerRules } from "../../plan/rules";
 import { describePlan, Plan, planChanges, PlanValue, sameValue } from "../../plan/planner";
 import type { CapabilityTable } from "../../plan/types";
 import type * as Lxc from "../../drivers/lxc";
-import { hostChanged, readContainerCoalesced } from "./batch";
+import { hostChanged, readContainerCoalesced } from "../../drivers/lxc";
 import { recordPlan, diffFromPlan, replacementKey } from "./planned";
 import { hasUnknowns, hypervisorRefFailures, isUnknown, nowIso, ownedElsewhereMessage, ownerTokenOf, parseArgs, partialCreate, remoteFor, stepError } from "./common";
 
 type Props = Record<string, any>;
-const NON_ARGS = ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "containerId", "ownerToken"];
+const NON_ARGS = ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "containerId", "ownerToken", "ownerKey"];
 
 function lxc(): typeof Lxc {
   return require("../../drivers/lxc");
@@ -173,7 +173,7 @@ export async function diff(id: string, olds: Props, news: Props) {
   return d;
 }
 
-/** hostSnapshot: refresh may be answered from a snapshot of all the host's containers (see ./batch). */
+/** hostSnapshot: refresh may be answered from a snapshot of all the host's containers (see ssh/read-batch.ts). */
 async function observe(p: Props, hostSnapshot = false) {
   const hv = p.hypervisor as HypervisorRef;
   return readContainerCoalesced(remoteFor(hv.host), p.name, { hostSnapshot });
@@ -187,6 +187,11 @@ export async function create(inputs: Props) {
     return replaceSideBySide(id, inputs, old);
   }
   return createAs(id, inputs, false);
+}
+
+/** The resource's stable key from its class (see resources/container.ts), when it is a well-formed one. */
+function ownerKeyIn(p: Props): string | undefined {
+  return typeof p.ownerKey === "string" && /^[0-9a-f]{32}$/.test(p.ownerKey) ? p.ownerKey : undefined;
 }
 
 /** A temporary name derived from the container's (still a valid container name: at most 63 characters). */
@@ -221,7 +226,7 @@ async function replaceSideBySide(id: string, inputs: Props, old: { oldId: string
       throw e;
     });
     try {
-      await lxc().createContainer(remote, { ...specOf(inputs), name: fresh, running: false }, { ownerToken });
+      await lxc().createContainer(remote, { ...specOf(inputs), name: fresh, running: false }, { ownerToken, ownerKey: ownerKeyIn(inputs) });
     } catch (e) {
       await lxc().destroyContainer(remote, fresh, { ownerToken }).catch(() => undefined);
       throw new Error(
@@ -277,7 +282,7 @@ async function createAs(id: string, inputs: Props, legacy: boolean) {
   // is refused before anything on the host changes, unless adopt is set.
   let observed: Lxc.ContainerObserved;
   try {
-    observed = await lxc().createContainer(remote, specOf(inputs), { adopt: !!inputs.adopt, ownerToken, legacy });
+    observed = await lxc().createContainer(remote, specOf(inputs), { adopt: !!inputs.adopt, ownerToken, legacy, ownerKey: ownerKeyIn(inputs) });
   } catch (e) {
     if ((e as Error).name === "ContainerOwnedElsewhereError") throw new Error(ownedElsewhereMessage(`container "${name}"`, hv.host, "created or changed"));
     if ((e as Error).name === "ContainerExistsError") {
@@ -350,7 +355,7 @@ export async function update(id: string, olds: Props, news: Props) {
   // Only the owner changes a container. A state from before owner tokens claims its container here (documented
   // in the README: the first update after upgrading writes the token); adopt takes it over from another owner.
   const ownerToken = ownerTokenOf(id);
-  await lxc().claimContainer(remote, olds.name, ownerToken, { force: !!news.adopt }).catch((e: Error) => {
+  await lxc().claimContainer(remote, olds.name, ownerToken, { force: !!news.adopt, ownerKey: ownerKeyIn(news) }).catch((e: Error) => {
     if (e.name === "ContainerOwnedElsewhereError") throw new Error(ownedElsewhereMessage(`container "${olds.name}"`, hv.host, "changed"));
     step("claim")(e);
   });

@@ -174,18 +174,12 @@ export function xenSpecOf(p: Props): Xen.XenDomainSpec {
 }
 
 /** A PV guest's root disk starts as a sparse copy of its base image (resumable: a finished copy is kept). */
-const SEED_PV_ROOT = `set -e
-src="$1"; dst="$2"; size="$3"
-mkdir -p "$(dirname "$dst")"
-if [ ! -e "$dst" ]; then cp --sparse=always -- "$src" "$dst.partial"; mv -f -- "$dst.partial" "$dst"; fi
-if [ -n "$size" ] && [ "$(stat -c %s "$dst")" -lt $((size * 1048576)) ]; then truncate -s "\${size}M" -- "$dst"; fi
-`;
 async function seedPvRootDisk(p: Props): Promise<void> {
   const g = p as GuestArgs;
   if (!g.rootDisk) return;
   const hv = p.hypervisor as HypervisorRef;
   const root = xenSpecOf(p).disks[0];
-  await remoteFor(hv.host).script(SEED_PV_ROOT, [g.rootDisk.baseImage, root.path, g.rootDisk.size ? String(g.rootDisk.size) : ""], { step: `seed root disk of ${g.name}` });
+  await xen().seedRootDisk(remoteFor(hv.host), g.name, g.rootDisk.baseImage, root.path, g.rootDisk.size);
 }
 
 /**

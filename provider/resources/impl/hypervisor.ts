@@ -6,15 +6,10 @@ import { hypervisorRules } from "../../plan/rules";
 import { sameValue } from "../../plan/planner";
 import type { CapabilityTable } from "../../plan/types";
 import type { Remote } from "../../ssh/types";
+import { installHypervisor, prepareHypervisorHost } from "../../drivers/setup";
 import { forRefresh, hasUnknowns, isUnknown, parseArgs, remoteFor, stepError } from "./common";
 
 type Props = Record<string, any>;
-
-const PACKAGES: Record<HypervisorKind, string[]> = {
-  lxc: ["lxc", "lxc-templates", "busybox-static", "xfsprogs", "btrfs-progs", "rsync", "debootstrap"],
-  kvm: ["qemu-system-x86", "qemu-utils", "libvirt-daemon-system", "libvirt-clients"],
-  xen: ["xen-utils-4.17"],
-};
 
 export function capabilitiesOf(kind: HypervisorKind): CapabilityTable {
   switch (kind) {
@@ -98,15 +93,11 @@ async function apply(inputs: Props, refresh = false): Promise<Props> {
     verified = await verify(kind, remote);
   } catch (e) {
     if (!inputs.install) throw stepError(`${kind} hypervisor`, host, "verify the virtualization stack", e);
-    await remote.exec(["apt-get", "install", "-y", "--no-install-recommends", ...PACKAGES[kind]], {
-      sudo: true, step: `install ${kind} packages`, timeoutMs: 900_000,
-    });
+    await installHypervisor(kind, remote);
     verified = await verify(kind, remote);
   }
   // Not on refresh: a read changes nothing on the host.
-  if (kind !== "lxc" && !refresh) {
-    await remote.exec(["mkdir", "-p", "--", inputs.storageDir], { sudo: true, step: "create the storage directory" });
-  }
+  if (!refresh) await prepareHypervisorHost(kind, remote, inputs.storageDir);
   const caps = capabilitiesOf(kind);
   return {
     ...inputs,

@@ -25,7 +25,7 @@ import (
 )
 
 // version is what GetPluginInfo reports; set with -ldflags "-X main.version=...".
-var version = "3.248.0"
+var version = "3.276.0"
 
 // bailExitCode is what @pulumi/pulumi/cmd/run exits with after it already reported the error.
 const bailExitCode = 32

@@ -1,0 +1,2 @@
+# $1 directory: creates it and its parents (a hypervisor's storage directory).
+mkdir -p -- "$1"

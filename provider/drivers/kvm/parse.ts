@@ -1,0 +1,143 @@
+// Parsers of virsh output: pure, so unit tests feed them recorded text.
+import { XMLParser } from "fast-xml-parser";
+import type { GuestObserved, GuestState, ObservedDisk, QemuImageInfo } from "./types";
+
+const MiB = 1024 * 1024;
+
+export const xmlParser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: "@_",
+  parseTagValue: false,
+  parseAttributeValue: false,
+  isArray: (tag) => ["disk", "interface", "dataDisk", "domain"].includes(tag),
+});
+
+export function sections(out: string): Record<string, string> {
+  const res: Record<string, string> = {};
+  let cur = "";
+  for (const line of out.split("\n")) {
+    const m = /^@@(\w+)$/.exec(line);
+    if (m) {
+      cur = m[1];
+      res[cur] = "";
+    } else if (cur) res[cur] += line + "\n";
+  }
+  return res;
+}
+
+function keyValues(text: string): Record<string, string> {
+  const kv: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const i = line.indexOf(":");
+    if (i > 0) kv[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+  }
+  return kv;
+}
+
+function normalizeState(s: string): GuestState {
+  const map: Record<string, GuestState> = {
+    running: "running",
+    "shut off": "shutoff",
+    paused: "paused",
+    "in shutdown": "shutdown",
+    crashed: "crashed",
+    pmsuspended: "pmsuspended",
+  };
+  return map[s] ?? "other";
+}
+
+export const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+const text = (v: unknown): string | undefined =>
+  v === undefined || v === null ? undefined : typeof v === "object" ? (v as Record<string, unknown>)["#text"] as string | undefined : String(v);
+
+function configuredMemoryMiB(line: string): number | undefined {
+  const m = /<currentMemory unit='(\w+)'>(\d+)</.exec(line);
+  if (!m) return undefined;
+  const unit: Record<string, number> = { KiB: 1 / 1024, MiB: 1, GiB: 1024, b: 1 / MiB, bytes: 1 / MiB };
+  return Math.round(Number(m[2]) * (unit[m[1]] ?? 1 / 1024));
+}
+
+export function parseReadOutput(name: string, out: string): GuestObserved {
+  const s = sections(out);
+  if ("absent" in s) return { exists: false, name };
+  const info = keyValues(s.dominfo ?? "");
+  const xml = xmlParser.parse(s.xml ?? "");
+  const dom = asArray(xml.domain)[0] ?? {};
+  const os = dom.os ?? {};
+  const devices = dom.devices ?? {};
+
+  const vc: Record<string, number> = {};
+  for (const line of (s.vcpucount ?? "").split("\n")) {
+    const m = /^\s*(maximum|current)\s+(config|live)\s+(\d+)/.exec(line);
+    if (m) vc[`${m[1]} ${m[2]}`] = Number(m[3]);
+  }
+  const sizes: Record<string, number> = {};
+  for (const line of (s.blk ?? "").split("\n")) {
+    const m = /^\s*(\S+)\s+(\d+)\s+\d+\s+\d+\s*$/.exec(line);
+    if (m) sizes[m[1]] = Number(m[2]);
+  }
+  const disks: ObservedDisk[] = asArray<Record<string, any>>(devices.disk).map((d) => {
+    const target = d.target?.["@_dev"] ?? "";
+    return {
+      target,
+      device: d["@_device"] ?? "disk",
+      path: d.source?.["@_file"] ?? d.source?.["@_dev"] ?? "",
+      sizeMiB: sizes[target] !== undefined ? Math.round(sizes[target] / MiB) : 0,
+    };
+  });
+  const nic = asArray<Record<string, any>>(devices.interface)[0];
+  const meta = dom.metadata?.["pv:guest"];
+  const dataDiskPaths: Record<string, string> = {};
+  for (const d of asArray<Record<string, any>>(meta?.["pv:dataDisk"])) dataDiskPaths[d["@_name"]] = text(d) ?? "";
+  const kib = (v: string | undefined) => (v ? Math.round(Number(v.replace(/\s*KiB$/, "")) / 1024) : undefined);
+  const pid = Number((s.pid ?? "").trim());
+  const state = normalizeState(info["State"] ?? "");
+
+  return {
+    exists: true,
+    name,
+    state,
+    qemuPid: state !== "shutoff" && pid > 0 ? pid : undefined,
+    uuid: info["UUID"],
+    vcpus: vc["current live"] ?? vc["current config"],
+    maxVcpus: vc["maximum live"] ?? vc["maximum config"],
+    memoryMiB: kib(info["Used memory"]),
+    configuredMemoryMiB: configuredMemoryMiB(s.inactive ?? ""),
+    configuredVcpus: vc["current config"],
+    maxMemoryMiB: kib(info["Max memory"]),
+    disks,
+    mac: nic?.mac?.["@_address"],
+    bridge: nic?.source?.["@_bridge"],
+    autostart: info["Autostart"] === "enable",
+    emulated: dom["@_type"] === "qemu",
+    kernel: text(os.kernel),
+    initrd: text(os.initrd),
+    cmdline: text(os.cmdline),
+    firmware: os["@_firmware"] ?? (os.loader ? "custom" : os.kernel ? undefined : "bios"),
+    rootDiskPath: text(meta?.["pv:rootDisk"]),
+    baseImage: text(meta?.["pv:baseImage"]),
+    storageGuestDir: text(meta?.["pv:dir"]),
+    consoleLog: text(meta?.["pv:consoleLog"]),
+    seedIso: text(meta?.["pv:seedIso"]),
+    dataDiskPaths,
+    ownerToken: text(dom.metadata?.["pvo:owner"])?.trim() || undefined,
+  };
+}
+
+/**
+ * Parses `qemu-img info --output=json` as JSON: the top-level object is the image itself, whatever the key order
+ * (QEMU 8 and later print "children" with their own "format" and "virtual-size" before the image's).
+ */
+export function parseQemuImgInfo(json: string, what: string): QemuImageInfo {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    throw new Error(`qemu-img info of ${what} did not print JSON`);
+  }
+  const o = v as { format?: unknown; "virtual-size"?: unknown };
+  if (!o || typeof o !== "object" || typeof o.format !== "string" || !/^[a-z0-9]+$/.test(o.format) || typeof o["virtual-size"] !== "number" || !Number.isSafeInteger(o["virtual-size"])) {
+    throw new Error(`qemu-img info of ${what} has no format or virtual-size`);
+  }
+  return { format: o.format, virtualSize: o["virtual-size"] };
+}

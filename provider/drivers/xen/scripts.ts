@@ -1,0 +1,16 @@
+// The Xen driver's dom0 scripts: shell files in ./scripts/, run as `sh -c SCRIPT sh ARGS...`. User data arrives
+// only as positional parameters (already validated), never as script text.
+import { shellScript } from "../shell";
+
+const load = (file: string) => shellScript("xen", file);
+
+export const READ_SCRIPT = load("read.sh");
+export const CREATE_SCRIPT = load("create.sh");
+export const LIVE_SCRIPT = load("live.sh");
+export const SHUTDOWN_SCRIPT = load("shutdown.sh");
+export const DESTROY_SCRIPT = load("destroy.sh");
+export const MOVE_OWNER_SCRIPT = load("move-owner.sh");
+export const SEED_ROOT_DISK_SCRIPT = load("seed-root-disk.sh");
+export const VERIFY_SCRIPT = load("verify.sh");
+/** Is a kernel image bootable as a Xen PV guest? The method is described in host.ts. */
+export const KERNEL_PROBE_SCRIPT = load("kernel-probe.sh");
