@@ -45,6 +45,11 @@ export const containerArgsSchema = z
     running: z.boolean({ error: "expected true or false" }).default(true),
     autostart: z.boolean({ error: "expected true or false" }).default(false),
     stopTimeoutSec: count("seconds", 0, 3600).default(30),
+    /**
+     * Destroy asks init to shut down (bounded by stopTimeoutSec) before removing the container, for services that
+     * deregister or flush on shutdown. Off: destroy kills it, since its root filesystem goes with it.
+     */
+    gracefulDestroy: z.boolean({ error: "expected true or false" }).default(false),
     allowRestart: z.boolean({ error: "expected true or false" }).default(false),
     allowDataLoss: z.boolean({ error: "expected true or false" }).default(false),
     /** Take over an existing container of this name instead of failing (dynamic providers cannot `pulumi import`). */

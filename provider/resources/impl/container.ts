@@ -166,7 +166,7 @@ export async function check(olds: Props, news: Props) {
 const replacing = new Map<string, { oldId: string; oldName: string; stopTimeoutSec: number; wasRunning: boolean }>();
 
 export async function diff(id: string, olds: Props, news: Props) {
-  const d = diffFromPlan(planFor(olds, news), olds, news, inputNameOf, ["stopTimeoutSec"], { sideBySide: true });
+  const d = diffFromPlan(planFor(olds, news), olds, news, inputNameOf, ["stopTimeoutSec", "gracefulDestroy"], { sideBySide: true });
   if (d.replaces.length && olds.name === news.name && !d.replaces.includes("hypervisor")) {
     replacing.set(replacementKey(news), { oldId: id, oldName: olds.name, stopTimeoutSec: olds.stopTimeoutSec ?? 30, wasRunning: olds.running !== false });
   }
@@ -394,20 +394,29 @@ export async function update(id: string, olds: Props, news: Props) {
 async function del(id: string, props: Props) {
   const hv = props.hypervisor as HypervisorRef;
   const remote = remoteFor(hv.host);
-  // Ownership first: a container of this name that another resource owns is neither stopped nor destroyed.
+  // One round trip: the destroy script refuses a container another resource owns (nothing is stopped), then stops
+  // it and removes it. Nothing of the container survives, so the stop is a kill unless gracefulDestroy asks for a
+  // shutdown, bounded by stopTimeoutSec.
+  const opts = { ownerToken: ownerTokenOf(id), stopTimeoutSec: props.gracefulDestroy === true ? (props.stopTimeoutSec ?? 30) : 0 };
   let name = props.name as string;
-  const o = await lxc().readContainer(remote, name).catch(() => undefined);
-  if (o?.ownerToken && o.ownerToken !== ownerTokenOf(id)) {
+  const destroy = () =>
+    lxc().destroyContainer(remote, name, opts).catch((e: Error) => {
+      if (e.name === "ContainerOwnedElsewhereError") throw e;
+      throw stepError(`container "${name}"`, hv.host, "destroy", e);
+    });
+  let r: "destroyed" | "absent";
+  try {
+    r = await destroy();
+  } catch (e) {
+    if ((e as Error).name !== "ContainerOwnedElsewhereError") throw e;
     // Replaced side by side: this resource's container was renamed aside, and its registration says which it is.
     const aside = await lxc().findContainerByOwner(remote, ownerTokenOf(id)).catch(() => undefined);
     if (!aside) throw new Error(ownedElsewhereMessage(`container "${name}"`, hv.host, "stopped or destroyed"));
     name = aside;
+    r = await destroy().catch((e2: Error) => {
+      throw e2.name === "ContainerOwnedElsewhereError" ? new Error(ownedElsewhereMessage(`container "${name}"`, hv.host, "destroyed")) : e2;
+    });
   }
-  await lxc().stopContainer(remote, name, props.stopTimeoutSec ?? 30).catch(() => undefined);
-  const r = await lxc().destroyContainer(remote, name, { ownerToken: ownerTokenOf(id) }).catch((e: Error) => {
-    if (e.name === "ContainerOwnedElsewhereError") throw new Error(ownedElsewhereMessage(`container "${name}"`, hv.host, "destroyed"));
-    throw stepError(`container "${name}"`, hv.host, "destroy", e);
-  });
   if (r === "absent") console.warn(`container "${props.name}" on host "${hv.host.facts.hostname}" was already gone`);
 }
 export { del as delete };
