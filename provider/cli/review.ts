@@ -1,5 +1,6 @@
 // `pulumi-virt review`: turns `pulumi preview --json` into a change review for humans and pull requests.
-export type ReviewAction = "live" | "restart" | "replace" | "create" | "delete";
+/** "settings" is a change of provider settings only (allowRestart, a timeout, ...): no machine is touched. */
+export type ReviewAction = "live" | "restart" | "replace" | "create" | "delete" | "settings";
 
 export interface ReviewRow {
   resource: string;
@@ -22,16 +23,26 @@ function nameOf(urn: string): string {
   return urn.split("::").pop() ?? urn;
 }
 
-function typeOf(step: any): string {
+/** The part of one step of `pulumi preview --json` the review reads. */
+interface PreviewStep {
+  op?: string;
+  urn?: string;
+  newState?: { type?: string; inputs?: { plannedChanges?: unknown } };
+  oldState?: { type?: string };
+  replaceReasons?: string[];
+  diffReasons?: string[];
+}
+
+function typeOf(step: PreviewStep): string {
   const t: string = step?.newState?.type ?? step?.oldState?.type ?? String(step?.urn ?? "").split("::")[2] ?? "";
   return t.startsWith(TYPE_PREFIX) ? t.slice(TYPE_PREFIX.length) : t;
 }
 
 /** "live: 256 → 512: applied live (virtio balloon)" → parts. */
 export function parsePlanned(text: string): { action: ReviewAction; from: string; to: string; reason: string } | undefined {
-  const m = /^(live|restart|replace): (.*)$/s.exec(text);
+  const m = /^(live|restart|replace|settings only): (.*)$/s.exec(text);
   if (!m) return undefined;
-  const action = m[1] as ReviewAction;
+  const action: ReviewAction = m[1] === "settings only" ? "settings" : (m[1] as "live" | "restart" | "replace");
   const rest = m[2];
   const ft = /^(.*?) → (.*?): (.*)$/s.exec(rest);
   if (!ft) return { action, from: "", to: "", reason: rest };
@@ -54,20 +65,22 @@ function redactRow(p: { action: ReviewAction; from: string; to: string; reason: 
   return { ...p, from, to, reason };
 }
 
-function isOurs(step: any): boolean {
+function isOurs(step: PreviewStep): boolean {
   const t: string = step?.newState?.type ?? step?.oldState?.type ?? "";
   return t.startsWith(TYPE_PREFIX) || String(step?.urn ?? "").includes(TYPE_PREFIX);
 }
 
-export function buildReview(preview: any): Review {
+export function buildReview(preview: unknown): Review {
   const rows: ReviewRow[] = [];
   const seen = new Set<string>();
-  for (const step of (preview?.steps ?? []) as any[]) {
+  const steps = (preview as { steps?: PreviewStep[] } | undefined)?.steps ?? [];
+  for (const step of steps) {
     if (!isOurs(step)) continue;
-    const op: string = step.op;
-    const resource = nameOf(step.urn);
+    const op = step.op ?? "";
+    const urn = step.urn ?? "";
+    const resource = nameOf(urn);
     const type = typeOf(step);
-    const key = `${step.urn}`;
+    const key = urn;
     if (op === "same" || op === "read" || op === "refresh") continue;
     if (op === "create") {
       rows.push({ resource, type, property: "(resource)", from: "", to: "", action: "create", reason: "new resource" });
@@ -80,13 +93,18 @@ export function buildReview(preview: any): Review {
     // A replacement shows as several steps (replace, create-replacement, delete-replaced): report it once.
     if (seen.has(key)) continue;
     seen.add(key);
-    const planned: Record<string, string> | undefined = step?.newState?.inputs?.plannedChanges;
+    const planned = step?.newState?.inputs?.plannedChanges;
     const before = rows.length;
     if (planned && typeof planned === "object") {
-      for (const [property, text] of Object.entries(planned).sort(([a], [b]) => a.localeCompare(b))) {
-        const p = typeof text === "string" ? parsePlanned(text) : undefined;
-        if (p) rows.push({ resource, type, property, ...(SECRET_PROPERTIES.has(property.split(/[.[]/)[0]) ? redactRow(p) : p) });
-      }
+      const parsed = Object.entries(planned as Record<string, unknown>)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .flatMap(([property, text]) => {
+          const p = typeof text === "string" ? parsePlanned(text) : undefined;
+          return p ? [{ resource, type, property, ...(SECRET_PROPERTIES.has(property.split(/[.[]/)[0]) ? redactRow(p) : p) }] : [];
+        });
+      // Settings that accompany a machine change are its opt-ins; alone, they are shown as what they are.
+      const machine = parsed.filter((r) => r.action !== "settings");
+      rows.push(...(machine.length ? machine : parsed));
     }
     if (rows.length === before) {
       // Not planned by us (Host, Hypervisor) or nothing per property: fall back to the engine's classification.
@@ -97,15 +115,16 @@ export function buildReview(preview: any): Review {
       }
     }
   }
-  const totals: Record<ReviewAction, number> = { live: 0, restart: 0, replace: 0, create: 0, delete: 0 };
+  const totals: Record<ReviewAction, number> = { live: 0, restart: 0, replace: 0, create: 0, delete: 0, settings: 0 };
   for (const r of rows) totals[r.action]++;
   return { rows, totals };
 }
 
-const ORDER: ReviewAction[] = ["replace", "restart", "live", "create", "delete"];
+const ORDER: ReviewAction[] = ["replace", "restart", "live", "create", "delete", "settings"];
 
 function totalsLine(t: Record<ReviewAction, number>): string {
-  return `${t.live} live, ${t.restart} restart, ${t.replace} replace, ${t.create} create, ${t.delete} delete`;
+  const settings = t.settings ? `, ${t.settings} settings only` : "";
+  return `${t.live} live, ${t.restart} restart, ${t.replace} replace, ${t.create} create, ${t.delete} delete${settings}`;
 }
 
 function cell(s: string): string {
@@ -118,7 +137,7 @@ export function renderMarkdown(review: Review): string {
   lines.push("| resource | type | property | change | action | reason |", "|---|---|---|---|---|---|");
   for (const r of sortRows(review.rows)) {
     const change = r.from || r.to ? `${r.from} → ${r.to}` : "";
-    const action = r.action === "restart" || r.action === "replace" ? `**${r.action.toUpperCase()}**` : r.action;
+    const action = r.action === "restart" || r.action === "replace" ? `**${r.action.toUpperCase()}**` : r.action === "settings" ? "settings only" : r.action;
     lines.push(`| ${cell(r.resource)} | ${cell(r.type)} | ${cell(r.property)} | ${cell(change)} | ${action} | ${cell(r.reason)} |`);
   }
   return lines.join("\n") + "\n";
@@ -126,7 +145,7 @@ export function renderMarkdown(review: Review): string {
 
 export function renderTable(review: Review): string {
   const header = ["RESOURCE", "TYPE", "PROPERTY", "CHANGE", "ACTION", "REASON"];
-  const data = sortRows(review.rows).map((r) => [r.resource, r.type, r.property, r.from || r.to ? `${r.from} → ${r.to}` : "", r.action.toUpperCase(), r.reason]);
+  const data = sortRows(review.rows).map((r) => [r.resource, r.type, r.property, r.from || r.to ? `${r.from} → ${r.to}` : "", r.action === "settings" ? "SETTINGS ONLY" : r.action.toUpperCase(), r.reason]);
   const widths = header.map((h, i) => Math.min(i === 5 ? 200 : 40, Math.max(h.length, ...data.map((d) => [...d[i]].length))));
   const fmt = (cols: string[]) => cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd();
   const out = [fmt(header), ...data.map(fmt), "", `Totals: ${totalsLine(review.totals)}`];

@@ -105,10 +105,27 @@ export const bridgeName = z
   .string()
   .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/, { error: "expected a Linux interface name: 1-15 letters, digits, '_', '.', '-'" });
 
+/** A NIC's own address is unicast: the low bit of its first octet is clear (libvirt, xl and LXC refuse others). */
+export function isUnicastMac(mac: string): boolean {
+  return (parseInt(mac.slice(0, 2), 16) & 1) === 0;
+}
+
 export const macAddress = z
   .string()
   .regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, { error: 'expected a MAC address like "52:54:00:12:34:56"' })
+  .refine(isUnicastMac, { error: 'expected a unicast MAC address (the first octet even), like "52:54:00:12:34:56"' })
   .transform((s) => s.toLowerCase());
+
+/** mkfs.xfs refuses filesystems under 300 MiB. */
+export const XFS_MIN_MIB = 300;
+
+/**
+ * Why a guest name cannot name a Xen domain beyond guestName's rules (which refuse "Domain-0" for every guest), or
+ * undefined. The Xen driver applies it too.
+ */
+export function xenDomainNameProblem(name: string): string | undefined {
+  return /^[A-Za-z]/.test(name) ? undefined : "a Xen domain name starts with a letter";
+}
 
 const ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 export const ipv4Address = z.string().regex(ipv4, { error: 'expected an IPv4 address like "10.0.0.5"' });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { bridgeName, count, hostPath, ipv4Address, ipv4Cidr, macAddress, machineName, safeText, sizeMiB } from "./common";
+import { bridgeName, count, hostPath, ipv4Address, ipv4Cidr, macAddress, machineName, safeText, sizeMiB, XFS_MIN_MIB } from "./common";
 
 export const OS_FAMILIES = ["linux", "freebsd", "windows", "darwin"] as const;
 
@@ -31,6 +31,10 @@ export const containerArgsSchema = z
         fstype: z.enum(["xfs", "btrfs", "ext4"], { error: 'expected "xfs", "btrfs" or "ext4" (xfs and btrfs grow online; ext4 only offline)' }).default("xfs"),
       })
       .strict()
+      .refine((d) => d.fstype !== "xfs" || d.size >= XFS_MIN_MIB, {
+        error: `an xfs disk needs at least ${XFS_MIN_MIB} MiB (mkfs.xfs refuses smaller); give a larger size or fstype "btrfs" or "ext4"`,
+        path: ["size"],
+      })
       .optional(),
     network: z
       .object({
@@ -58,3 +62,6 @@ export const containerArgsSchema = z
   .strict();
 export type ContainerArgs = z.infer<typeof containerArgsSchema>;
 export type ContainerArgsInput = z.input<typeof containerArgsSchema>;
+
+/** Provider settings: changing only these touches no container ("settings only" in plans). */
+export const CONTAINER_SETTINGS = ["allowRestart", "allowDataLoss", "adopt", "stopTimeoutSec", "gracefulDestroy"] as const;

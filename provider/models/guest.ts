@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { bridgeName, count, guestName, hostPath, macAddress, safeText, sizeMiB } from "./common";
+import { bridgeName, count, guestName, hostPath, macAddress, safeText, sizeMiB, xenDomainNameProblem } from "./common";
 
 export const VIRTUALIZATION_FORMS = ["full", "para"] as const;
 export type VirtualizationForm = (typeof VIRTUALIZATION_FORMS)[number];
@@ -78,6 +78,10 @@ export const guestArgsSchema = z
     if (g.virtualization === "full" && "bootloader" in g.boot) ctx.addIssue({ code: "custom", path: ["boot"], message: "pygrub is a Xen PV bootloader; a full-virtualization guest boots firmware or a direct kernel" });
     if (g.virtualization === "full" && !g.rootDisk) ctx.addIssue({ code: "custom", path: ["rootDisk"], message: "a full-virtualization guest needs rootDisk: { baseImage: <path of a qcow2/raw image on the host> }" });
     if (g.virtualization === "para" && g.autostart) ctx.addIssue({ code: "custom", path: ["autostart"], message: "autostart is managed for full-virtualization guests only; for Xen domains use xendomains (/etc/xen/auto)" });
+    const xenName = g.virtualization === "para" ? xenDomainNameProblem(g.name) : undefined;
+    if (xenName) ctx.addIssue({ code: "custom", path: ["name"], message: `${xenName}; choose another name for this paravirtualized (Xen) guest` });
+    if (g.virtualization === "para" && "bootloader" in g.boot && !g.rootDisk && g.dataDisks.length === 0)
+      ctx.addIssue({ code: "custom", path: ["boot"], message: "pygrub reads the guest's /boot from a disk: give rootDisk (or a data disk) with it" });
     if (g.virtualization === "para" && g.cloudInit) ctx.addIssue({ code: "custom", path: ["cloudInit"], message: "cloudInit is supported for full-virtualization guests only" });
     const names = new Set<string>();
     g.dataDisks.forEach((d, i) => {
@@ -87,3 +91,6 @@ export const guestArgsSchema = z
   });
 export type GuestArgs = z.infer<typeof guestArgsSchema>;
 export type GuestArgsInput = z.input<typeof guestArgsSchema>;
+
+/** Provider settings: changing only these touches no guest ("settings only" in plans). */
+export const GUEST_SETTINGS = ["allowRestart", "allowDataLoss", "adopt", "shutdownTimeoutSec"] as const;

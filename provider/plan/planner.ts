@@ -1,6 +1,6 @@
 // Pure change planning: (old desired state, new desired state, capability table) -> an action per property.
 // No I/O. The same function runs at preview (check/diff) and at apply (update), so `up` does what preview said.
-import { Action, ACTION_ORDER, CapabilityTable, ChangeRule } from "./types";
+import { Action, ACTION_ORDER, CapabilityTable, ChangeRule, PlanValue, PlanView, PropertyCapability, rowKey } from "./types";
 
 export interface PropertyPlan {
   /** The capability key (e.g. memoryMiB). */
@@ -66,8 +66,7 @@ export function redactChange(from: unknown, to: unknown): { from: unknown; to: u
   return { from: mark(from), to: sameValue(from, to) || to === undefined ? mark(to) : from === undefined ? SECRET_MARK : SECRET_CHANGED };
 }
 
-/** A property value the planner compares: numbers, strings, booleans, or JSON-able structures. */
-export type PlanValue = unknown;
+export type { PlanValue } from "./types";
 
 export function strongest(a: Action, b: Action): Action {
   return ACTION_ORDER.indexOf(a) >= ACTION_ORDER.indexOf(b) ? a : b;
@@ -88,20 +87,27 @@ export function canonical(v: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(",")}}`;
 }
 
-function show(v: unknown): string {
+export function show(v: unknown): string {
   if (v === undefined) return "unset";
   if (typeof v === "string") return v;
   return canonical(v);
 }
 
+/** The row that governs a view key: its own, or its family's (`dataDiskSizeMiB:logs` → `dataDiskSizeMiB`). */
+function rowFor(caps: CapabilityTable, property: string): PropertyCapability | undefined {
+  const rows: Readonly<Record<string, PropertyCapability | undefined>> = caps;
+  return rows[property] ?? rows[rowKey(property)];
+}
+
+/** The rule the planner applies to one property change: the single place a capability row is interpreted. */
 function ruleFor(
   property: string,
   oldVal: unknown,
   newVal: unknown,
-  old: Record<string, PlanValue>,
+  old: Readonly<Record<string, PlanValue>>,
   caps: CapabilityTable,
 ): ChangeRule {
-  const cap = caps[property];
+  const cap = rowFor(caps, property);
   if (!cap) {
     // Unknown to the driver: the truthful, safe answer is that we cannot apply it in place.
     return { action: "replace", reason: `${property} cannot be changed in place by this driver` };
@@ -129,20 +135,22 @@ function ruleFor(
  * Plans the change from `old` to `next` (both flat maps of plannable properties).
  * With `old` undefined the resource is new: nothing to plan per property.
  */
-export function planChanges(
-  old: Record<string, PlanValue> | undefined,
-  next: Record<string, PlanValue>,
-  caps: CapabilityTable,
+export function planChanges<K extends string>(
+  old: PlanView<K> | undefined,
+  next: PlanView<K>,
+  caps: CapabilityTable<K>,
   opts: PlanOptions,
 ): Plan {
   const plan: Plan = { overall: "none", properties: [], failures: [] };
   if (!old) return plan;
-  const keys = [...new Set([...Object.keys(old), ...Object.keys(next)])].sort();
+  const olds: Readonly<Record<string, PlanValue>> = old;
+  const news: Readonly<Record<string, PlanValue>> = next;
+  const keys = [...new Set([...Object.keys(olds), ...Object.keys(news)])].sort();
   for (const property of keys) {
-    let from = old[property];
-    let to = next[property];
+    let from = olds[property];
+    let to = news[property];
     if (sameValue(from, to)) continue;
-    const rule = ruleFor(property, from, to, old, caps);
+    const rule = ruleFor(property, from, to, olds, caps);
     const name = opts.names?.[property] ?? property;
     if (opts.secret?.includes(property)) ({ from, to } = redactChange(from, to));
     const change = `${show(from)} → ${show(to)}`;
@@ -189,8 +197,4 @@ export function describePlan(plan: Plan): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of plan.properties) out[p.name] = `${p.action}: ${p.reason}`;
   return out;
-}
-
-export function propertiesWith(plan: Plan, action: Action): string[] {
-  return plan.properties.filter((p) => p.action === action).map((p) => p.property);
 }

@@ -17,14 +17,31 @@ export type ChangeRule =
  * `liveUpTo` names another property of the OLD state that bounds a live grow
  * (e.g. memory is live only up to maxMemory fixed at boot); beyond it `beyondLimit` applies.
  */
-export interface PropertyCapability {
+export interface PropertyCapability<K extends string = string> {
   grow?: ChangeRule;
   shrink?: ChangeRule;
   change?: ChangeRule;
-  liveUpTo?: string;
+  liveUpTo?: K;
   beyondLimit?: ChangeRule;
-  /** Human name with unit for messages, e.g. "memory (MiB)". */
-  label?: string;
 }
 
-export type CapabilityTable = Readonly<Record<string, PropertyCapability>>;
+/** A property value the planner compares: numbers, strings, booleans, or JSON-able structures. */
+export type PlanValue = unknown;
+
+/**
+ * The keys of a plan view: a fixed key, or a per-item key `family:item` (e.g. `dataDiskSizeMiB:logs`) whose row is
+ * the family's.
+ */
+export type ViewKey<K extends string> = K | `${K}:${string}`;
+
+/** The flat map the planner compares, typed by the driver's capability keys. */
+export type PlanView<K extends string = string> = { [P in ViewKey<K>]?: PlanValue };
+
+/** One row per key of the view, and no other: a missing or stray row does not compile. */
+export type CapabilityTable<K extends string = string> = { readonly [P in K]: PropertyCapability<K> };
+
+/** The row key of a view key: `dataDiskSizeMiB:logs` → `dataDiskSizeMiB`. */
+export function rowKey(viewKey: string): string {
+  const i = viewKey.indexOf(":");
+  return i < 0 ? viewKey : viewKey.slice(0, i);
+}

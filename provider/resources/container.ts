@@ -78,5 +78,5 @@ function ownerKeyOf(name: string): string {
 }
 
 function isHypervisor(h: unknown): h is Hypervisor {
-  return !!h && typeof h === "object" && pulumi.CustomResource.isInstance(h as any) && (h as any).ref !== undefined;
+  return pulumi.CustomResource.isInstance(h) && "ref" in h && h.ref !== undefined;
 }

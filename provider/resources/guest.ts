@@ -61,5 +61,5 @@ export class Guest extends LazyResource {
 }
 
 function isHypervisor(h: unknown): h is Hypervisor {
-  return !!h && typeof h === "object" && pulumi.CustomResource.isInstance(h as any) && (h as any).ref !== undefined;
+  return pulumi.CustomResource.isInstance(h) && "ref" in h && h.ref !== undefined;
 }

@@ -56,7 +56,7 @@ export class Hypervisor extends LazyResource {
 }
 
 function isHost(h: unknown): h is Host {
-  return pulumi.CustomResource.isInstance(h as any) && (h as any).ref !== undefined;
+  return pulumi.CustomResource.isInstance(h) && "ref" in h && h.ref !== undefined;
 }
 
 export function mergeDeps(
@@ -65,5 +65,6 @@ export function mergeDeps(
 ): pulumi.Input<pulumi.Input<pulumi.Resource>[]> | pulumi.Input<pulumi.Resource> | undefined {
   if (!b) return a;
   if (!a) return [b];
-  return pulumi.output(a as any).apply((x: any) => [...(Array.isArray(x) ? x : [x]), b]) as any;
+  const deps: pulumi.Output<pulumi.Resource[]> = pulumi.output(a).apply((x) => [...(Array.isArray(x) ? x : [x]), b] as pulumi.Resource[]);
+  return deps;
 }

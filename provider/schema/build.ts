@@ -1,14 +1,11 @@
 // Builds the Pulumi package schema (schema.json) and the README reference tables from the zod models
-// and the drivers' capability tables. `npm run schema` writes them; a unit test fails when they are stale.
+// and the effective capability tables the planner uses (./changes.ts). `npm run schema` writes them; a unit test fails when they are stale.
 import { z } from "zod";
 import { hostArgsSchema } from "../models/host";
 import { hypervisorArgsSchema } from "../models/hypervisor";
 import { containerArgsSchema } from "../models/container";
 import { guestArgsSchema } from "../models/guest";
-import type { CapabilityTable, ChangeRule, PropertyCapability } from "../plan/types";
-import { lxcCapabilities, capabilitiesFor as lxcCapsFor } from "../drivers/lxc";
-import { kvmCapabilities } from "../drivers/kvm";
-import { xenCapabilities } from "../drivers/xen";
+import { changeColumn, MachineResourceName } from "./changes";
 
 export const PACKAGE = "pulumi-virt";
 
@@ -19,9 +16,8 @@ export interface ResourceModel {
   /** Inputs that are not part of the zod model (references to other resources). */
   extraInputs: Record<string, { type: string; description: string }>;
   outputs: Record<string, { type: string; description: string; secret?: boolean }>;
-  /** Input property -> capability keys, per form, for the change column. */
-  changeKeys?: Record<string, string[]>;
-  forms?: Record<string, CapabilityTable>;
+  /** A machine resource: its change column comes from its backends' effective tables. */
+  machine?: MachineResourceName;
 }
 
 const planOutputs = {
@@ -64,12 +60,7 @@ export const DEFAULT_MODELS: Record<string, ResourceModel> = {
     input: containerArgsSchema,
     extraInputs: { hypervisor: { type: "Hypervisor", description: "An lxc Hypervisor (or its `ref`)." } },
     outputs: { ...planOutputs, connection: { type: "object", description: "A @pulumi/command remote.Connection into the container via its host (secret).", secret: true } },
-    changeKeys: {
-      name: ["name"], template: ["template"], osFamily: ["osFamily"], cpus: ["cpus"], cpuQuotaPercent: ["cpuQuotaPercent"], cpuShares: ["cpuShares"],
-      memory: ["memoryMiB"], swap: ["swapMiB"], disk: ["diskSizeMiB"], network: ["network"], environment: ["environment"],
-      running: ["running"], autostart: ["autostart"],
-    },
-    forms: { "lxc (xfs/btrfs)": lxcCapabilities, "lxc (ext4)": lxcCapsFor("ext4") },
+    machine: "Container",
   },
   Guest: {
     token: `${PACKAGE}:index:Guest`,
@@ -77,56 +68,76 @@ export const DEFAULT_MODELS: Record<string, ResourceModel> = {
     input: guestArgsSchema,
     extraInputs: { hypervisor: { type: "Hypervisor", description: "kvm for virtualization \"full\", xen for \"para\" (or its `ref`)." } },
     outputs: { ...planOutputs, emulated: { type: "boolean", description: "The guest runs under QEMU software emulation (TCG)." } },
-    changeKeys: {
-      name: ["name"], virtualization: ["virtualization"], vcpus: ["vcpus"], maxVcpus: ["maxVcpus"], memory: ["memoryMiB"], maxMemory: ["maxMemoryMiB"],
-      boot: ["boot"], rootDisk: ["baseImage", "rootDiskSizeMiB"], dataDisks: ["dataDiskSizeMiB"], network: ["network"], cloudInit: ["cloudInit"],
-      running: ["running"], autostart: ["autostart"],
-    },
-    forms: { full: kvmCapabilities, para: xenCapabilities },
+    machine: "Guest",
   },
 };
 
-const GLUE: Record<string, ChangeRule> = {
-  virtualization: { action: "replace", reason: "the form is fixed" },
-  osFamily: { action: "replace", reason: "a different OS needs a new container" },
-};
-
-function ruleText(r: ChangeRule | undefined): string | undefined {
-  if (!r) return undefined;
-  return r.action === "live" ? `live (${r.mechanism})` : r.action === "refuse" ? "refused" : r.action + (r.action === "replace" && r.destroysData ? " (needs allowDataLoss)" : "");
+/** A node of the JSON Schema zod emits, as far as this file reads it. */
+interface JsonSchemaNode {
+  type?: string | string[];
+  enum?: string[];
+  const?: unknown;
+  default?: unknown;
+  description?: string;
+  anyOf?: JsonSchemaNode[];
+  oneOf?: JsonSchemaNode[];
+  items?: JsonSchemaNode;
+  properties?: Record<string, JsonSchemaNode>;
+  additionalProperties?: JsonSchemaNode;
+  required?: string[];
 }
 
-export function changeText(cap: PropertyCapability | undefined, key: string): string {
-  if (!cap) return GLUE[key] ? (ruleText(GLUE[key]) as string) : "replace";
-  const parts: string[] = [];
-  if (cap.grow) parts.push(`up: ${ruleText(cap.grow)}${cap.liveUpTo ? ` to ${cap.liveUpTo}, beyond: ${ruleText(cap.beyondLimit) ?? "restart"}` : ""}`);
-  if (cap.shrink) parts.push(`down: ${ruleText(cap.shrink)}`);
-  if (cap.change) parts.push(ruleText(cap.change) as string);
-  return parts.join("; ") || "replace";
+/** A property type in the Pulumi package schema. */
+export interface PulumiProperty {
+  type?: string;
+  enum?: string[];
+  const?: unknown;
+  default?: unknown;
+  description?: string;
+  oneOf?: PulumiProperty[];
+  items?: PulumiProperty;
+  additionalProperties?: PulumiProperty;
+  $ref?: string;
+  secret?: boolean;
 }
 
-/** "Change" column for one input property: per form, what a change costs. */
-export function changeColumn(m: ResourceModel, prop: string): string | undefined {
-  if (!m.forms || !m.changeKeys?.[prop]) return undefined;
-  const keys = m.changeKeys[prop];
-  const perForm = Object.entries(m.forms).map(([form, table]) => `${form}: ${keys.map((k) => changeText(table[k], k)).join(" / ")}`);
-  const uniq = [...new Set(perForm.map((p) => p.split(": ").slice(1).join(": ")))];
-  return uniq.length === 1 ? uniq[0] : perForm.join(" · ");
+export interface PulumiObjectType {
+  type: "object";
+  properties: Record<string, PulumiProperty>;
+  required: string[];
 }
 
-type Json = Record<string, any>;
+export interface PulumiResourceSchema {
+  description: string;
+  inputProperties: Record<string, PulumiProperty>;
+  requiredInputs: string[];
+  properties: Record<string, PulumiProperty>;
+  required: string[];
+}
 
-function toPulumiType(js: Json, typeName: string, types: Json): Json {
-  const out: Json = {};
+export interface PackageSchema {
+  name: string;
+  version: string;
+  description: string;
+  license: string;
+  repository: string;
+  resources: Record<string, PulumiResourceSchema>;
+  types: Record<string, PulumiObjectType>;
+}
+
+type Types = Record<string, PulumiObjectType>;
+
+function toPulumiType(js: JsonSchemaNode, typeName: string, types: Types): PulumiProperty {
+  const out: PulumiProperty = {};
   if (js.default !== undefined) out.default = js.default;
   if (js.description) out.description = js.description;
   if (Array.isArray(js.type)) {
-    out.oneOf = js.type.map((t: string) => ({ type: t === "number" ? "number" : t }));
+    out.oneOf = js.type.map((t) => ({ type: t === "number" ? "number" : t }));
     return out;
   }
   const variants = js.anyOf ?? js.oneOf;
   if (variants) {
-    out.oneOf = variants.map((v: Json, i: number) => toPulumiType(v, `${typeName}${i}`, types));
+    out.oneOf = variants.map((v, i) => toPulumiType(v, `${typeName}${i}`, types));
     return out;
   }
   if (js.const !== undefined) return { ...out, type: "string", const: js.const };
@@ -147,7 +158,7 @@ function toPulumiType(js: Json, typeName: string, types: Json): Json {
         const token = `${PACKAGE}:index:${typeName}`;
         types[token] = {
           type: "object",
-          properties: Object.fromEntries(Object.entries(js.properties).map(([k, v]) => [k, toPulumiType(v as Json, typeName + cap(k), types)])),
+          properties: Object.fromEntries(Object.entries(js.properties).map(([k, v]) => [k, toPulumiType(v, typeName + cap(k), types)])),
           required: js.required ?? [],
         };
         return { ...out, $ref: `#/types/${token}` };
@@ -163,24 +174,27 @@ function cap(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-export function inputJsonSchema(m: ResourceModel): Json {
-  return z.toJSONSchema(m.input, { io: "input", unrepresentable: "any" }) as Json;
+export function inputJsonSchema(m: ResourceModel): JsonSchemaNode {
+  return z.toJSONSchema(m.input, { io: "input", unrepresentable: "any" }) as JsonSchemaNode;
 }
 
-export function buildSchema(models: Record<string, ResourceModel> = DEFAULT_MODELS, version = "0.1.0"): Json {
-  const types: Json = {};
-  const resources: Json = {};
+export function buildSchema(models: Record<string, ResourceModel> = DEFAULT_MODELS, version = "0.1.0"): PackageSchema {
+  const types: Types = {};
+  const resources: Record<string, PulumiResourceSchema> = {};
   for (const [name, m] of Object.entries(models)) {
     const js = inputJsonSchema(m);
-    const inputProperties: Json = {};
-    for (const [k, v] of Object.entries(js.properties as Json)) {
-      const p = toPulumiType(v as Json, name + cap(k), types);
-      const change = changeColumn(m, k);
+    const inputProperties: Record<string, PulumiProperty> = {};
+    for (const [k, v] of Object.entries(js.properties ?? {})) {
+      const p = toPulumiType(v, name + cap(k), types);
+      const change = m.machine ? changeColumn(m.machine, k) : undefined;
       if (change) p.description = `Change: ${change}.`;
       inputProperties[k] = p;
     }
-    for (const [k, v] of Object.entries(m.extraInputs)) inputProperties[k] = { $ref: "pulumi.json#/Any", description: v.description };
-    const properties: Json = { ...inputProperties };
+    for (const [k, v] of Object.entries(m.extraInputs)) {
+      const change = m.machine ? changeColumn(m.machine, k) : undefined;
+      inputProperties[k] = { $ref: "pulumi.json#/Any", description: v.description + (change ? ` Change: ${change}.` : "") };
+    }
+    const properties: Record<string, PulumiProperty> = { ...inputProperties };
     for (const [k, v] of Object.entries(m.outputs)) properties[k] = { $ref: "pulumi.json#/Any", description: v.description, ...(v.secret ? { secret: true } : {}) };
     resources[m.token] = {
       description: m.description,
@@ -201,27 +215,28 @@ export function buildSchema(models: Record<string, ResourceModel> = DEFAULT_MODE
   };
 }
 
-function typeText(p: Json, schema: Json): string {
+function typeText(p: PulumiProperty): string {
   if (p.$ref === "pulumi.json#/Any") return "any";
   if (p.$ref) return "object";
-  if (p.oneOf) return p.oneOf.map((o: Json) => typeText(o, schema)).join(" \\| ");
-  if (p.enum) return p.enum.map((e: string) => `"${e}"`).join(" \\| ");
-  if (p.type === "array") return `${typeText(p.items, schema)}[]`;
+  if (p.oneOf) return p.oneOf.map((o) => typeText(o)).join(" \\| ");
+  if (p.enum) return p.enum.map((e) => `"${e}"`).join(" \\| ");
+  if (p.type === "array") return `${p.items ? typeText(p.items) : "any"}[]`;
   return p.type ?? "any";
 }
 
 /** Markdown reference tables (README and docs) generated from the schema. */
-export function renderReference(schema: Json): string {
+export function renderReference(schema: PackageSchema): string {
   const out: string[] = [];
-  for (const [token, r] of Object.entries(schema.resources as Json)) {
+  for (const [token, r] of Object.entries(schema.resources)) {
     const name = token.split(":").pop();
     out.push(`### ${name}`, "", r.description, "", "| input | type | default | required | change |", "|---|---|---|---|---|");
-    for (const [k, p] of Object.entries(r.inputProperties as Json)) {
-      const change = (p.description ?? "").startsWith("Change: ") ? p.description.slice(8, -1) : p.description ?? "";
+    for (const [k, p] of Object.entries(r.inputProperties)) {
+      const d = p.description ?? "";
+      const change = d.startsWith("Change: ") ? d.slice(8, -1) : d;
       const def = p.default === undefined ? "" : `\`${JSON.stringify(p.default)}\``;
-      out.push(`| \`${k}\` | ${typeText(p, schema)} | ${def} | ${r.requiredInputs.includes(k) ? "yes" : ""} | ${change.replace(/\|/g, "\\|")} |`);
+      out.push(`| \`${k}\` | ${typeText(p)} | ${def} | ${r.requiredInputs.includes(k) ? "yes" : ""} | ${change.replace(/\|/g, "\\|")} |`);
     }
-    const outputs = Object.entries(r.properties as Json).filter(([k]) => !(k in r.inputProperties));
+    const outputs = Object.entries(r.properties).filter(([k]) => !(k in r.inputProperties));
     if (outputs.length) {
       out.push("", "| output | description |", "|---|---|");
       for (const [k, p] of outputs) out.push(`| \`${k}\` | ${(p.description ?? "").replace(/\|/g, "\\|")}${p.secret ? " (secret)" : ""} |`);

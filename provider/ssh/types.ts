@@ -23,7 +23,7 @@ export interface ExecOptions {
   coalesce?: boolean;
   /**
    * With coalesce: how long this read waits for company after the last read joined. Unset or 0: no
-   * coalescing (the read goes alone at once). Refresh reads set it (impl/common.ts forRefresh);
+   * coalescing (the read goes alone at once). Refresh reads set it (ssh/refresh.ts forRefresh);
    * PULUMI_VIRT_READ_BATCH_MS=0 turns coalescing off everywhere.
    */
   coalesceIdleMs?: number;

@@ -154,7 +154,7 @@ test("change matrix: preview's classification is what up does on the host", asyn
   });
 
   await t.test("the review report of the matrix matches its snapshots (Markdown and table)", () => {
-    const totals = { live: 0, restart: 0, replace: 0, create: 0, delete: 0 };
+    const totals = { live: 0, restart: 0, replace: 0, create: 0, delete: 0, settings: 0 };
     for (const r of reviews) totals[r.action]++;
     const review = { rows: reviews, totals };
     for (const [file, text] of [["review-matrix.md", renderMarkdown(review)], ["review-matrix.txt", renderTable(review)]] as const) {

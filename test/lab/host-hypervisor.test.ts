@@ -1,4 +1,5 @@
 // Issue 5 (lab): Host facts match what the host itself reports; domain rules refuse what the host cannot do.
+import type { HostFacts } from "../../provider/models/host";
 import { before, after, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -20,7 +21,7 @@ after(() => SshPool.shared().closeAll());
 async function hostFacts() {
   const res = await hostImpl.check({}, { connection: conn });
   assert.deepEqual(res.failures, []);
-  return res.inputs.facts;
+  return res.inputs.facts as HostFacts;
 }
 
 test("Host facts match nproc, /proc/meminfo, uname and hostname on the host", async () => {
@@ -78,5 +79,5 @@ test("an lxc Hypervisor verifies LXC on the host", async () => {
   const created = await hvImpl.create(checked.inputs);
   const lxcVersion = (await onHost(h1, ["lxc-ls", "--version"])).stdout.trim();
   assert.equal(created.outs.version, lxcVersion);
-  assert.ok(created.outs.capabilities.memoryMiB.includes("live"));
+  assert.ok((created.outs.capabilities as Record<string, string>).memoryMiB.includes("live"));
 });

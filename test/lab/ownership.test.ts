@@ -2,6 +2,7 @@
 // resource that created it (a token on the host), not to whoever declares its name. Another resource with the
 // same name (another stack) is refused at create, update and delete unless adopt; a state from a release before
 // tokens keeps working and claims its machine on its next update.
+import type { HostRef } from "../../provider/models/host";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -12,7 +13,7 @@ import * as guest from "../../provider/resources/impl/guest";
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { destroyGuest, readGuest } from "../../provider/drivers/kvm";
-import { ownerTokenOf, remoteFor } from "../../provider/resources/impl/common";
+import { ownerTokenOf, remoteFor } from "../../provider/lifecycle/support";
 import { hostChanged } from "../../provider/drivers/lxc";
 import type { HypervisorRef } from "../../provider/models/hypervisor";
 import { destroyContainer } from "../../provider/drivers/lxc";
@@ -37,7 +38,7 @@ before(async () => {
   const conn = { host: h1.address, port: h1.port, user: h1.user, privateKey: readFileSync(h1.privateKeyPath, "utf8"), hostKey: h1.hostKey };
   const checked = await hostImpl.check({}, { connection: conn });
   assert.deepEqual(checked.failures, []);
-  lxcRef = { kind: "lxc", emulated: false, bridge: h1.bridge, storageDir: "/var/lib/lxc", host: { connection: checked.inputs.connection, facts: checked.inputs.facts } };
+  lxcRef = { kind: "lxc", emulated: false, bridge: h1.bridge, storageDir: "/var/lib/lxc", host: { connection: checked.inputs.connection as HostRef["connection"], facts: checked.inputs.facts as HostRef["facts"] } };
   await destroyContainer(getRemote(lxcRef.host.connection), CT_NAME).catch(() => undefined);
   await destroyGuest(getRemote(lxcRef.host.connection), VM_NAME, { deleteDataDisks: [], storageDir: STORAGE }).catch(() => undefined);
 });
@@ -84,7 +85,7 @@ test("a Container belongs to the resource that created it: another resource with
   assert.equal(await initPid(), pid, "A's refused update and delete did not touch the container");
   // The owner can.
   const readB = await container.read(b.id, b.outs);
-  assert.equal(readB.props.observed.initPid, Number(pid));
+  assert.equal((readB.props.observed as { initPid?: number }).initPid, Number(pid));
 });
 
 test("a state from before owner tokens keeps working and claims its container on the next update", async () => {
@@ -98,7 +99,7 @@ test("a state from before owner tokens keeps working and claims its container on
   hostChanged(remoteFor(lxcRef.host));
   const { ownerToken: _t, ...legacyOuts } = { ...inputs, observed: {}, ownerToken: undefined };
   const refreshed = await container.read(legacyId, legacyOuts);
-  assert.ok(refreshed.props.observed.initPid, "a legacy state still reads its container");
+  assert.ok((refreshed.props.observed as { initPid?: number }).initPid, "a legacy state still reads its container");
   const pid = await initPid();
   const next = await containerInputs({ memory: 80 });
   const up = await container.update(legacyId, { ...legacyOuts, memory: 64 }, next);

@@ -2,6 +2,7 @@
 // it (check, diff, create of the replacement, delete of the old resource): a same-name replacement is built beside
 // the old container under a temporary name and switched in only when built. A template that cannot be built fails
 // the replacement and leaves the old container running, the same init (PID); a good one replaces it.
+import type { HostRef } from "../../provider/models/host";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -40,7 +41,7 @@ before(async () => {
   const conn = { host: h1.address, port: h1.port, user: h1.user, privateKey: readFileSync(h1.privateKeyPath, "utf8"), hostKey: h1.hostKey };
   const checked = await hostImpl.check({}, { connection: conn });
   assert.deepEqual(checked.failures, []);
-  lxcRef = { kind: "lxc", emulated: false, bridge: h1.bridge, storageDir: "/var/lib/lxc", host: { connection: checked.inputs.connection, facts: checked.inputs.facts } };
+  lxcRef = { kind: "lxc", emulated: false, bridge: h1.bridge, storageDir: "/var/lib/lxc", host: { connection: checked.inputs.connection as HostRef["connection"], facts: checked.inputs.facts as HostRef["facts"] } };
   await cleanup();
 });
 
@@ -84,7 +85,7 @@ test("a template change that cannot be built fails, and the old container keeps 
   const b = await container.create(good);
   const pidB = await initPid();
   assert.notEqual(pidB, pid, "a new container runs under the name");
-  assert.equal(b.outs.observed?.template, `tarball:${TARBALL}`);
+  assert.equal((b.outs.observed as { template?: string } | undefined)?.template, `tarball:${TARBALL}`);
   assert.equal((await containersLike("-pvold-")).length, 1, "the old container waits aside for its delete");
   await container.delete(a.id, a.outs);
   assert.deepEqual(await containersLike("-pvold-"), [], "the old resource's delete removed the container it owns");
@@ -97,6 +98,6 @@ test("a Guest's same-name replacement is shown as delete-first in preview, and t
   const base = { name: "pvt-rep-vm", virtualization: "full", vcpus: 1, memory: 128, boot: { kernel: "/k" }, rootDisk: { baseImage: "/a.qcow2" }, hypervisor: kvmRef };
   const olds = (await guest.check({}, base)).inputs;
   const r = await guest.check(olds, { ...base, rootDisk: { baseImage: "/b.qcow2" } });
-  assert.match(r.inputs.plannedChanges["rootDisk.baseImage"], /^replace: .*delete-first: the old guest is destroyed before the new one is built/);
+  assert.match((r.inputs.plannedChanges as Record<string, string>)["rootDisk.baseImage"], /^replace: .*delete-first: the old guest is destroyed before the new one is built/);
   assert.equal((await guest.diff("kvm-x", olds, r.inputs)).deleteBeforeReplace, true);
 });

@@ -2,7 +2,8 @@
 // the proxy chain, password and key passphrase where the host has them) and never invents the container's own key.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { connectionOf } from "../../provider/resources/impl/container";
+import { connectionOf } from "../../provider/drivers/lxc/machine";
+import type { ContainerState } from "../../provider/models/state";
 import { connectionSchema } from "../../provider/ssh/connection";
 import { hypervisorRef, RAW_CONNECTION } from "./plan-fixtures";
 
@@ -16,7 +17,7 @@ test("the connection pins every hop of the host's chain and keeps its credential
     password: "host-pw",
     proxy: { host: "10.77.0.2", port: 2222, user: "jump", password: "jump-pw", hostKey: JUMP_KEY, proxy: { host: "10.77.0.1", user: "bastion", privateKey: "KEY-B", hostKey: BASTION_FP } },
   });
-  const c = connectionOf({ hypervisor: hv, network: { address: "10.77.101.9/24" } }) as any;
+  const c = connectionOf({ hypervisor: hv, network: { address: "10.77.101.9/24" } } as ContainerState) as any;
   assert.equal(c.host, "10.77.101.9");
   // The container's own key is not known: the connection says so and pins nothing.
   assert.equal(c.hostKey, undefined);
@@ -38,5 +39,5 @@ test("the connection pins every hop of the host's chain and keeps its credential
 });
 
 test("no static address, no connection", () => {
-  assert.equal(connectionOf({ hypervisor: hypervisorRef("lxc") }), undefined);
+  assert.equal(connectionOf({ hypervisor: hypervisorRef("lxc") } as ContainerState), undefined);
 });

@@ -194,7 +194,7 @@ test("capability table: live within limits, restart beyond, replace for destruct
   assert.equal(kvmCapabilities.rootDiskSizeMiB.shrink?.action, "replace");
   assert.equal((kvmCapabilities.rootDiskSizeMiB.shrink as { destroysData?: boolean }).destroysData, true);
   assert.equal(kvmCapabilities.baseImage.change?.action, "replace");
-  for (const k of ["maxMemoryMiB", "maxVcpus", "boot", "network", "mac", "name", "emulated"]) assert.equal(kvmCapabilities[k].change?.action, "restart", k);
+  for (const k of ["maxMemoryMiB", "maxVcpus", "boot", "network", "name", "emulated"] as const) assert.equal(kvmCapabilities[k].change?.action, "restart", k);
   assert.equal(kvmCapabilities.autostart.change?.action, "live");
 });
 

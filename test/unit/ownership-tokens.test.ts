@@ -4,8 +4,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { buildDomainXml, domainPaths, DomainSpec, InvalidDomainSpecError, parseReadOutput as parseKvm, validateDomainSpec } from "../../provider/drivers/kvm";
 import { ownerPath, parseReadOutput as parseXen } from "../../provider/drivers/xen";
-import { ownerTokenOf } from "../../provider/resources/impl/common";
-import { kvmSpecOf } from "../../provider/resources/impl/guest";
+import { ownerTokenOf } from "../../provider/lifecycle/support";
+import { kvmSpec } from "../../provider/drivers/kvm/machine";
+import type { GuestState } from "../../provider/models/state";
 import { hypervisorRef } from "./plan-fixtures";
 
 const TOKEN = ownerTokenOf("kvm-11111111-2222-4333-8444-555555555555");
@@ -36,7 +37,7 @@ test("KVM: the token is written into <metadata> under its own namespace and read
   assert.equal(parseKvm("pvt-own", `@@dominfo\nName: pvt-own\n@@xml\n${legacy}\n@@end\n`).ownerToken, undefined);
   assert.throws(() => validateDomainSpec(spec({ ownerToken: "</owner><x>" })), InvalidDomainSpecError);
   // The Guest passes its token into every (re)definition.
-  const g = kvmSpecOf({ name: "vm", virtualization: "full", vcpus: 1, memory: 128, boot: { kernel: "/k" }, rootDisk: { baseImage: "/b.qcow2", mode: "overlay" }, dataDisks: [], hypervisor: hypervisorRef("kvm"), ownerToken: TOKEN });
+  const g = kvmSpec({ name: "vm", virtualization: "full", vcpus: 1, memory: 128, boot: { kernel: "/k" }, rootDisk: { baseImage: "/b.qcow2", mode: "overlay" }, dataDisks: [], hypervisor: hypervisorRef("kvm") } as unknown as GuestState, TOKEN);
   assert.equal(g.ownerToken, TOKEN);
 });
 

@@ -17,7 +17,7 @@ test("planned texts parse into action, old → new and reason", () => {
 
 test("the review lists every planned property once, with totals; replacements are not counted three times", () => {
   const r = buildReview(preview);
-  assert.deepEqual(r.totals, { live: 3, restart: 2, replace: 1, create: 1, delete: 0 });
+  assert.deepEqual(r.totals, { live: 3, restart: 2, replace: 1, create: 1, delete: 0, settings: 0 });
   const web = r.rows.filter((x) => x.resource === "web");
   assert.deepEqual(web.map((x) => [x.property, x.action, x.from, x.to]), [["cpus", "live", "1", "2"], ["memory", "live", "256", "512"]]);
   const db = r.rows.filter((x) => x.resource === "db");

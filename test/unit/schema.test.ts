@@ -36,11 +36,11 @@ test("the schema lists every resource with required inputs and change classifica
   assert.deepEqual(tokens, ["pulumi-virt:index:Container", "pulumi-virt:index:Guest", "pulumi-virt:index:Host", "pulumi-virt:index:Hypervisor"]);
   const c = s.resources["pulumi-virt:index:Container"];
   assert.ok(c.requiredInputs.includes("name") && c.requiredInputs.includes("memory") && c.requiredInputs.includes("hypervisor"));
-  assert.match(c.inputProperties.memory.description, /live/);
-  assert.match(c.inputProperties.template.description, /replace/);
+  assert.match(c.inputProperties.memory.description ?? "", /live/);
+  assert.match(c.inputProperties.template.description ?? "", /replace/);
   const g = s.resources["pulumi-virt:index:Guest"];
-  assert.match(g.inputProperties.memory.description, /full: .*live.*maxMemory/);
-  assert.match(g.inputProperties.rootDisk.description, /replace/);
+  assert.match(g.inputProperties.memory.description ?? "", /full: .*live.*maxMemory/);
+  assert.match(g.inputProperties.rootDisk.description ?? "", /replace/);
   assert.equal(s.resources["pulumi-virt:index:Host"].properties.connection.secret, true);
 });
 

@@ -32,7 +32,7 @@ test("a changed environment value is planned as restart with [secret] marks; fai
   const ok = await container.check(olds, { ...CT, allowRestart: true, environment: { DB_PASSWORD: NEW_PW, MODE: "x" } });
   assert.deepEqual(ok.failures, []);
   assert.equal(ok.inputs.plannedAction, "restart");
-  const line = ok.inputs.plannedChanges.environment as string;
+  const line = (ok.inputs.plannedChanges as Record<string, string>).environment as string;
   assert.equal(line, 'restart: {"DB_PASSWORD":"[secret]","MODE":"[secret]"} → {"DB_PASSWORD":"[secret, changed]","MODE":"[secret]"}: the environment is given to init at container start');
   // The planner's per-property values (the source of lastApplied.changes) are redacted too.
   const plan = container.planFor(olds, ok.inputs);
@@ -61,13 +61,13 @@ test("a cloud-init password change on a kvm guest is planned as replace with [se
   const r = await guest.check(olds, { ...VM, allowDataLoss: true, cloudInit: { userData: userData(NEW_PW), networkConfig: `version: 2 # ${NEW_PW}` } });
   assert.deepEqual(r.failures, []);
   assert.equal(r.inputs.plannedAction, "replace");
-  assert.match(r.inputs.plannedChanges.cloudInit, /^replace: \{"userData":"\[secret\]"\} → \{"networkConfig":"\[secret, changed\]","userData":"\[secret, changed\]"\}: cloud-init /);
+  assert.match((r.inputs.plannedChanges as Record<string, string>).cloudInit, /^replace: \{"userData":"\[secret\]"\} → \{"networkConfig":"\[secret, changed\]","userData":"\[secret, changed\]"\}: cloud-init /);
   assertNoSecret("guest plan", guest.planFor(olds, r.inputs));
   assertNoSecret("guest planned changes", r.inputs.plannedChanges);
   // Setting cloud-init where there was none, and removing it.
   const added = await guest.check({ ...olds, cloudInit: undefined }, { ...VM, allowDataLoss: true, cloudInit: { userData: userData(NEW_PW) } });
   assertNoSecret("added", added.inputs.plannedChanges);
-  assert.match(added.inputs.plannedChanges.cloudInit, /^replace: unset → /);
+  assert.match((added.inputs.plannedChanges as Record<string, string>).cloudInit, /^replace: unset → /);
 });
 
 test("the review report withholds secret values even from a plan written in plain text (older release)", () => {

@@ -137,7 +137,7 @@ test("capabilities: memory and vCPUs live up to their maxima, ceilings and boot 
   assert.equal(xenCapabilities.boot.change?.action, "restart");
   assert.equal(xenCapabilities.network.change?.action, "restart");
   assert.equal(xenCapabilities.name.change?.action, "live");
-  const shrink = xenCapabilities.diskSizeMiB.shrink;
+  const shrink = xenCapabilities.rootDiskSizeMiB.shrink;
   assert.ok(shrink?.action === "replace" && shrink.destroysData === true);
 });
 

@@ -1,6 +1,6 @@
 // Whether a host can run libvirt/QEMU guests, in one round trip.
 import { Remote, RemoteCommandError } from "../../ssh/types";
-import { asArray, sections, xmlParser } from "./parse";
+import { attr, child, children, sections, XmlElement, xmlParser } from "./parse";
 import { VERIFY_SCRIPT } from "./scripts";
 import type { KvmHostFacts } from "./types";
 
@@ -18,11 +18,15 @@ export async function verifyKvm(remote: Remote): Promise<KvmHostFacts> {
   const s = sections(out);
   const ver = s.version ?? "";
   const flags = (s.flags ?? "").split("\n").map((x) => x.trim());
-  const caps = xmlParser.parse(s.caps ?? "");
+  const caps: XmlElement = xmlParser.parse(s.caps ?? "");
   const types = new Set<string>();
-  for (const g of asArray<Record<string, any>>(caps.capabilities?.guest)) {
-    if (g.arch?.["@_name"] !== "x86_64") continue;
-    for (const d of asArray<Record<string, any>>(g.arch?.domain)) if (d["@_type"]) types.add(d["@_type"]);
+  for (const g of children(child(caps, "capabilities"), "guest")) {
+    const arch = child(g, "arch");
+    if (attr(arch, "name") !== "x86_64") continue;
+    for (const d of children(arch, "domain")) {
+      const t = attr(d, "type");
+      if (t) types.add(t);
+    }
   }
   return {
     libvirtVersion: /Using library: libvirt ([\d.]+)/.exec(ver)?.[1] ?? "unknown",

@@ -47,6 +47,26 @@ function normalizeState(s: string): GuestState {
 }
 
 export const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** An element as fast-xml-parser returns it: attributes ("@_name"), child elements, text ("#text"). */
+export type XmlElement = { readonly [key: string]: unknown };
+
+/** The child element `name` (the first, when repeated). */
+export function child(el: XmlElement | undefined, name: string): XmlElement | undefined {
+  const v = el?.[name];
+  const first = Array.isArray(v) ? v[0] : v;
+  return first && typeof first === "object" ? (first as XmlElement) : undefined;
+}
+
+/** Every child element `name`. */
+export function children(el: XmlElement | undefined, name: string): XmlElement[] {
+  return asArray(el?.[name]).filter((v): v is XmlElement => !!v && typeof v === "object");
+}
+
+export function attr(el: XmlElement | undefined, name: string): string | undefined {
+  const v = el?.[`@_${name}`];
+  return typeof v === "string" ? v : undefined;
+}
 const text = (v: unknown): string | undefined =>
   v === undefined || v === null ? undefined : typeof v === "object" ? (v as Record<string, unknown>)["#text"] as string | undefined : String(v);
 
@@ -61,10 +81,10 @@ export function parseReadOutput(name: string, out: string): GuestObserved {
   const s = sections(out);
   if ("absent" in s) return { exists: false, name };
   const info = keyValues(s.dominfo ?? "");
-  const xml = xmlParser.parse(s.xml ?? "");
-  const dom = asArray(xml.domain)[0] ?? {};
-  const os = dom.os ?? {};
-  const devices = dom.devices ?? {};
+  const xml: XmlElement = xmlParser.parse(s.xml ?? "");
+  const dom = child(xml, "domain");
+  const os = child(dom, "os");
+  const devices = child(dom, "devices");
 
   const vc: Record<string, number> = {};
   for (const line of (s.vcpucount ?? "").split("\n")) {
@@ -76,19 +96,19 @@ export function parseReadOutput(name: string, out: string): GuestObserved {
     const m = /^\s*(\S+)\s+(\d+)\s+\d+\s+\d+\s*$/.exec(line);
     if (m) sizes[m[1]] = Number(m[2]);
   }
-  const disks: ObservedDisk[] = asArray<Record<string, any>>(devices.disk).map((d) => {
-    const target = d.target?.["@_dev"] ?? "";
+  const disks: ObservedDisk[] = children(devices, "disk").map((d) => {
+    const target = attr(child(d, "target"), "dev") ?? "";
     return {
       target,
-      device: d["@_device"] ?? "disk",
-      path: d.source?.["@_file"] ?? d.source?.["@_dev"] ?? "",
+      device: attr(d, "device") ?? "disk",
+      path: attr(child(d, "source"), "file") ?? attr(child(d, "source"), "dev") ?? "",
       sizeMiB: sizes[target] !== undefined ? Math.round(sizes[target] / MiB) : 0,
     };
   });
-  const nic = asArray<Record<string, any>>(devices.interface)[0];
-  const meta = dom.metadata?.["pv:guest"];
+  const nic = child(devices, "interface");
+  const meta = child(child(dom, "metadata"), "pv:guest");
   const dataDiskPaths: Record<string, string> = {};
-  for (const d of asArray<Record<string, any>>(meta?.["pv:dataDisk"])) dataDiskPaths[d["@_name"]] = text(d) ?? "";
+  for (const d of children(meta, "pv:dataDisk")) dataDiskPaths[attr(d, "name") ?? ""] = text(d) ?? "";
   const kib = (v: string | undefined) => (v ? Math.round(Number(v.replace(/\s*KiB$/, "")) / 1024) : undefined);
   const pid = Number((s.pid ?? "").trim());
   const state = normalizeState(info["State"] ?? "");
@@ -106,21 +126,21 @@ export function parseReadOutput(name: string, out: string): GuestObserved {
     configuredVcpus: vc["current config"],
     maxMemoryMiB: kib(info["Max memory"]),
     disks,
-    mac: nic?.mac?.["@_address"],
-    bridge: nic?.source?.["@_bridge"],
+    mac: attr(child(nic, "mac"), "address"),
+    bridge: attr(child(nic, "source"), "bridge"),
     autostart: info["Autostart"] === "enable",
-    emulated: dom["@_type"] === "qemu",
-    kernel: text(os.kernel),
-    initrd: text(os.initrd),
-    cmdline: text(os.cmdline),
-    firmware: os["@_firmware"] ?? (os.loader ? "custom" : os.kernel ? undefined : "bios"),
+    emulated: attr(dom, "type") === "qemu",
+    kernel: text(os?.kernel),
+    initrd: text(os?.initrd),
+    cmdline: text(os?.cmdline),
+    firmware: attr(os, "firmware") ?? (os?.loader ? "custom" : os?.kernel ? undefined : "bios"),
     rootDiskPath: text(meta?.["pv:rootDisk"]),
     baseImage: text(meta?.["pv:baseImage"]),
     storageGuestDir: text(meta?.["pv:dir"]),
     consoleLog: text(meta?.["pv:consoleLog"]),
     seedIso: text(meta?.["pv:seedIso"]),
     dataDiskPaths,
-    ownerToken: text(dom.metadata?.["pvo:owner"])?.trim() || undefined,
+    ownerToken: text(child(dom, "metadata")?.["pvo:owner"])?.trim() || undefined,
   };
 }
 

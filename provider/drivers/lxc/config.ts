@@ -1,6 +1,7 @@
 // Pure parts of the LXC driver: spec validation, cgroup value conversion and rendering of the
 // container config. The config keeps the template's lines and adds one managed block at the end,
 // so restarts keep every limit and a re-render replaces exactly what we own.
+import { XFS_MIN_MIB } from "../../models/common";
 import { CgroupVersion, ContainerSpec, HostFacts } from "./types";
 
 export const MANAGED_BEGIN = "# BEGIN pulumi-virt (managed; edits inside this block are overwritten)";
@@ -47,8 +48,7 @@ export function validateSpec(spec: ContainerSpec): void {
   if (spec.disk) {
     positiveInt("disk.sizeMiB", spec.disk.sizeMiB, 16);
     if (!["xfs", "btrfs", "ext4"].includes(spec.disk.fstype)) throw new Error(`disk.fstype must be xfs, btrfs or ext4; got ${spec.disk.fstype}`);
-    // mkfs.xfs refuses filesystems under 300 MiB.
-    if (spec.disk.fstype === "xfs" && spec.disk.sizeMiB < 300) throw new Error(`an xfs disk needs at least 300 MiB; got ${spec.disk.sizeMiB}`);
+    if (spec.disk.fstype === "xfs" && spec.disk.sizeMiB < XFS_MIN_MIB) throw new Error(`an xfs disk needs at least ${XFS_MIN_MIB} MiB; got ${spec.disk.sizeMiB}`);
   }
   const n = spec.network;
   if (n) {

@@ -1,36 +1,42 @@
-// What each change costs a running PV domain. Data, read by the planner and the docs.
+// What each change costs a running Xen PV guest: the effective table the planner, Hypervisor.capabilities,
+// schema.json and the README reference all read.
 import type { CapabilityTable } from "../../plan/types";
+import { COMMON_GUEST_ROWS, GuestKey } from "../guest-view";
 
-export const xenCapabilities: CapabilityTable = {
+// xl has no block-resize command: the images grow while the domain is down, and the guest sees the new size at boot.
+const DISK_SIZE = {
+  grow: { action: "restart", reason: "xl cannot resize an attached disk; the image grows while the domain is down" },
+  shrink: { action: "replace", reason: "disks cannot shrink; the disk would be recreated empty", destroysData: true },
+} as const;
+
+export const xenCapabilities: CapabilityTable<GuestKey> = {
+  ...COMMON_GUEST_ROWS,
+  // Verified on Xen 4.17: `xl rename` on a running domain keeps its domid and uptime.
+  name: { change: { action: "live", mechanism: "xl rename" } },
   memoryMiB: {
-    label: "memory (MiB)",
     grow: { action: "live", mechanism: "xl mem-set (balloon)" },
     shrink: { action: "live", mechanism: "xl mem-set (balloon)" },
     liveUpTo: "maxMemoryMiB",
     beyondLimit: { action: "restart", reason: "above maxmem, the reservation fixed when the domain is built" },
   },
-  maxMemoryMiB: { label: "maximum memory (MiB)", change: { action: "restart", reason: "maxmem is fixed when the domain is built" } },
+  maxMemoryMiB: { change: { action: "restart", reason: "maxmem is fixed when the domain is built" } },
   vcpus: {
-    label: "vCPUs",
     grow: { action: "live", mechanism: "xl vcpu-set" },
     // PV vCPUs are taken offline by the guest kernel through xenstore; no ACPI involved.
     shrink: { action: "live", mechanism: "xl vcpu-set" },
     liveUpTo: "maxVcpus",
     beyondLimit: { action: "restart", reason: "above maxvcpus, fixed when the domain is built" },
   },
-  maxVcpus: { label: "maximum vCPUs", change: { action: "restart", reason: "maxvcpus is fixed when the domain is built" } },
-  boot: { label: "boot (kernel/ramdisk/extra/bootloader)", change: { action: "restart", reason: "the PV kernel is loaded when the domain is built" } },
-  diskSizeMiB: {
-    label: "disk size (MiB)",
-    // xl has no block-resize command; a new size reaches the guest when its disks are re-attached.
-    grow: { action: "restart", reason: "xl cannot resize an attached disk; the guest sees the new size after a restart" },
-    shrink: { action: "replace", reason: "disks cannot shrink; the disk would be recreated empty", destroysData: true },
-  },
-  disks: { label: "disks (added/removed/vdev/format)", change: { action: "restart", reason: "disks are attached when the domain is built" } },
-  // Verified on Xen 4.17: `xl rename` on a running domain keeps its domid and uptime.
-  name: { label: "name", change: { action: "live", mechanism: "xl rename" } },
-  network: { label: "network (bridge/MAC)", change: { action: "restart", reason: "the vif is set up when the domain is built" } },
-  running: { label: "running", change: { action: "live", mechanism: "xl create / xl shutdown" } },
-  shutdownTimeoutSec: { label: "shutdown timeout (s)", change: { action: "live", mechanism: "provider setting only" } },
-  configDir: { label: "config directory", change: { action: "live", mechanism: "the config file is rewritten" } },
+  maxVcpus: { change: { action: "restart", reason: "maxvcpus is fixed when the domain is built" } },
+  boot: { change: { action: "restart", reason: "the PV kernel is loaded when the domain is built" } },
+  rootDiskSizeMiB: DISK_SIZE,
+  dataDiskSizeMiB: DISK_SIZE,
+  // The PV root disk is always a full copy of the base image; a new mode still rebuilds it.
+  rootDiskMode: { change: { action: "replace", reason: "switching between an overlay and a full copy rebuilds the root disk" } },
+  network: { change: { action: "restart", reason: "the vif is set up when the domain is built" } },
+  running: { change: { action: "live", mechanism: "xl create / xl shutdown" } },
+  // The models refuse these for a PV guest (they are kvm features); the rows say so should one ever reach the planner.
+  cloudInit: { change: { action: "refuse", reason: "cloudInit is supported for full-virtualization guests only" } },
+  autostart: { change: { action: "refuse", reason: "autostart is managed for full-virtualization guests only; for Xen domains use xendomains (/etc/xen/auto)" } },
+  emulated: { change: { action: "refuse", reason: "emulation is a property of kvm hypervisors" } },
 };

@@ -1,4 +1,5 @@
 // Refusals of a domain spec before anything runs on the host: no value may break out of the xl config.
+import { isUnicastMac, xenDomainNameProblem } from "../../models/common";
 import type { XenDomainSpec } from "./types";
 
 export class InvalidXenSpecError extends Error {
@@ -17,7 +18,7 @@ export const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 export const PATH_RE = /^\/[A-Za-z0-9_.+@/-]*$/;
 
 export function validateDomainName(name: string): void {
-  if (typeof name !== "string" || !NAME_RE.test(name) || name === "Domain-0")
+  if (typeof name !== "string" || !NAME_RE.test(name) || name === "Domain-0" || xenDomainNameProblem(name) !== undefined)
     throw new InvalidXenSpecError(
       `invalid Xen domain name ${JSON.stringify(name)}: use 1-64 characters [A-Za-z0-9_.-] starting with a letter (not "Domain-0")`,
     );
@@ -76,7 +77,7 @@ export function validateXenSpec(spec: XenDomainSpec): void {
     if (typeof spec.network.bridge !== "string" || !BRIDGE_RE.test(spec.network.bridge))
       throw new InvalidXenSpecError(`network.bridge ${JSON.stringify(spec.network.bridge)} must be an interface name of 1-15 [A-Za-z0-9_.-]`);
     const mac = spec.network.mac;
-    if (mac !== undefined && (!MAC_RE.test(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 1))
+    if (mac !== undefined && (!MAC_RE.test(mac) || !isUnicastMac(mac)))
       throw new InvalidXenSpecError(`network.mac ${JSON.stringify(mac)} must be a unicast MAC like 00:16:3e:12:34:56`);
   }
 }

@@ -1,14 +1,15 @@
-// Helpers shared by the resource implementations (loaded inside the dynamic-provider process only).
+// Helpers of the lifecycles (loaded inside the dynamic-provider process only): argument parsing, unknown values,
+// the transport for a host, and errors that name the resource, the host and the step.
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import type { Remote } from "../../ssh/types";
-import { zodFailures } from "../../models/common";
-import type { HostRef } from "../../models/host";
-import { hypervisorRefSchema } from "../../models/hypervisor";
+import type { Remote } from "../ssh/types";
+import { zodFailures } from "../models/common";
+import type { HostRef } from "../models/host";
+import { hypervisorRefSchema } from "../models/hypervisor";
 
 /** The value the engine sends for properties not known yet during preview. */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-export const PROVIDER_KEY = "__provider";
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const PROVIDER_KEY = "__provider";
 
 export function isUnknown(v: unknown, seen: Set<object> = new Set()): boolean {
   if (v === UNKNOWN) return true;
@@ -48,11 +49,11 @@ export function hasUnknowns(raw: Record<string, unknown>): boolean {
 /** Lazily loads the transport so the serialized provider stays small. */
 export function remoteFor(host: HostRef): Remote {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { getRemote } = require("../../ssh/remote") as typeof import("../../ssh/remote");
+  const { getRemote } = require("../ssh/remote") as typeof import("../ssh/remote");
   return getRemote(host.connection);
 }
 
-export { forRefresh } from "../../ssh/refresh";
+export { forRefresh } from "../ssh/refresh";
 
 export function hostLabel(host: HostRef | undefined): string {
   if (!host) return "the host";

@@ -1,0 +1,146 @@
+// The contract every backend (lxc, kvm, xen, and any added later) implements, and the one lifecycle
+// (provider/lifecycle/machine.ts) drives. A driver knows nothing of Pulumi: it gets typed state and a Remote.
+import type { HypervisorKind } from "../models/hypervisor";
+import type { MachineState } from "../models/state";
+import type { CapabilityTable, PlanView } from "../plan/types";
+import type { Remote } from "../ssh/types";
+
+/** One vocabulary for how a stop ended, in every driver. */
+export type StopOutcome = "graceful" | "destroyed" | "already-off";
+
+/** One vocabulary for create and destroy, in every driver. */
+export type CreateOutcome = "created" | "adopted" | "resumed";
+export type DestroyOutcome = "destroyed" | "absent";
+
+/** A machine of that name exists on the host and is not ours (create without adopt). */
+export class MachineExistsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MachineExistsError";
+  }
+}
+
+/** A machine of that name on the host belongs to another pulumi-virt resource (its owner token is not ours). */
+export class MachineOwnedElsewhereError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MachineOwnedElsewhereError";
+  }
+}
+
+/**
+ * Who may change a machine: the token that says on the host which resource owns it (derived from the resource's id),
+ * and whether the program takes over a machine another resource owns (adopt).
+ */
+export interface Owner {
+  token: string;
+  adopt: boolean;
+  /**
+   * The resource's stable key (organization, project, stack, name) when its class computes one: a create of this very
+   * resource that the engine never recorded (the CLI was killed) is resumed by it; another stack's is not.
+   */
+  key?: string;
+}
+
+/** The machine a same-name replacement replaces, for a backend that builds the new one beside it. */
+export interface ReplacedMachine {
+  name: string;
+  token: string;
+  stopTimeoutSec: number;
+  wasRunning: boolean;
+}
+
+/** A problem with the desired state, naming the input property, found without the host. */
+export interface SpecProblem {
+  property: string;
+  reason: string;
+}
+
+/** What a failed create left on the host: nothing (forget it) or something a later `up` resumes. */
+export type CreateLeftover = "nothing" | "resumable";
+
+/** What a rename did: some drivers rename by redefining the whole machine, which already applies a restart. */
+export interface RenameResult {
+  stopped?: StopOutcome;
+  /** The machine already runs with the new spec: no separate restart is needed. */
+  restarted: boolean;
+}
+
+export interface ChangeContext<S> {
+  olds: S;
+  news: S;
+  owner: Owner;
+  /** View keys the plan changes (e.g. memoryMiB, dataDiskSizeMiB:logs). */
+  changed: ReadonlySet<string>;
+}
+
+/**
+ * A backend for one kind of machine. `S` is the resource's typed state, `K` the keys of the view the planner compares,
+ * `O` what a read observes on the host.
+ */
+export interface MachineDriver<S extends MachineState, K extends string, O> {
+  readonly kind: HypervisorKind;
+  /** Which resource this backend serves (a Container on lxc, a Guest on kvm or xen). */
+  readonly resource: "Container" | "Guest";
+  /** The form this backend runs, as the reference names it (e.g. "full", "para", "lxc"). */
+  readonly form: string;
+  /** Prefix of the ids of machines it creates. */
+  readonly idPrefix: string;
+
+  // ---- planning (pure)
+  /** The typed flat map of plannable properties. */
+  view(state: S): PlanView<K>;
+  /** Lines two views up before comparing (e.g. a data disk that appears compares as absent 0 → present 1). */
+  alignViews?(old: PlanView<K>, next: PlanView<K>): [PlanView<K>, PlanView<K>];
+  /** The effective capability table: the only one (planner, Hypervisor.capabilities, schema.json, README). */
+  capabilities(old: S | undefined): CapabilityTable<K>;
+  /** Named variants of the table for the reference (e.g. per container filesystem); key → a representative state. */
+  readonly referenceVariants?: Readonly<Record<string, Partial<S>>>;
+  /** What the user edits for a view key: for messages (`disk.size`) and for the engine's replace keys (`disk`). */
+  displayName(key: string): string;
+  inputName(key: string): string;
+  /** Refusals the driver would make, found at check from the typed state (must be empty for model-valid input). */
+  specProblems(state: S): SpecProblem[];
+  /** View keys whose values can carry secrets: planned as [secret]. */
+  readonly secretKeys: readonly string[];
+  /**
+   * How a replacement that keeps the name on the same host goes: "beside" (the new machine is built under a temporary
+   * name and switched in; the engine may create before it deletes) or "delete-first" (preview says so).
+   */
+  readonly sameNameReplacement: "beside" | "delete-first";
+
+  // ---- effects (drivers only; all remote effects happen here)
+  /** resume: finish a create that failed part-way; legacy: that create was recorded before owner tokens. */
+  create(remote: Remote, state: S, opts: { owner: Owner; resume: boolean; legacy: boolean }): Promise<{ outcome: CreateOutcome; observed: O | undefined }>;
+  /** Builds a same-name replacement beside the old machine, then switches (only for sameNameReplacement "beside"). */
+  replaceBeside?(remote: Remote, state: S, old: ReplacedMachine, owner: Owner): Promise<O | undefined>;
+  /** Which resource's token the machine carries, from a read ("" or undefined: none, e.g. from before tokens). */
+  ownerOf(observed: O): string | undefined;
+  /** Writes our token to the machine before a change; refuses (MachineOwnedElsewhereError) one owned elsewhere. */
+  claim(remote: Remote, state: S, owner: Owner): Promise<void>;
+  /** After a failed create: clean up what can be, and say whether anything was left. */
+  afterFailedCreate(remote: Remote, state: S): Promise<CreateLeftover>;
+  read(remote: Remote, state: S, opts: { refresh: boolean }): Promise<O | undefined>;
+  /** Reads once the machine settled after a create or restart (e.g. a balloon reaching its target). */
+  readSettled(remote: Remote, state: S): Promise<O | undefined>;
+  applyLive(remote: Remote, change: ChangeContext<S>): Promise<StopOutcome | undefined>;
+  rename(remote: Remote, change: ChangeContext<S>): Promise<RenameResult>;
+  restart(remote: Remote, change: ChangeContext<S>): Promise<StopOutcome | undefined>;
+  /** Refuses (MachineOwnedElsewhereError) a machine of that name another resource owns. */
+  destroy(remote: Remote, state: S, owner: Owner): Promise<DestroyOutcome>;
+  /** Live values overlaid on the desired ones, so refresh shows drift. */
+  withObserved(state: S, observed: O): S;
+  /** Derived outputs (e.g. a container's connection). */
+  outputs(state: S): Partial<S>;
+}
+
+/** What a Hypervisor resource needs from a backend. */
+export interface HostDriver {
+  readonly kind: HypervisorKind;
+  /** Debian packages the stack needs (installed on `install: true`). */
+  readonly packages: readonly string[];
+  verify(remote: Remote): Promise<{ version: string; details: Record<string, unknown> }>;
+  /** Prepares the host for machines (e.g. the storage directory); not run on refresh. */
+  prepare(remote: Remote, storageDir: string): Promise<void>;
+  install(remote: Remote): Promise<void>;
+}

@@ -1,0 +1,169 @@
+// The KVM backend of the driver contract: full-virtualization Guests on a kvm Hypervisor (libvirt + QEMU).
+import type { GuestState } from "../../models/state";
+import type { Remote } from "../../ssh/types";
+import { HostDriver, MachineDriver, MachineExistsError, MachineOwnedElsewhereError, SpecProblem, StopOutcome } from "../contract";
+import { alignGuestViews, GuestKey, guestDisplayName, guestInputName, guestView } from "../guest-view";
+import { kvmCapabilities } from "./capabilities";
+import { applyLive, claimGuest, createGuest, destroyGuest, readGuest, renameGuest, restartWithDefinition, shutdownGuest, startGuest } from "./guest";
+import { verifyKvm } from "./host";
+import { installKvm, KVM_PACKAGES, prepareKvmHost } from "./install";
+import { diskTargets } from "./paths";
+import type { DomainSpec, GuestObserved, LiveChange, StopOutcome as KvmStop } from "./types";
+import { validateDomainSpec } from "./validate";
+
+/** The spec of a guest; ownerToken goes into the domain's <metadata>, kept by every redefinition. */
+export function kvmSpec(s: GuestState, ownerToken?: string): DomainSpec {
+  const hv = s.hypervisor;
+  const boot: DomainSpec["boot"] = "kernel" in s.boot
+    ? { kind: "kernel", kernel: s.boot.kernel, initrd: s.boot.initrd, cmdline: s.boot.cmdline }
+    : "firmware" in s.boot ? { kind: "firmware", firmware: s.boot.firmware } : { kind: "firmware", firmware: "bios" };
+  const root = s.rootDisk ?? { baseImage: "", size: undefined, mode: "overlay" as const };
+  return {
+    name: s.name,
+    vcpus: s.vcpus,
+    maxVcpus: s.maxVcpus ?? s.vcpus,
+    memoryMiB: s.memory,
+    maxMemoryMiB: s.maxMemory ?? s.memory,
+    emulated: hv.emulated,
+    boot,
+    rootDisk: { baseImage: root.baseImage, sizeMiB: root.size, mode: root.mode },
+    dataDisks: s.dataDisks.map((d) => ({ name: d.name, sizeMiB: d.size, bus: d.bus, deleteOnDestroy: d.deleteOnDestroy })),
+    network: { bridge: s.network?.bridge ?? hv.bridge, mac: s.network?.mac },
+    cloudInit: s.cloudInit,
+    running: s.running,
+    autostart: s.autostart,
+    shutdownTimeoutSec: s.shutdownTimeoutSec,
+    storageDir: hv.storageDir,
+    ownerToken,
+  };
+}
+
+/** The KVM driver's ownership refusal, in the contract's words. */
+function owned<T>(p: Promise<T>): Promise<T> {
+  return p.catch((e: Error) => {
+    throw e.name === "GuestOwnedElsewhereError" ? new MachineOwnedElsewhereError(e.message) : e;
+  });
+}
+
+/** Refuses a guest whose token (in its metadata) is another resource's; none is from before tokens. */
+function assertOwned(o: GuestObserved | undefined, token: string, adopt: boolean, name: string): void {
+  if (adopt || !o?.ownerToken || o.ownerToken === token) return;
+  throw new MachineOwnedElsewhereError(`guest ${name} belongs to another pulumi-virt resource`);
+}
+
+const STOP: Record<KvmStop, StopOutcome> = { acpi: "graceful", destroyed: "destroyed", "already-off": "already-off" };
+
+const exists = (o: GuestObserved | undefined): o is GuestObserved => !!o && o.exists !== false;
+
+async function read(remote: Remote, s: GuestState): Promise<GuestObserved | undefined> {
+  const o = await readGuest(remote, s.name);
+  return exists(o) ? o : undefined;
+}
+
+/** The RAM a running guest uses right after QEMU starts is its maximum until the balloon driver inflates. */
+const BALLOON_SETTLE_MS = 30_000;
+
+export const kvmMachineDriver: MachineDriver<GuestState, GuestKey, GuestObserved> = {
+  kind: "kvm",
+  resource: "Guest",
+  form: "full",
+  idPrefix: "kvm",
+  view: guestView,
+  alignViews: alignGuestViews,
+  capabilities: () => kvmCapabilities,
+  displayName: guestDisplayName,
+  inputName: guestInputName,
+  specProblems(s): SpecProblem[] {
+    try {
+      validateDomainSpec(kvmSpec(s));
+      return [];
+    } catch (e) {
+      return [{ property: "(spec)", reason: (e as Error).message }];
+    }
+  },
+
+  async create(remote, s, { owner, resume }) {
+    const existing = await read(remote, s);
+    if (existing && !owner.adopt && !resume) throw new MachineExistsError(`guest "${s.name}" already exists`);
+    if (resume) assertOwned(existing, owner.token, owner.adopt, s.name);
+    await createGuest(remote, kvmSpec(s, owner.token));
+    // An adopted (or resumed) domain keeps its definition: the token is written into it.
+    if (existing || resume) await owned(claimGuest(remote, s.name, owner.token, { force: !resume || owner.adopt }));
+    return { outcome: resume ? "resumed" : existing ? "adopted" : "created", observed: await this.readSettled(remote, s) };
+  },
+  ownerOf: (o) => o.ownerToken,
+  async claim(remote, s, owner) {
+    const cur = await read(remote, s);
+    if (!cur || cur.ownerToken === owner.token) return;
+    assertOwned(cur, owner.token, owner.adopt, s.name);
+    await owned(claimGuest(remote, s.name, owner.token, { force: owner.adopt }));
+  },
+  // The create is idempotent: whatever was left, a later `up` finishes it.
+  afterFailedCreate: async () => "resumable",
+  read: (remote, s) => read(remote, s),
+  async readSettled(remote, s) {
+    // Right after QEMU starts, libvirt reports the maximum as the balloon size until the guest's balloon driver
+    // inflates to the target. Waiting keeps a refresh right after `up` from reporting false drift.
+    const deadline = Date.now() + BALLOON_SETTLE_MS;
+    let o = await read(remote, s);
+    while (o && o.state === "running" && o.memoryMiB !== s.memory && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1000));
+      o = await read(remote, s);
+    }
+    return o;
+  },
+  secretKeys: ["cloudInit"],
+  sameNameReplacement: "delete-first",
+  async applyLive(remote, { news, changed, owner }) {
+    const spec = kvmSpec(news, owner.token);
+    const live: LiveChange = {};
+    if (changed.has("memoryMiB")) live.memoryMiB = spec.memoryMiB;
+    if (changed.has("vcpus")) live.vcpus = spec.vcpus;
+    if (changed.has("autostart")) live.autostart = spec.autostart;
+    const targets = diskTargets(spec.dataDisks);
+    const disks: { target: string; sizeMiB: number }[] = [];
+    if (changed.has("rootDiskSizeMiB") && spec.rootDisk.sizeMiB) disks.push({ target: "vda", sizeMiB: spec.rootDisk.sizeMiB });
+    for (const d of spec.dataDisks) if (changed.has(`dataDiskSizeMiB:${d.name}`)) disks.push({ target: targets[d.name], sizeMiB: d.sizeMiB });
+    if (disks.length) live.disks = disks;
+    if (Object.keys(live).length) await applyLive(remote, news.name, live);
+    if (!changed.has("running")) return undefined;
+    if (spec.running) {
+      await startGuest(remote, news.name);
+      return undefined;
+    }
+    return STOP[await shutdownGuest(remote, news.name, spec.shutdownTimeoutSec)];
+  },
+  // renameGuest stops, renames and redefines with the whole new spec, so it also applies the other restart changes.
+  async rename(remote, { olds, news, owner }) {
+    return { stopped: STOP[(await renameGuest(remote, olds.name, kvmSpec(news, owner.token))).stopped], restarted: true };
+  },
+  async restart(remote, { news, owner }) {
+    return STOP[(await restartWithDefinition(remote, kvmSpec(news, owner.token))).stopped];
+  },
+  async destroy(remote, s, owner) {
+    assertOwned(await read(remote, s).catch(() => undefined), owner.token, false, s.name);
+    const doomed = s.dataDisks.filter((d) => d.deleteOnDestroy).map((d) => d.name);
+    return destroyGuest(remote, s.name, { deleteDataDisks: doomed, storageDir: s.hypervisor.storageDir });
+  },
+  withObserved(s, o) {
+    const p: GuestState = { ...s, observed: o };
+    if (typeof o.memoryMiB === "number") p.memory = o.memoryMiB;
+    if (typeof o.vcpus === "number") p.vcpus = o.vcpus;
+    if (typeof o.maxMemoryMiB === "number" && s.maxMemory !== undefined) p.maxMemory = o.maxMemoryMiB;
+    if (typeof o.maxVcpus === "number" && s.maxVcpus !== undefined) p.maxVcpus = o.maxVcpus;
+    if (typeof o.state === "string") p.running = o.state === "running" || o.state === "paused";
+    return p;
+  },
+  outputs: () => ({}),
+};
+
+export const kvmHostDriver: HostDriver = {
+  kind: "kvm",
+  packages: KVM_PACKAGES,
+  async verify(remote) {
+    const v = await verifyKvm(remote);
+    return { version: v.libvirtVersion, details: { ...v } };
+  },
+  prepare: prepareKvmHost,
+  install: installKvm,
+};

@@ -1,0 +1,200 @@
+// The Xen backend of the driver contract: paravirtualized Guests on a xen Hypervisor (the xl toolstack).
+import type { GuestState } from "../../models/state";
+import type { Remote } from "../../ssh/types";
+import { ChangeContext, HostDriver, MachineDriver, MachineExistsError, MachineOwnedElsewhereError, Owner, SpecProblem, StopOutcome } from "../contract";
+import { alignGuestViews, GuestKey, guestDisplayName, guestInputName, guestView } from "../guest-view";
+import { xenCapabilities } from "./capabilities";
+import { applyLive, claimDomain, createDomain, destroyDomain, readDomain, restartWithConfig, seedRootDisk, shutdownDomain } from "./domain";
+import { kernelIsXenPvCapable, verifyXen } from "./host";
+import { installXen, prepareXenHost, XEN_PACKAGES } from "./install";
+import { DEFAULT_CONFIG_DIR, ownerPath } from "./paths";
+import type { XenDomainObserved, XenDomainSpec, XenLiveChange } from "./types";
+import { validateXenSpec } from "./validate";
+
+export function xenSpec(s: GuestState): XenDomainSpec {
+  const hv = s.hypervisor;
+  const boot: XenDomainSpec["boot"] = "kernel" in s.boot
+    ? { kind: "kernel", kernel: s.boot.kernel, ramdisk: s.boot.initrd, extra: s.boot.cmdline }
+    : { kind: "bootloader", bootloader: "pygrub" };
+  const disks: XenDomainSpec["disks"] = [];
+  if (s.rootDisk) disks.push({ path: `${hv.storageDir}/${s.name}-root.img`, vdev: "xvda", sizeMiB: s.rootDisk.size, format: s.rootDisk.baseImage.endsWith(".qcow2") ? "qcow2" : "raw" });
+  s.dataDisks.forEach((d, i) => disks.push({ path: `${hv.storageDir}/${s.name}-${d.name}.img`, vdev: `xvd${String.fromCharCode(98 + i)}`, sizeMiB: d.size, format: "raw" }));
+  return {
+    name: s.name,
+    vcpus: s.vcpus,
+    maxVcpus: s.maxVcpus ?? s.vcpus,
+    memoryMiB: s.memory,
+    maxMemoryMiB: s.maxMemory ?? s.memory,
+    boot,
+    disks,
+    network: s.network ? { bridge: s.network.bridge ?? hv.bridge, mac: s.network.mac } : undefined,
+    running: s.running,
+    shutdownTimeoutSec: s.shutdownTimeoutSec,
+    configDir: DEFAULT_CONFIG_DIR,
+  };
+}
+
+const exists = (o: XenDomainObserved | undefined): o is XenDomainObserved => !!o && o.exists !== false;
+
+async function read(remote: Remote, s: GuestState): Promise<XenDomainObserved | undefined> {
+  const o = await readDomain(remote, s.name);
+  return exists(o) ? o : undefined;
+}
+
+/**
+ * A PV guest's kernel must carry Xen's PV entry point (ELF note). It is inspected on the host (one read-only round
+ * trip) before a create, or before a restart that changes the kernel, so nothing is changed when it would not boot.
+ * Not at check: an unchanged program's preview sends no SSH command.
+ */
+async function preflightKernel(remote: Remote, olds: GuestState | undefined, news: GuestState): Promise<void> {
+  const kernel = "kernel" in news.boot ? news.boot.kernel : undefined;
+  if (!kernel) return;
+  if (olds && "kernel" in olds.boot && olds.boot.kernel === kernel) return;
+  const probe = await kernelIsXenPvCapable(remote, kernel);
+  if (!probe.capable) {
+    throw new Error(`boot.kernel ${kernel} cannot boot as a Xen PV guest: ${probe.reason}. A paravirtualized guest needs a kernel modified for Xen (CONFIG_XEN_PV); nothing was changed.`);
+  }
+}
+
+async function seedRoot(remote: Remote, s: GuestState): Promise<void> {
+  if (!s.rootDisk) return;
+  await seedRootDisk(remote, s.name, s.rootDisk.baseImage, xenSpec(s).disks[0].path, s.rootDisk.size);
+}
+
+/** The Xen driver's ownership refusal, in the contract's words. */
+function owned<T>(p: Promise<T>): Promise<T> {
+  return p.catch((e: Error) => {
+    throw e.name === "DomainOwnedElsewhereError" ? new MachineOwnedElsewhereError(e.message) : e;
+  });
+}
+
+/** Refuses a domain whose owner file holds another resource's token; none is from before tokens. */
+function assertOwned(o: XenDomainObserved | undefined, owner: Owner, name: string): void {
+  if (owner.adopt || !o?.ownerToken || o.ownerToken === owner.token) return;
+  throw new MachineOwnedElsewhereError(`Xen domain ${name} belongs to another pulumi-virt resource`);
+}
+
+/** Grows disk images of a stopped domain to their new sizes (never shrinks): xl cannot resize attached disks. */
+async function growDisksOffline(remote: Remote, spec: XenDomainSpec, changed: ReadonlySet<string>, s: GuestState): Promise<void> {
+  const grow = new Set<string>();
+  if (changed.has("rootDiskSizeMiB") && spec.disks[0]?.vdev === "xvda") grow.add("xvda");
+  s.dataDisks.forEach((d, i) => changed.has(`dataDiskSizeMiB:${d.name}`) && grow.add(`xvd${String.fromCharCode(98 + i)}`));
+  for (const d of spec.disks) {
+    if (!grow.has(d.vdev) || d.sizeMiB === undefined) continue;
+    const argv = d.format === "qcow2" ? ["qemu-img", "resize", "-q", d.path, `${d.sizeMiB}M`] : ["truncate", "-s", `>${d.sizeMiB}M`, "--", d.path];
+    await remote.exec(argv, { step: `grow disk ${d.vdev} of ${spec.name}` });
+  }
+}
+
+async function restart(remote: Remote, { olds, news, changed, owner }: ChangeContext<GuestState>): Promise<StopOutcome | undefined> {
+  await preflightKernel(remote, olds, news);
+  const spec = xenSpec(news);
+  const sizes = [...changed].some((k) => k === "rootDiskSizeMiB" || k.startsWith("dataDiskSizeMiB:"));
+  let first: StopOutcome | undefined;
+  if (sizes) {
+    first = await shutdownDomain(remote, news.name, spec.shutdownTimeoutSec);
+    await growDisksOffline(remote, spec, changed, news);
+  }
+  const { stopped } = await restartWithConfig(remote, spec);
+  if (changed.has("name")) {
+    // The owner's token moves to the new name.
+    await claimDomain(remote, news.name, spec.configDir, owner.token, { force: true });
+    await remote.exec(["rm", "-f", ownerPath(spec.configDir, olds.name)], { step: `remove the owner file of ${olds.name}` });
+  }
+  return first ?? stopped;
+}
+
+export const xenMachineDriver: MachineDriver<GuestState, GuestKey, XenDomainObserved> = {
+  kind: "xen",
+  resource: "Guest",
+  form: "para",
+  idPrefix: "xen",
+  view: guestView,
+  alignViews: alignGuestViews,
+  capabilities: () => xenCapabilities,
+  displayName: guestDisplayName,
+  inputName: guestInputName,
+  secretKeys: ["cloudInit"],
+  sameNameReplacement: "delete-first",
+  specProblems(s): SpecProblem[] {
+    try {
+      validateXenSpec(xenSpec(s));
+      return [];
+    } catch (e) {
+      return [{ property: "(spec)", reason: (e as Error).message }];
+    }
+  },
+
+  async create(remote, s, { owner, resume }) {
+    // A Xen domain that is shut down is not listed, but its owner file says whose it is.
+    const existing = await readDomain(remote, s.name);
+    if (!resume) {
+      if (exists(existing) && !owner.adopt) throw new MachineExistsError(`guest "${s.name}" already exists`);
+      if (!exists(existing)) assertOwned(existing, owner, s.name);
+      await preflightKernel(remote, undefined, s);
+    } else {
+      assertOwned(existing, owner, s.name);
+    }
+    // The owner file first: an interrupted create is recognisably this resource's.
+    await owned(claimDomain(remote, s.name, xenSpec(s).configDir, owner.token, { force: owner.adopt, current: existing.ownerToken ?? "" }));
+    await seedRoot(remote, s);
+    const { outcome, observed } = await createDomain(remote, xenSpec(s));
+    return { outcome: resume ? "resumed" : outcome === "adopted" ? "adopted" : "created", observed: exists(observed) ? observed : undefined };
+  },
+  ownerOf: (o) => o.ownerToken,
+  async claim(remote, s, owner) {
+    const cur = await readDomain(remote, s.name);
+    if (cur.ownerToken === owner.token) return;
+    assertOwned(cur, owner, s.name);
+    await owned(claimDomain(remote, s.name, xenSpec(s).configDir, owner.token, { force: owner.adopt, current: cur.ownerToken ?? "" }));
+  },
+  afterFailedCreate: async () => "resumable",
+  read: (remote, s) => read(remote, s),
+  readSettled: (remote, s) => read(remote, s),
+  async applyLive(remote, { olds, news, changed }) {
+    const spec = xenSpec(news);
+    const live: XenLiveChange = {};
+    if (changed.has("memoryMiB")) live.memoryMiB = spec.memoryMiB;
+    if (changed.has("vcpus")) live.vcpus = spec.vcpus;
+    if (changed.has("name")) live.name = news.name;
+    if (changed.has("running")) {
+      // Writes the config, stops the domain, and builds it again only when it should run.
+      const { stopped } = await restartWithConfig(remote, spec);
+      return spec.running ? undefined : stopped;
+    }
+    await applyLive(remote, changed.has("name") ? olds.name : news.name, spec, live);
+    return undefined;
+  },
+  async rename(remote, { olds, news }) {
+    // The restart that follows builds the domain under its new name from the new config.
+    const stopped = await shutdownDomain(remote, olds.name, news.shutdownTimeoutSec);
+    return { stopped, restarted: false };
+  },
+  restart,
+  async destroy(remote, s, owner) {
+    assertOwned(await readDomain(remote, s.name).catch(() => undefined), { ...owner, adopt: false }, s.name);
+    return destroyDomain(remote, s.name);
+  },
+  withObserved(s, o) {
+    const p: GuestState = { ...s, observed: o };
+    if (typeof o.memoryMiB === "number") p.memory = o.memoryMiB;
+    if (typeof o.vcpus === "number") p.vcpus = o.vcpus;
+    if (typeof o.maxMemoryMiB === "number" && s.maxMemory !== undefined) p.maxMemory = o.maxMemoryMiB;
+    if (typeof o.maxVcpus === "number" && s.maxVcpus !== undefined) p.maxVcpus = o.maxVcpus;
+    if (typeof o.state === "string") p.running = o.state === "running" || o.state === "blocked" || o.state === "paused";
+    return p;
+  },
+  outputs: () => ({}),
+};
+
+export const xenHostDriver: HostDriver = {
+  kind: "xen",
+  packages: XEN_PACKAGES,
+  async verify(remote) {
+    const v = await verifyXen(remote);
+    if (!v.dom0) throw new Error("not a Xen dom0 (xl info failed or /proc/xen/capabilities lacks control_d)");
+    return { version: v.xenVersion ?? "unknown", details: { ...v } };
+  },
+  prepare: prepareXenHost,
+  install: installXen,
+};

@@ -1,0 +1,299 @@
+// One lifecycle for every machine (Container, full and para Guest): check → plan → apply → observe.
+// It plans with the pure planner and acts only through the driver the registry gives for the hypervisor's kind;
+// the resource glue (resources/impl) only hands the engine's calls over.
+import { randomUUID } from "node:crypto";
+import type { z } from "zod";
+import { BACKEND_KINDS, backendFor } from "../drivers/registry";
+import { MachineDriver, MachineExistsError, MachineOwnedElsewhereError, Owner, ReplacedMachine } from "../drivers/contract";
+import type { HypervisorKind, HypervisorRef } from "../models/hypervisor";
+import { EngineProps, fromEngine, LastApplied, MachineState, toEngine } from "../models/state";
+import { describePlan, Plan, planChanges, sameValue, show } from "../plan/planner";
+import type { RuleFailure } from "../plan/rules";
+import type { PlanView } from "../plan/types";
+import type { Remote } from "../ssh/types";
+import { Failure, forRefresh, hasUnknowns, hypervisorRefFailures, isUnknown, nowIso, ownedElsewhereMessage, ownerTokenOf, parseArgs, partialCreate, remoteFor, stepError } from "./support";
+
+type Driver<S extends MachineState> = MachineDriver<S, string, unknown>;
+
+/** What differs between Container and Guest: their model, their domain rules and their derived inputs. */
+export interface MachineResource<S extends MachineState> {
+  /** "container" / "guest", for messages. */
+  noun: string;
+  schema: z.ZodType;
+  /** Inputs that are not args (references, outputs). */
+  nonArgs: readonly string[];
+  /** Provider settings: changing only these touches no machine. */
+  settings: readonly string[];
+  /** Domain rules that need only the hypervisor and the raw inputs: reported first, even when an arg is invalid. */
+  domainRules(raw: EngineProps, hv: HypervisorRef): RuleFailure[];
+  /** Rules on the checked inputs against the host (e.g. more CPUs than the host has). */
+  hostRules(state: S): RuleFailure[];
+  /** Inputs derived at check, visible in preview (e.g. a container's default osFamily). */
+  derived(state: S): Partial<S>;
+  /** The driver for this resource on a hypervisor of that kind, if that kind runs it. */
+  driverFor(kind: HypervisorKind): Driver<S> | undefined;
+  /** The message for a create that found a machine of that name it does not own. */
+  existsMessage(state: S): string;
+}
+
+/** Picks a backend's Container or Guest driver from the registry. */
+export function containerDriverFor(kind: HypervisorKind) {
+  return backendFor(kind).container;
+}
+export function guestDriverFor(kind: HypervisorKind) {
+  return backendFor(kind).guest;
+}
+
+const SETTINGS_ONLY = "settings only";
+
+/** What a delete-first same-name replacement does first, as preview shows it. */
+export const DELETE_FIRST = (noun: string) =>
+  `delete-first: the old ${noun} is destroyed before the new one is built (same name, disk files and data disks), so a failed build leaves no ${noun}`;
+
+/** A replacement that keeps the name on the same host: the old machine must go before a new one can take the name. */
+function isDeleteFirst(replaces: string[], olds: MachineState, news: MachineState): boolean {
+  return replaces.length > 0 && olds.name === news.name && !replaces.includes("hypervisor");
+}
+
+/** Same-name replacements built beside the old machine, planned in this provider process (diff → create). */
+const replacing = new Map<string, ReplacedMachine>();
+
+/** Settings changes, as plannedChanges shows them: `allowRestart: "settings only: false → true (...)"`. */
+export function settingsChanges(settings: readonly string[], olds: EngineProps, news: EngineProps): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of settings) {
+    if (!sameValue(olds[k], news[k])) out[k] = `${SETTINGS_ONLY}: ${show(olds[k])} → ${show(news[k])}: a provider setting; the machine is not touched`;
+  }
+  return out;
+}
+
+/** A replacement's plan, carried across the engine's second check (which has no old inputs). */
+const pendingReplacements = new Map<string, { overall: "replace"; changes: Record<string, string> }>();
+
+function replacementKey(s: MachineState): string {
+  const hv = s.hypervisor;
+  return `${hv && !isUnknown(hv) ? `${hv.host.facts.machineId}/${hv.host.facts.hostname}` : "?"}/${s.name}`;
+}
+
+/** The resource's stable key from its class, when it is a well-formed one. */
+function ownerKeyIn(s: MachineState): string | undefined {
+  return typeof s.ownerKey === "string" && /^[0-9a-f]{32}$/.test(s.ownerKey) ? s.ownerKey : undefined;
+}
+
+/** How long the old machine of a replacement gets to stop (its own setting). */
+function stopTimeoutOf(s: MachineState): number {
+  return "stopTimeoutSec" in s ? s.stopTimeoutSec : "shutdownTimeoutSec" in s ? s.shutdownTimeoutSec : 30;
+}
+
+export class MachineLifecycle<S extends MachineState> {
+  constructor(private readonly r: MachineResource<S>) {}
+
+  private driver(s: S): Driver<S> {
+    const d = this.r.driverFor(s.hypervisor.kind);
+    if (!d) throw new Error(`a ${this.r.noun} cannot run on a ${s.hypervisor.kind} hypervisor`);
+    return d;
+  }
+
+  /** The input a user edits for a view key (every backend of a resource names its inputs alike). */
+  inputNameOf(key: string): string {
+    const d = BACKEND_KINDS.map((k) => this.r.driverFor(k)).find((x) => x !== undefined);
+    return d ? d.inputName(key) : key;
+  }
+
+  /** The plan from the engine's old and new inputs (checked): the same at preview (check, diff) and at apply (update). */
+  planFor(olds: EngineProps | undefined, news: EngineProps): Plan {
+    return this.plan(olds ? fromEngine<S>(olds) : undefined, fromEngine<S>(news));
+  }
+
+  private plan(olds: S | undefined, news: S): Plan {
+    const empty: Plan = { overall: "none", properties: [], failures: [] };
+    if (!olds) return empty;
+    const d = this.r.driverFor(news.hypervisor.kind);
+    if (!d) return empty;
+    let oldView: PlanView = d.view(olds);
+    let newView: PlanView = d.view(news);
+    if (d.alignViews) [oldView, newView] = d.alignViews(oldView, newView);
+    const names = Object.fromEntries(Object.keys({ ...oldView, ...newView }).map((k) => [k, d.displayName(k)]));
+    const plan = planChanges(oldView, newView, d.capabilities(olds), {
+      allowRestart: !!news.allowRestart, allowDataLoss: !!news.allowDataLoss, names, secret: d.secretKeys,
+    });
+    plan.failures = plan.failures.map((f) => ({ ...f, property: d.inputName(f.property) }));
+    // A backend that cannot build a same-name replacement beside the old machine says in preview that it goes first.
+    const replaces = plan.properties.filter((p) => p.action === "replace").map((p) => d.inputName(p.property));
+    if (d.sameNameReplacement === "delete-first" && isDeleteFirst(replaces, olds, news)) {
+      for (const p of plan.properties) if (p.action === "replace") p.reason += `; ${DELETE_FIRST(this.r.noun)}`;
+    }
+    return plan;
+  }
+
+  /** Every problem at once: domain rules first, then the args, the host, the driver and the plan. */
+  async check(oldsRaw: EngineProps, newsRaw: EngineProps): Promise<{ inputs: EngineProps; failures: Failure[] }> {
+    const hvRaw = newsRaw.hypervisor;
+    const known = hvRaw !== undefined && !isUnknown(hvRaw);
+    // A hand-built HypervisorRef is validated first: every rule below reads it.
+    const refFailures = known ? hypervisorRefFailures(hvRaw) : [];
+    const hv = known && refFailures.length === 0 ? fromEngine<HypervisorRef>(hvRaw as EngineProps) : undefined;
+    const out: Failure[] = hv ? [...this.r.domainRules(newsRaw, hv)] : [...refFailures];
+    const { value, failures } = parseArgs(this.r.schema, newsRaw, [...this.r.nonArgs]);
+    out.push(...failures);
+    if (refFailures.length) return { inputs: value ? { ...newsRaw, ...(value as EngineProps) } : newsRaw, failures: out };
+    if (!value) return { inputs: newsRaw, failures: out };
+    const inputs: EngineProps = { ...newsRaw, ...(value as EngineProps) };
+    if (!hv || hasUnknowns(newsRaw)) return { inputs, failures: out };
+    const news = fromEngine<S>(inputs);
+    Object.assign(inputs, this.r.derived(news));
+    out.push(...this.r.hostRules(news));
+    const d = out.length === 0 ? this.r.driverFor(hv.kind) : undefined;
+    // The driver's own refusals, found now instead of during `up`, named by the input they come from.
+    if (d) out.push(...d.specProblems(news));
+    const hasOld = !!oldsRaw && Object.keys(oldsRaw).length > 0 && oldsRaw.name !== undefined;
+    const plan = this.plan(hasOld ? fromEngine<S>(oldsRaw) : undefined, news);
+    out.push(...plan.failures);
+    this.recordPlan(inputs, plan, hasOld ? settingsChanges(this.r.settings, oldsRaw, inputs) : undefined);
+    return { inputs, failures: out };
+  }
+
+  /** Writes the plan into the checked inputs (what `pulumi preview` shows per property). */
+  private recordPlan(inputs: EngineProps, plan: Plan, settings: Record<string, string> | undefined): void {
+    const state = fromEngine<S>(inputs);
+    if (settings) {
+      state.plannedAction = plan.overall;
+      state.plannedChanges = { ...describePlan(plan), ...settings };
+      return;
+    }
+    state.plannedAction = "create";
+    state.plannedChanges = {};
+    const pending = pendingReplacements.get(replacementKey(state));
+    if (pending) {
+      pendingReplacements.delete(replacementKey(state));
+      state.plannedAction = pending.overall;
+      state.plannedChanges = pending.changes;
+    }
+  }
+
+  /** The engine's diff, from the same plan: replace keys are the inputs the user edits. */
+  async diff(id: string, oldsRaw: EngineProps, newsRaw: EngineProps) {
+    const olds = fromEngine<S>(oldsRaw);
+    const news = fromEngine<S>(newsRaw);
+    const plan = this.plan(olds, news);
+    const d = this.r.driverFor(news.hypervisor.kind);
+    const inputName = (k: string) => (d ? d.inputName(k) : k);
+    const replaces = [...new Set(plan.properties.filter((p) => p.action === "replace").map((p) => inputName(p.property)))];
+    if (replaces.length) pendingReplacements.set(replacementKey(news), { overall: "replace", changes: describePlan(plan) });
+    const connectionMoved = !sameValue(olds.hypervisor?.host?.connection, news.hypervisor?.host?.connection);
+    const settingsChanged = Object.keys(settingsChanges(this.r.settings, oldsRaw, newsRaw)).length > 0;
+    // Names are unique on a host: a same-name replacement goes delete-first, unless the backend builds it beside.
+    const sameName = isDeleteFirst(replaces, olds, news);
+    const beside = d?.sameNameReplacement === "beside";
+    if (sameName && beside) {
+      replacing.set(replacementKey(news), { name: olds.name, token: ownerTokenOf(id), stopTimeoutSec: stopTimeoutOf(olds), wasRunning: olds.running !== false });
+    }
+    return {
+      changes: plan.properties.length > 0 || connectionMoved || settingsChanged,
+      replaces,
+      deleteBeforeReplace: sameName && !beside,
+    };
+  }
+
+  private what(s: S): string {
+    return `${this.r.noun} "${s.name}"`;
+  }
+
+  private outs(s: S, observed: unknown, owner: Owner, lastApplied: LastApplied): EngineProps {
+    const d = this.driver(s);
+    return toEngine<S>({ ...s, ...d.outputs(s), observed, ownerToken: owner.token, lastApplied });
+  }
+
+  /** Errors of the driver, in the user's words: a machine that is not ours names the resource, host and action. */
+  private explain(s: S, step: string, action: string) {
+    return (e: unknown): never => {
+      if (e instanceof MachineOwnedElsewhereError) throw new Error(ownedElsewhereMessage(this.what(s), s.hypervisor.host, action));
+      throw stepError(this.what(s), s.hypervisor.host, step, e);
+    };
+  }
+
+  async create(inputsRaw: EngineProps) {
+    const s = fromEngine<S>(inputsRaw);
+    const d = this.driver(s);
+    const remote = remoteFor(s.hypervisor.host);
+    const id = `${d.idPrefix}-${randomUUID()}`;
+    const owner: Owner = { token: ownerTokenOf(id), adopt: !!s.adopt, key: ownerKeyIn(s) };
+    const replaced = s.plannedAction === "replace";
+    const old = replacing.get(replacementKey(s));
+    if (old && old.name === s.name && d.replaceBeside) {
+      replacing.delete(replacementKey(s));
+      const observed = await d.replaceBeside(remote, s, old, owner).catch(this.explain(s, "replace", "replaced"));
+      return { id, outs: this.outs(s, observed, owner, { at: nowIso(), action: "replace", changes: s.plannedChanges ?? {} }) };
+    }
+    let observed: unknown;
+    try {
+      observed = (await d.create(remote, s, { owner, resume: false, legacy: false })).observed;
+    } catch (e) {
+      if (e instanceof MachineExistsError) throw new Error(this.r.existsMessage(s));
+      if (e instanceof MachineOwnedElsewhereError) throw new Error(ownedElsewhereMessage(this.what(s), s.hypervisor.host, "created or changed"));
+      const err = stepError(this.what(s), s.hypervisor.host, "create", e);
+      if ((await d.afterFailedCreate(remote, s)) === "nothing") throw err;
+      // The engine keeps a partially created machine in state (so it is not orphaned); the next `up` resumes it.
+      throw partialCreate(err, id, { ...inputsRaw, observed: null, ownerToken: owner.token });
+    }
+    return { id, outs: this.outs(s, observed, owner, { at: nowIso(), action: replaced ? "replace" : "create", changes: replaced ? s.plannedChanges ?? {} : {} }) };
+  }
+
+  async read(id: string, propsRaw: EngineProps) {
+    const s = fromEngine<S>(propsRaw);
+    const d = this.driver(s);
+    // A refresh read may wait a little to share a round trip with the host's other refresh reads.
+    const o = await d.read(forRefresh(remoteFor(s.hypervisor.host)), s, { refresh: true });
+    if (o === undefined) return { id: undefined as unknown as string, props: undefined as unknown as EngineProps };
+    const token = d.ownerOf(o);
+    if (!s.adopt && token && token !== ownerTokenOf(id)) throw new Error(ownedElsewhereMessage(this.what(s), s.hypervisor.host, "read as this resource's"));
+    // Inputs follow reality too, so the next preview plans the way back from a drifted value.
+    const props = toEngine<S>(d.withObserved(s, o));
+    const { observed: _o, lastApplied: _l, connection: _c, ownerToken: _t, ...inputs } = props;
+    return { id, props, inputs };
+  }
+
+  async update(id: string, oldsRaw: EngineProps, newsRaw: EngineProps) {
+    const olds = fromEngine<S>(oldsRaw);
+    const news = fromEngine<S>(newsRaw);
+    const d = this.driver(news);
+    const remote: Remote = remoteFor(news.hypervisor.host);
+    const owner: Owner = { token: ownerTokenOf(id), adopt: !!news.adopt, key: ownerKeyIn(news) };
+    // A create that failed part-way is in state with observed: null (partialCreate). The engine retries it as an
+    // update, whose inputs usually equal the olds: finish the create instead of planning "no change".
+    if (olds.observed === null) {
+      const { observed } = await d.create(remote, news, { owner, resume: true, legacy: olds.ownerToken === undefined })
+        .catch(this.explain(news, "finish the interrupted create", "changed"));
+      return { outs: this.outs(news, observed, owner, { at: nowIso(), action: "create", changes: {} }) };
+    }
+    const plan = this.plan(olds, news);
+    if (plan.failures.length) throw new Error(plan.failures.map((f) => `${f.property}: ${f.reason}`).join("\n"));
+    // Only the owner changes a machine; a state from before owner tokens claims its machine here (README).
+    await d.claim(remote, olds, owner).catch(this.explain(olds, "claim", "changed"));
+    const change = { olds, news, owner, changed: new Set(plan.properties.map((p) => p.property)) };
+    const step = (s: string) => (e: unknown): never => { throw stepError(this.what(news), news.hypervisor.host, s, e); };
+    let stoppedBy: string | undefined;
+    if (plan.overall === "restart") {
+      let restarted = false;
+      if (change.changed.has("name")) {
+        const r = await d.rename(remote, change).catch(step(`rename from "${olds.name}"`));
+        stoppedBy = r.stopped;
+        restarted = r.restarted;
+      }
+      if (!restarted) stoppedBy = (await d.restart(remote, change).catch(step("restart with the new configuration"))) ?? stoppedBy;
+    } else if (plan.overall === "live") {
+      stoppedBy = await d.applyLive(remote, change).catch(step("apply live changes"));
+    }
+    const observed = plan.overall === "restart" ? await d.readSettled(remote, news) : await d.read(remote, news, { refresh: false });
+    const changes = { ...describePlan(plan), ...settingsChanges(this.r.settings, oldsRaw, newsRaw) };
+    return { outs: this.outs(news, observed, owner, { at: nowIso(), action: plan.overall, changes, ...(stoppedBy ? { stoppedBy } : {}) }) };
+  }
+
+  async delete(id: string, propsRaw: EngineProps) {
+    const s = fromEngine<S>(propsRaw);
+    const d = this.driver(s);
+    const owner: Owner = { token: ownerTokenOf(id), adopt: false };
+    const r = await d.destroy(remoteFor(s.hypervisor.host), s, owner).catch(this.explain(s, "destroy", "stopped or destroyed"));
+    if (r === "absent") console.warn(`${this.what(s)} on host "${s.hypervisor.host.facts.hostname}" was already gone`);
+  }
+}
