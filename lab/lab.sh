@@ -317,7 +317,7 @@ start_host() {
   # setsid + redirections: the host outlives this script and its terminal.
   setsid nsenter --net="/var/run/netns/$ns" \
     unshare --mount --uts --propagation private \
-    /bin/bash "$here/host-init.sh" "$h" "$(host_name "$h")" "$(host_state "$h")" "$dir/sshd_config" "$(host_libvirt "$h")" "$KEYS/libvirt-cache/$h" \
+    /bin/bash "$here/host-init.sh" "$h" "$(host_name "$h")" "$(host_state "$h")" "$dir/sshd_config" "$(host_libvirt "$h")" "$KEYS/libvirt-cache/$h" "$ns" \
     </dev/null >"$dir/host.log" 2>&1 9>&- &
 }
 

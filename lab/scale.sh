@@ -21,9 +21,12 @@ MAX_HOSTS=50
 HOSTS=()
 
 # Per-host facts: sN is 10.77.200.(10+N) on pvscale0, its own bridge pvbr0 10.77.(200+N).1/24.
-# Namespace (pvlab-sN), hostname (pv-sN), veth (pvl-sN) and cgroup subtree (pvlab-sN, from host-init.sh
-# and lxc.cgroup.dir) follow lab.sh's pattern, so nothing collides with h1-h3.
+# Namespace and cgroup subtree (pvscale-sN: host-init.sh and lxc.cgroup.dir take the namespace's name) and the
+# veth (pvs-sN) have a prefix of their own, disjoint from the normal lab's pvlab-hN / pvl-hN / pvlab0: neither
+# lab's down matches the other's hosts, and the normal lab's checks for leftover pvlab-* names never see these.
 host_index() { echo "${1#s}"; }
+host_netns() { echo "pvscale-$1"; }
+host_veth() { echo "pvs-$1"; }
 host_addr() { echo "10.77.200.$((10 + $(host_index "$1")))"; }
 host_bridge_addr() { echo "10.77.$((200 + $(host_index "$1"))).1"; }
 host_subnet() { echo "10.77.$((200 + $(host_index "$1"))).0/24"; }
@@ -32,9 +35,9 @@ host_libvirt() { echo 0; }
 log() { echo "scale-lab: $*" >&2; }
 die() { echo "scale-lab: error: $*" >&2; exit 1; }
 
-# Hosts that exist now (namespaces named pvlab-sN), whatever size the last up had.
+# Hosts that exist now (namespaces named pvscale-sN), whatever size the last up had.
 existing_hosts() {
-  ip netns list 2>/dev/null | awk '{print $1}' | sed -n 's/^pvlab-\(s[0-9][0-9]*\)$/\1/p' | sort -t s -k 2 -n
+  ip netns list 2>/dev/null | awk '{print $1}' | sed -n 's/^pvscale-\(s[0-9][0-9]*\)$/\1/p' | sort -t s -k 2 -n
 }
 
 write_scale_client_files() {
