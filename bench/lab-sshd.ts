@@ -64,7 +64,7 @@ export async function startBenchSshd(names: string[]): Promise<BenchHost[]> {
     fs.writeFileSync(logPath, "");
     const log = fs.openSync(logPath, "a");
     // Join the host's cgroup subtree like lab/host-init.sh does, then become sshd (same pid).
-    const joinCgroup = `for c in /sys/fs/cgroup/*/pvlab-${name}/host /sys/fs/cgroup/pvlab-${name}/host; do [ -f "$c/cgroup.procs" ] && echo $$ > "$c/cgroup.procs" 2>/dev/null; done; exec /usr/sbin/sshd -D -e -f "$1"`;
+    const joinCgroup = `for c in /sys/fs/cgroup/*/${h.netns}/host /sys/fs/cgroup/${h.netns}/host; do [ -f "$c/cgroup.procs" ] && echo $$ > "$c/cgroup.procs" 2>/dev/null; done; exec /usr/sbin/sshd -D -e -f "$1"`;
     const child = spawn(
       "nsenter",
       ["--target", String(h.monitorPid), "--net", "--mount", "--uts", "--", "sh", "-c", joinCgroup, "sh", path.join(dir, "sshd_config")],

@@ -20,6 +20,8 @@ export interface CreateResults {
   containers: number;
   hosts: number;
   wallMs: Record<"floor" | "percommand" | "virt" | "emptyUp", Summary>;
+  /** Wall time of removing those containers again: the floor's `lxc-destroy -f` script, and each program's `pulumi destroy`. */
+  destroyMs: Record<"floor" | "percommand" | "virt", Summary>;
   handshakes: Record<"floor" | "percommand" | "virt", Summary>;
   /** pulumi-virt provider counters per up (connections, commands, sessions), medians. */
   virtProvider: Record<"connectionsOpened" | "commands" | "sessionsOpened", Summary>;
@@ -49,7 +51,7 @@ function sshScript(h: BenchHost, script: string): Promise<void> {
   });
 }
 
-async function floorRun(hosts: BenchHost[], n: number, run: number): Promise<{ ms: number; handshakes: number }> {
+async function floorRun(hosts: BenchHost[], n: number, run: number): Promise<{ ms: number; handshakes: number; destroyMs: number }> {
   const p = plan(hosts, n, `f${run}`);
   const scriptFor = (h: BenchHost, cmds: (name: string) => string[]) =>
     "set -e\n" + p.filter((c) => c.host === h).flatMap((c) => cmds(c.name).map((x) => `( ${x} )`)).join("\n") + "\n";
@@ -59,11 +61,11 @@ async function floorRun(hosts: BenchHost[], n: number, run: number): Promise<{ m
     throw e;
   });
   const handshakes = acceptedTotal(hosts) - before;
-  await Promise.all(hosts.map((h) => sshScript(h, scriptFor(h, steps.deleteCommands))));
-  return { ms, handshakes };
+  const del = await timed(() => Promise.all(hosts.map((h) => sshScript(h, scriptFor(h, steps.deleteCommands)))));
+  return { ms, handshakes, destroyMs: del.ms };
 }
 
-async function stackRun(s: StatsStack, hosts: BenchHost[], n: number, tag: string): Promise<{ ms: number; handshakes: number; stats: ReturnType<typeof readStats> }> {
+async function stackRun(s: StatsStack, hosts: BenchHost[], n: number, tag: string): Promise<{ ms: number; handshakes: number; stats: ReturnType<typeof readStats>; destroyMs: number }> {
   const p = plan(hosts, n, tag);
   await reconfigure(s, hosts, containersConfig(p, "host"));
   clearStats(s);
@@ -77,13 +79,14 @@ async function stackRun(s: StatsStack, hosts: BenchHost[], n: number, tag: strin
   }
   const handshakes = acceptedTotal(hosts) - before;
   const stats = readStats(s);
-  await s.stack.destroy();
-  return { ms, handshakes, stats };
+  const del = await timed(() => s.stack.destroy());
+  return { ms, handshakes, stats, destroyMs: del.ms };
 }
 
 export async function benchCreate(hosts: BenchHost[], privateKey: string, n: number, runs: number): Promise<CreateResults> {
   const wall = { floor: [] as number[], percommand: [] as number[], virt: [] as number[], emptyUp: [] as number[] };
   const hs = { floor: [] as number[], percommand: [] as number[], virt: [] as number[] };
+  const del = { floor: [] as number[], percommand: [] as number[], virt: [] as number[] };
   const virtConns: number[] = [];
   const virtCmds: number[] = [];
   const virtSessions: number[] = [];
@@ -97,14 +100,17 @@ export async function benchCreate(hosts: BenchHost[], privateKey: string, n: num
       const f = await floorRun(hosts, n, r);
       wall.floor.push(f.ms);
       hs.floor.push(f.handshakes);
+      del.floor.push(f.destroyMs);
       log(`  floor ${(f.ms / 1000).toFixed(1)} s, ${f.handshakes} handshakes; per-command connections via pulumi`);
       const c = await stackRun(per, hosts, n, `c${r}`);
       wall.percommand.push(c.ms);
       hs.percommand.push(c.handshakes);
+      del.percommand.push(c.destroyMs);
       log(`  percommand ${(c.ms / 1000).toFixed(1)} s, ${c.handshakes} handshakes; pulumi-virt`);
       const v = await stackRun(virt, hosts, n, `v${r}`);
       wall.virt.push(v.ms);
       hs.virt.push(v.handshakes);
+      del.virt.push(v.destroyMs);
       virtConns.push(v.stats.global.connectionsOpened);
       virtCmds.push(v.stats.global.commands);
       virtSessions.push(v.stats.global.sessionsOpened);
@@ -122,6 +128,7 @@ export async function benchCreate(hosts: BenchHost[], privateKey: string, n: num
     containers: n,
     hosts: hosts.length,
     wallMs: { floor: summarize(wall.floor), percommand: summarize(wall.percommand), virt: summarize(wall.virt), emptyUp: summarize(wall.emptyUp) },
+    destroyMs: { floor: summarize(del.floor), percommand: summarize(del.percommand), virt: summarize(del.virt) },
     handshakes: { floor: summarize(hs.floor), percommand: summarize(hs.percommand), virt: summarize(hs.virt) },
     virtProvider: { connectionsOpened: summarize(virtConns), commands: summarize(virtCmds), sessionsOpened: summarize(virtSessions) },
   };

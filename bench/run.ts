@@ -1,7 +1,9 @@
 // Issue 11 benchmarks: runs P1-P5 against the lab, prints a table and writes bench/results.json.
 // Every figure is a ratio against a baseline measured in the same run. Nothing here asserts on time.
 // Run through `npm run bench` (scripts/bench.sh builds, brings the lab up and provides pulumi first).
-// Knobs (environment): BENCH_RUNS (3), BENCH_CONTAINERS (24), BENCH_ONLY (e.g. "P1,P4"; P1 and P3 run together, as do P2 and P5).
+// Knobs (environment): BENCH_RUNS (3), BENCH_CONTAINERS (24), BENCH_ONLY (e.g. "P1,P4"; P1 and P3 run together, as do P2 and P5);
+// P6 (fleet on the scale lab): BENCH_SCALE_HOSTS ("2,20"), BENCH_SCALE_PER_HOST (5), BENCH_SCALE_PARALLEL (extra
+// --parallel values tried at the largest host count, "64"; "" for none), BENCH_SCALE_DEFAULT=0 skips the default --parallel cycles.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { closeAllRemotes } from "../provider/ssh/remote";
@@ -11,11 +13,16 @@ import { BENCH_DIR, BenchHost, benchSshdHealthy, ensureBenchSshd, startBenchSshd
 import { benchCreate, CreateResults } from "./p1p3-create";
 import { benchRead } from "./p2p5-read";
 import { benchContainerDowntime, benchGuestDowntime, DowntimeResult } from "./p4-downtime";
+import { benchScale, scaleBenchHosts, scaleLabUp, ScaleRun } from "./p6-scale";
+import { printScaleTable, scaleGoals } from "./p6-table";
 import { log, ratio, RUN_TAG, summarize, Summary } from "./util";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CONTAINERS = Number(process.env.BENCH_CONTAINERS ?? 24);
-const ONLY = (process.env.BENCH_ONLY ?? "P1,P2,P3,P4,P5").toUpperCase().split(",");
+const ONLY = (process.env.BENCH_ONLY ?? "P1,P2,P3,P4,P5,P6").toUpperCase().split(",");
+const SCALE_HOSTS = (process.env.BENCH_SCALE_HOSTS ?? "2,20").split(",").filter(Boolean).map(Number);
+const SCALE_PER_HOST = Number(process.env.BENCH_SCALE_PER_HOST ?? 5);
+const SCALE_PARALLEL = (process.env.BENCH_SCALE_PARALLEL ?? "64").split(",").filter(Boolean);
 const want = (...p: string[]) => p.some((x) => ONLY.includes(x));
 
 interface Row {
@@ -55,6 +62,8 @@ function createRows(c: CreateResults): Row[] {
     { id: "P1", measure: "  (OpenSSH floor, one ssh per host)", value: h.floor, unit: "", baseline: "", goal: "" },
     { id: "P3", measure: `wall time, pulumi up of ${n}`, value: w.virt, unit: "s", baseline: `floor ${cell(w.floor, "s")} s`, ratio: ratio(w.virt, w.floor), goal: "<= 1.5x floor", met: w.virt.median / w.floor.median <= 1.5 },
     { id: "P3", measure: "  vs connection-per-command (speed-up)", value: w.virt, unit: "s", baseline: `per-command ${cell(w.percommand, "s")} s`, ratio: ratio(w.percommand, w.virt), goal: ">= 3x faster", met: w.percommand.median / w.virt.median >= 3 },
+    { id: "P3", measure: `wall time, pulumi destroy of ${n}`, value: c.destroyMs.virt, unit: "s", baseline: `floor (lxc-destroy -f) ${cell(c.destroyMs.floor, "s")} s`, ratio: ratio(c.destroyMs.virt, c.destroyMs.floor), goal: "" },
+    { id: "P3", measure: "  destroy vs connection-per-command (speed-up)", value: c.destroyMs.virt, unit: "s", baseline: `per-command ${cell(c.destroyMs.percommand, "s")} s`, ratio: ratio(c.destroyMs.percommand, c.destroyMs.virt), goal: "" },
     { id: "P3", measure: "  pulumi up of an empty program", value: w.emptyUp, unit: "s", baseline: "(engine + program start-up)", goal: "" },
     // What the containers themselves cost through pulumi-virt, next to what they cost in the shell loop.
     { id: "P3", measure: "  up minus the empty up", value: minus(w.virt, w.emptyUp), unit: "s", baseline: `floor ${cell(w.floor, "s")} s`, ratio: ratio(minus(w.virt, w.emptyUp), w.floor), goal: "" },
@@ -93,13 +102,21 @@ async function phase<T>(name: string, fn: (hosts: BenchHost[]) => Promise<T>): P
 
 async function main(): Promise<void> {
   const t0 = Date.now();
+  const out = path.resolve(__dirname, "../../bench/results.json");
+  let previous: Record<string, unknown> = {};
+  try {
+    previous = JSON.parse(fs.readFileSync(out, "utf8"));
+  } catch {
+    /* first run */
+  }
   const results: Record<string, unknown> = { startedAt: new Date().toISOString(), runs: RUNS, runTag: RUN_TAG, machine: { cpus: require("node:os").cpus().length, loadavg: require("node:os").loadavg() } };
   const rows: Row[] = [];
   const keyPath = JSON.parse(fs.readFileSync("/run/pulumi-virt-lab/lab.json", "utf8")).hosts[0].privateKeyPath as string;
   const privateKey = fs.readFileSync(keyPath, "utf8");
+  const scale: ScaleRun[] = [];
   try {
-    hosts = await startBenchSshd(["h1", "h2"]);
-    if (want("P1", "P2", "P3", "P5")) {
+    if (want("P1", "P2", "P3", "P4", "P5")) hosts = await startBenchSshd(["h1", "h2"]);
+    if (want("P1", "P2", "P3", "P5", "P6")) {
       log("preparing pulumi and the consumer directory (build + pack + npm install, cached by content hash)");
       await Promise.all([pulumiBinDir(), prepareConsumer()]);
     }
@@ -133,6 +150,29 @@ async function main(): Promise<void> {
       }
       results.downtime = { container: ct, kvmGuest: vm };
     }
+    if (want("P6") && SCALE_HOSTS.length) {
+      const max = Math.max(...SCALE_HOSTS);
+      log(`P6: scale lab with ${max} hosts (lab/scale.sh)`);
+      const fleetHosts = scaleBenchHosts(scaleLabUp(max));
+      const failed: Array<{ hosts: number; parallel: string; error: string }> = [];
+      const attempt = async (n: number, p: string) => {
+        try {
+          scale.push(await benchScale(fleetHosts, n, SCALE_PER_HOST, privateKey, p));
+        } catch (e) {
+          // A failed cycle is a finding (reported with its error), not the end of the benchmark.
+          // The CLI's own "error:" lines say why; the rest of its output is progress.
+          const msg = (e as Error).message;
+          const errs = [...new Set(msg.split("\n").filter((l) => /error:/.test(l)).map((l) => l.trim().slice(0, 300)))];
+          const error = (errs.length ? `${errs.length} distinct error lines, e.g. ${errs.slice(0, 3).join(" | ")}` : msg.replace(/\s+/g, " ")).slice(0, 1200);
+          failed.push({ hosts: n, parallel: p, error });
+          log(`P6 ${n} hosts, --parallel ${p} failed: ${error}`);
+        }
+      };
+      if (process.env.BENCH_SCALE_DEFAULT !== "0") for (const n of [...SCALE_HOSTS].sort((a, b) => a - b)) await attempt(n, "default");
+      for (const p of SCALE_PARALLEL) await attempt(max, p);
+      results.scale = { startedAt: new Date().toISOString(), loadavgAfter: require("node:os").loadavg(), runs: scale, failed, goals: scaleGoals(scale) };
+      for (const f of failed) console.log(`P6 ${f.hosts} hosts, --parallel ${f.parallel}: FAILED: ${f.error}`);
+    }
   } finally {
     closeAllRemotes();
     stopBenchSshd();
@@ -140,11 +180,22 @@ async function main(): Promise<void> {
   }
   results.rows = rows;
   results.totalSeconds = Math.round((Date.now() - t0) / 1000);
-  const out = path.resolve(__dirname, "../../bench/results.json");
+  // A partial run (BENCH_ONLY) keeps the other phases' last figures.
+  if (!want("P1", "P3")) results.create = previous.create;
+  if (!want("P2", "P5")) results.read = previous.read;
+  if (!want("P4")) results.downtime = previous.downtime;
+  // Rows of phases this run did not measure are carried over (P1 and P3 run together, as do P2 and P5).
+  const measured = new Set(rows.map((r) => r.id));
+  results.rows = [...rows, ...((previous.rows as Row[] | undefined) ?? []).filter((r) => !measured.has(r.id) && !want(r.id))];
+  if (!results.scale) results.scale = previous.scale;
   fs.writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
   console.log("");
   console.log(`pulumi-virt benchmarks (issue 11): ${RUNS} runs each, medians [min-max]; every baseline measured in this run (${results.totalSeconds} s total)`);
-  printTable(rows);
+  if (rows.length) printTable(rows);
+  if (scale.length) {
+    console.log("");
+    printScaleTable(scale);
+  }
   console.log("");
   console.log("Notes: @pulumi/command's plugin cannot be obtained here, so the connection-per-command baseline is a bench");
   console.log("dynamic resource (bench/fixtures/percommand) that opens a NEW ssh2 connection per command, as remote.Command does.");

@@ -3,9 +3,11 @@
 # private mount + UTS namespace (lab.sh starts it with nsenter --net ... unshare --mount --uts).
 # It makes this namespace look like a separate machine, then becomes the host's sshd: every SSH
 # session (and so every command a test or the provider runs "on the host") inherits these mounts.
-# Args: NAME HOSTNAME STATE_DIR SSHD_CONFIG WITH_LIBVIRT(0|1) LIBVIRT_CACHE_DIR
+# Args: NAME HOSTNAME STATE_DIR SSHD_CONFIG WITH_LIBVIRT(0|1) LIBVIRT_CACHE_DIR [CGROUP_NAME]
+# CGROUP_NAME is the host's cgroup subtree, named like its network namespace (pvlab-hN; the scale lab's pvscale-sN)
+# so that each lab's down finds its own hosts' processes and never another lab's.
 set -euo pipefail
-name=$1 host_name=$2 state=$3 sshd_config=$4 with_libvirt=$5 libvirt_cache=$6
+name=$1 host_name=$2 state=$3 sshd_config=$4 with_libvirt=$5 libvirt_cache=$6 cg_name=${7:-pvlab-$1}
 
 hostname "$host_name"
 
@@ -43,7 +45,6 @@ mount --bind "$state/hosts" /etc/hosts
 # tree is shared by all lab hosts; libvirtd creates its "machine" partition relative to its own
 # cgroup, so without this two hosts' guests of the same name share machine/qemu-1-NAME.libvirt-qemu.
 # (LXC containers get the same isolation from lxc.cgroup.dir in /etc/lxc/default.conf.)
-cg_name="pvlab-$name"
 for ctl in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
   [ -f "$ctl/cgroup.procs" ] || continue
   mkdir -p "$ctl/$cg_name/host" 2>/dev/null || continue

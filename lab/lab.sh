@@ -90,12 +90,10 @@ netns_inode() { stat -L -c %i "/var/run/netns/$1" 2>/dev/null || true; }
 
 # PIDs of every process living in network namespace $1 (by inode).
 pids_in_netns() {
-  local ino=$1 p link
+  local ino=$1
   [ -n "$ino" ] || return 0
-  for p in /proc/[0-9]*; do
-    link=$(readlink "$p/ns/net" 2>/dev/null) || continue
-    [ "$link" = "net:[$ino]" ] && echo "${p#/proc/}"
-  done
+  # One find, not a readlink per process: the scale lab (lab/scale.sh) runs this for 20 hosts at once.
+  { find /proc -mindepth 3 -maxdepth 3 -path '/proc/[0-9]*/ns/net' -lname "net:\\[$ino\\]" 2>/dev/null || true; } | cut -d/ -f3
   return 0
 }
 
@@ -319,7 +317,7 @@ start_host() {
   # setsid + redirections: the host outlives this script and its terminal.
   setsid nsenter --net="/var/run/netns/$ns" \
     unshare --mount --uts --propagation private \
-    /bin/bash "$here/host-init.sh" "$h" "$(host_name "$h")" "$(host_state "$h")" "$dir/sshd_config" "$(host_libvirt "$h")" "$KEYS/libvirt-cache/$h" \
+    /bin/bash "$here/host-init.sh" "$h" "$(host_name "$h")" "$(host_state "$h")" "$dir/sshd_config" "$(host_libvirt "$h")" "$KEYS/libvirt-cache/$h" "$ns" \
     </dev/null >"$dir/host.log" 2>&1 9>&- &
 }
 
@@ -456,6 +454,9 @@ with_lock() {
   flock -w 300 9 || die "timed out waiting for another lab.sh (lock $LOCK)"
   "$@"
 }
+
+# Sourced (lab/scale.sh reuses these functions with its own hosts and paths): define, do not run.
+if [ "${BASH_SOURCE[0]}" != "$0" ]; then return 0; fi
 
 [ "$(id -u)" = 0 ] || die "the lab needs root (network namespaces, mounts)"
 case "${1:-}" in

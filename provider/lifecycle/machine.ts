@@ -2,7 +2,7 @@
 // It plans with the pure planner and acts only through the driver the registry gives for the hypervisor's kind;
 // the resource glue (resources/impl) only hands the engine's calls over.
 import { randomUUID } from "node:crypto";
-import type { z } from "zod";
+import { z } from "zod";
 import { BACKEND_KINDS, backendFor } from "../drivers/registry";
 import { MachineDriver, MachineExistsError, MachineOwnedElsewhereError, Owner, ReplacedMachine } from "../drivers/contract";
 import type { HypervisorKind, HypervisorRef } from "../models/hypervisor";
@@ -58,11 +58,28 @@ function isDeleteFirst(replaces: string[], olds: MachineState, news: MachineStat
 /** Same-name replacements built beside the old machine, planned in this provider process (diff → create). */
 const replacing = new Map<string, ReplacedMachine>();
 
-/** Settings changes, as plannedChanges shows them: `allowRestart: "settings only: false → true (...)"`. */
-export function settingsChanges(settings: readonly string[], olds: EngineProps, news: EngineProps): Record<string, string> {
+/**
+ * Settings changes, as plannedChanges shows them: `allowRestart: "settings only: false → true (...)"`. A setting the
+ * old state does not hold (saved before the setting existed) counts as its default, so adding a setting to a model
+ * does not show every existing machine as changed.
+ */
+export function settingsChanges(settings: readonly string[], olds: EngineProps, news: EngineProps, defaults: EngineProps = {}): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of settings) {
-    if (!sameValue(olds[k], news[k])) out[k] = `${SETTINGS_ONLY}: ${show(olds[k])} → ${show(news[k])}: a provider setting; the machine is not touched`;
+    const old = olds[k] === undefined ? defaults[k] : olds[k];
+    if (!sameValue(old, news[k])) out[k] = `${SETTINGS_ONLY}: ${show(old)} → ${show(news[k])}: a provider setting; the machine is not touched`;
+  }
+  return out;
+}
+
+/** Each setting's default in the model (a field with a default parses undefined to it). */
+function settingDefaults(schema: z.ZodType, settings: readonly string[]): EngineProps {
+  if (!(schema instanceof z.ZodObject)) return {};
+  const shape = schema.shape as Record<string, z.ZodType>;
+  const out: EngineProps = {};
+  for (const k of settings) {
+    const r = shape[k]?.safeParse(undefined);
+    if (r?.success && r.data !== undefined) out[k] = r.data;
   }
   return out;
 }
@@ -86,7 +103,10 @@ function stopTimeoutOf(s: MachineState): number {
 }
 
 export class MachineLifecycle<S extends MachineState> {
-  constructor(private readonly r: MachineResource<S>) {}
+  private readonly defaults: EngineProps;
+  constructor(private readonly r: MachineResource<S>) {
+    this.defaults = settingDefaults(r.schema, r.settings);
+  }
 
   private driver(s: S): Driver<S> {
     const d = this.r.driverFor(s.hypervisor.kind);
@@ -149,7 +169,7 @@ export class MachineLifecycle<S extends MachineState> {
     const hasOld = !!oldsRaw && Object.keys(oldsRaw).length > 0 && oldsRaw.name !== undefined;
     const plan = this.plan(hasOld ? fromEngine<S>(oldsRaw) : undefined, news);
     out.push(...plan.failures);
-    this.recordPlan(inputs, plan, hasOld ? settingsChanges(this.r.settings, oldsRaw, inputs) : undefined);
+    this.recordPlan(inputs, plan, hasOld ? settingsChanges(this.r.settings, oldsRaw, inputs, this.defaults) : undefined);
     return { inputs, failures: out };
   }
 
@@ -181,7 +201,7 @@ export class MachineLifecycle<S extends MachineState> {
     const replaces = [...new Set(plan.properties.filter((p) => p.action === "replace").map((p) => inputName(p.property)))];
     if (replaces.length) pendingReplacements.set(replacementKey(news), { overall: "replace", changes: describePlan(plan) });
     const connectionMoved = !sameValue(olds.hypervisor?.host?.connection, news.hypervisor?.host?.connection);
-    const settingsChanged = Object.keys(settingsChanges(this.r.settings, oldsRaw, newsRaw)).length > 0;
+    const settingsChanged = Object.keys(settingsChanges(this.r.settings, oldsRaw, newsRaw, this.defaults)).length > 0;
     // Names are unique on a host: a same-name replacement goes delete-first, unless the backend builds it beside.
     const sameName = isDeleteFirst(replaces, olds, news);
     const beside = d?.sameNameReplacement === "beside";
@@ -285,7 +305,7 @@ export class MachineLifecycle<S extends MachineState> {
       stoppedBy = await d.applyLive(remote, change).catch(step("apply live changes"));
     }
     const observed = plan.overall === "restart" ? await d.readSettled(remote, news) : await d.read(remote, news, { refresh: false });
-    const changes = { ...describePlan(plan), ...settingsChanges(this.r.settings, oldsRaw, newsRaw) };
+    const changes = { ...describePlan(plan), ...settingsChanges(this.r.settings, oldsRaw, newsRaw, this.defaults) };
     return { outs: this.outs(news, observed, owner, { at: nowIso(), action: plan.overall, changes, ...(stoppedBy ? { stoppedBy } : {}) }) };
   }
 

@@ -49,6 +49,11 @@ export const containerArgsSchema = z
     running: z.boolean({ error: "expected true or false" }).default(true),
     autostart: z.boolean({ error: "expected true or false" }).default(false),
     stopTimeoutSec: count("seconds", 0, 3600).default(30),
+    /**
+     * Destroy asks init to shut down (bounded by stopTimeoutSec) before removing the container, for services that
+     * deregister or flush on shutdown. Off: destroy kills it, since its root filesystem goes with it.
+     */
+    gracefulDestroy: z.boolean({ error: "expected true or false" }).default(false),
     allowRestart: z.boolean({ error: "expected true or false" }).default(false),
     allowDataLoss: z.boolean({ error: "expected true or false" }).default(false),
     /** Take over an existing container of this name instead of failing (dynamic providers cannot `pulumi import`). */
@@ -59,4 +64,4 @@ export type ContainerArgs = z.infer<typeof containerArgsSchema>;
 export type ContainerArgsInput = z.input<typeof containerArgsSchema>;
 
 /** Provider settings: changing only these touches no container ("settings only" in plans). */
-export const CONTAINER_SETTINGS = ["allowRestart", "allowDataLoss", "adopt", "stopTimeoutSec"] as const;
+export const CONTAINER_SETTINGS = ["allowRestart", "allowDataLoss", "adopt", "stopTimeoutSec", "gracefulDestroy"] as const;

@@ -27,6 +27,8 @@ export interface ContainerArgs {
   running?: pulumi.Input<boolean>;
   autostart?: pulumi.Input<boolean>;
   stopTimeoutSec?: pulumi.Input<number>;
+  /** Shut down gracefully (up to stopTimeoutSec) on destroy instead of a kill. */
+  gracefulDestroy?: pulumi.Input<boolean>;
   /** Allow changes that restart the container (rename, network). Otherwise they fail at preview. */
   allowRestart?: pulumi.Input<boolean>;
   /** Allow replacements that destroy the container's disk (disk shrink, fstype change). */

@@ -53,7 +53,10 @@ export const DEFAULT_MODELS: Record<string, ResourceModel> = {
   },
   Container: {
     token: `${PACKAGE}:index:Container`,
-    description: "A system container on an lxc Hypervisor. It shares the host's kernel; CPU, memory and disk grow change live.",
+    description:
+      "A system container on an lxc Hypervisor. It shares the host's kernel; CPU, memory and disk grow change live. " +
+      "`destroy` removes it in one round trip: it kills the container (its root filesystem and config are deleted with it, so a shutdown would keep nothing), " +
+      "unless `gracefulDestroy: true` asks init to shut down first, waiting up to `stopTimeoutSec`; a container another resource owns is left untouched.",
     input: containerArgsSchema,
     extraInputs: { hypervisor: { type: "Hypervisor", description: "An lxc Hypervisor (or its `ref`)." } },
     outputs: { ...planOutputs, connection: { type: "object", description: "A @pulumi/command remote.Connection into the container via its host (secret).", secret: true } },

@@ -168,6 +168,7 @@ const badContainer: fc.Arbitrary<Bad> = fc.oneof(
   field("running", notBoolean),
   field("autostart", notBoolean),
   field("stopTimeoutSec", badCount),
+  field("gracefulDestroy", notBoolean),
   field("allowRestart", notBoolean),
   field("allowDataLoss", notBoolean),
   field("adopt", notBoolean),

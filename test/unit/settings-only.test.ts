@@ -1,5 +1,5 @@
-// A change of provider settings only (allowRestart, allowDataLoss, adopt, a timeout) is not a change of the machine:
-// plannedChanges names it "settings only", plannedAction stays none, and `pulumi-virt review` neither shows it as a
+// A change of provider settings only (allowRestart, allowDataLoss, adopt, a timeout, gracefulDestroy) is not a change
+// of the machine: plannedChanges names it "settings only", plannedAction stays none, and `pulumi-virt review` neither shows it as a
 // live change nor counts it as one.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,6 +14,7 @@ const VM = { name: "vm", virtualization: "full", vcpus: 1, memory: "256MiB", boo
 const CASES = [
   { label: "container allowRestart", impl: container, base: CT, patch: { allowRestart: true }, property: "allowRestart" },
   { label: "container stopTimeoutSec", impl: container, base: CT, patch: { stopTimeoutSec: 90 }, property: "stopTimeoutSec" },
+  { label: "container gracefulDestroy", impl: container, base: CT, patch: { gracefulDestroy: true }, property: "gracefulDestroy" },
   { label: "container adopt", impl: container, base: CT, patch: { adopt: true }, property: "adopt" },
   { label: "guest allowDataLoss", impl: guest, base: VM, patch: { allowDataLoss: true }, property: "allowDataLoss" },
   { label: "guest shutdownTimeoutSec", impl: guest, base: VM, patch: { shutdownTimeoutSec: 5 }, property: "shutdownTimeoutSec" },
@@ -58,4 +59,16 @@ test("review: settings that come with a machine change are its opt-ins, not extr
   assert.equal(news.plannedAction, "restart");
   const r = buildReview({ steps: [{ op: "update", urn: "urn:pulumi:dev::p::pulumi-nodejs:dynamic/pulumi-virt:Container::web", newState: { type: "pulumi-nodejs:dynamic/pulumi-virt:Container", inputs: news } }] });
   assert.deepEqual(r.rows.map((x) => [x.property, x.action]), [["name", "restart"]]);
+});
+
+test("a state saved before gracefulDestroy existed is not a change: its absence counts as the default (false)", async () => {
+  const checked = (await container.check({}, CT)).inputs;
+  const { gracefulDestroy: _g, ...olds } = checked;
+  assert.equal(_g, false);
+  const res = await container.check(olds, CT);
+  assert.deepEqual(res.inputs.plannedChanges, {});
+  assert.equal((await container.diff("id", olds, res.inputs)).changes, false);
+  // Turning it on is still a settings-only change from the default.
+  const on = await container.check(olds, { ...CT, gracefulDestroy: true });
+  assert.match((on.inputs.plannedChanges as Record<string, string>).gracefulDestroy, /^settings only: false → true/);
 });

@@ -38,6 +38,7 @@ const containerRaw = fc.record(
     running: fc.boolean(),
     autostart: fc.boolean(),
     stopTimeoutSec: fc.integer({ min: 0, max: 3600 }),
+    gracefulDestroy: fc.boolean(),
   },
   { requiredKeys: ["name", "memory"] },
 );

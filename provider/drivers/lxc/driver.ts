@@ -366,9 +366,28 @@ export async function unregisterContainer(remote: Remote, name: string): Promise
   await remote.script(UNREGISTER_SCRIPT, [REGISTER_DIR, name], { step: `unregister container ${name}` });
 }
 
-/** Stops and destroys the container, detaches its loop devices and removes its image (and its registration). */
-export async function destroyContainer(remote: Remote, name: string, opts: { ownerToken?: string } = {}): Promise<"destroyed" | "absent"> {
+export interface DestroyReport {
+  result: "destroyed" | "absent";
+  /** How a running container stopped first (absent: nothing to stop). */
+  stopped?: StopResult;
+}
+
+/**
+ * Stops and destroys the container in one round trip (owner checked on the host first), detaches its loop devices
+ * and removes its image and registration. The stop is a kill unless stopTimeoutSec > 0 asks for a graceful one
+ * bounded by it: nothing of the container survives, so a shutdown only matters to what runs inside.
+ */
+export async function destroyContainerReport(remote: Remote, name: string, opts: { ownerToken?: string; stopTimeoutSec?: number } = {}): Promise<DestroyReport> {
   validateName(name);
-  const r = await remote.script(DESTROY_SCRIPT, [name, opts.ownerToken ?? ""], { step: `destroy container ${name}`, timeoutMs: 120_000 }).catch(ownedElsewhere(name));
-  return r.stdout.trim() as "destroyed" | "absent";
+  const grace = stopTimeout(opts.stopTimeoutSec ?? 0);
+  const r = await remote
+    .script(DESTROY_SCRIPT, [name, opts.ownerToken ?? "", String(grace)], { step: `destroy container ${name}`, timeoutMs: (grace + 120) * 1000 })
+    .catch(ownedElsewhere(name));
+  const [result, stopped] = r.stdout.trim().split(/\s+/);
+  return { result: result as DestroyReport["result"], ...(stopped ? { stopped: stopped as StopResult } : {}) };
+}
+
+/** destroyContainerReport without the report. */
+export async function destroyContainer(remote: Remote, name: string, opts: { ownerToken?: string; stopTimeoutSec?: number } = {}): Promise<"destroyed" | "absent"> {
+  return (await destroyContainerReport(remote, name, opts)).result;
 }

@@ -30,11 +30,12 @@ export {
   restartContainer,
   renameContainer,
   destroyContainer,
+  destroyContainerReport,
   hostCgroupVersion,
   verifyLxc,
   liveCgroupWrites,
   persistedLimits,
 } from "./driver";
-export type { LxcHostInfo, StopResult, ApplyLiveOptions, CreateOptions } from "./driver";
+export type { DestroyReport, LxcHostInfo, StopResult, ApplyLiveOptions, CreateOptions } from "./driver";
 export { readContainerCoalesced, hostChanged } from "./batched-read";
 export { installLxc, prepareLxcHost, LXC_PACKAGES } from "./install";

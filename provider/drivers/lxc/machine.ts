@@ -273,17 +273,20 @@ export const lxcMachineDriver: MachineDriver<ContainerState, ContainerKey, Conta
     return STOP_OUTCOME[await restartContainer(remote, containerSpec(news), { stopTimeoutSec: news.stopTimeoutSec })];
   },
   async destroy(remote, s, owner) {
-    // Ownership first: a container of this name that another resource owns is neither stopped nor destroyed.
-    let name = s.name;
-    const o = await readContainer(remote, name).catch(() => undefined);
-    if (o?.ownerToken && o.ownerToken !== owner.token) {
+    // One round trip: the destroy script refuses a container another resource owns (nothing is stopped), then stops
+    // and removes it. Nothing of the container survives, so the stop is a kill unless gracefulDestroy asks for a
+    // shutdown, bounded by stopTimeoutSec.
+    const opts = { ownerToken: owner.token, stopTimeoutSec: s.gracefulDestroy === true ? s.stopTimeoutSec : 0 };
+    try {
+      return await owned(destroyContainer(remote, s.name, opts));
+    } catch (e) {
+      if (!(e instanceof MachineOwnedElsewhereError)) throw e;
       // Replaced side by side: this resource's container was renamed aside, and its registration says which it is.
+      // Looked for only when the host says the name is owned elsewhere, so an ordinary destroy stays one round trip.
       const aside = await findContainerByOwner(remote, owner.token).catch(() => undefined);
-      if (!aside) throw new MachineOwnedElsewhereError(`container "${name}" belongs to another resource`);
-      name = aside;
+      if (!aside) throw e;
+      return owned(destroyContainer(remote, aside, opts));
     }
-    await stopContainer(remote, name, s.stopTimeoutSec).catch(() => undefined);
-    return owned(destroyContainer(remote, name, { ownerToken: owner.token }));
   },
   withObserved,
   outputs: (s) => ({ connection: connectionOf(s) }),
