@@ -56,6 +56,16 @@ export interface SpecProblem {
   reason: string;
 }
 
+/** A driver's spec validation (which throws on the first problem) as the problem list check reports. */
+export function problemsOf(validate: () => void): SpecProblem[] {
+  try {
+    validate();
+    return [];
+  } catch (e) {
+    return [{ property: "(spec)", reason: (e as Error).message }];
+  }
+}
+
 /** What a failed create left on the host: nothing (forget it) or something a later `up` resumes. */
 export type CreateLeftover = "nothing" | "resumable";
 

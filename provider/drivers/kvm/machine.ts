@@ -1,7 +1,7 @@
 // The KVM backend of the driver contract: full-virtualization Guests on a kvm Hypervisor (libvirt + QEMU).
 import type { GuestState } from "../../models/state";
 import type { Remote } from "../../ssh/types";
-import { HostDriver, MachineDriver, MachineExistsError, MachineOwnedElsewhereError, SpecProblem, StopOutcome } from "../contract";
+import { HostDriver, MachineDriver, MachineExistsError, MachineOwnedElsewhereError, problemsOf, StopOutcome } from "../contract";
 import { alignGuestViews, GuestKey, guestDisplayName, guestInputName, guestView } from "../guest-view";
 import { kvmCapabilities } from "./capabilities";
 import { applyLive, claimGuest, createGuest, destroyGuest, readGuest, renameGuest, restartWithDefinition, shutdownGuest, startGuest } from "./guest";
@@ -73,14 +73,7 @@ export const kvmMachineDriver: MachineDriver<GuestState, GuestKey, GuestObserved
   capabilities: () => kvmCapabilities,
   displayName: guestDisplayName,
   inputName: guestInputName,
-  specProblems(s): SpecProblem[] {
-    try {
-      validateDomainSpec(kvmSpec(s));
-      return [];
-    } catch (e) {
-      return [{ property: "(spec)", reason: (e as Error).message }];
-    }
-  },
+  specProblems: (s) => problemsOf(() => validateDomainSpec(kvmSpec(s))),
 
   async create(remote, s, { owner, resume }) {
     const existing = await read(remote, s);

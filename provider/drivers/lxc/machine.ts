@@ -5,7 +5,7 @@ import { capabilitiesFor, CONTAINER_KEYS, ContainerKey } from "./capabilities";
 import type { Remote } from "../../ssh/types";
 import { randomBytes } from "node:crypto";
 import type { ConnectionArgs } from "../../ssh/connection";
-import { ChangeContext, CreateLeftover, HostDriver, MachineDriver, MachineExistsError, MachineOwnedElsewhereError, Owner, RenameResult, ReplacedMachine, SpecProblem, StopOutcome } from "../contract";
+import { ChangeContext, CreateLeftover, HostDriver, MachineDriver, MachineExistsError, MachineOwnedElsewhereError, Owner, RenameResult, ReplacedMachine, problemsOf, StopOutcome } from "../contract";
 import { validateSpec } from "./config";
 import {
   applyLive,
@@ -212,14 +212,7 @@ export const lxcMachineDriver: MachineDriver<ContainerState, ContainerKey, Conta
   inputName: (k) => (isKey(k) ? INPUT_NAME[k] : undefined) ?? k,
   secretKeys: ["environment"],
   sameNameReplacement: "beside",
-  specProblems(s): SpecProblem[] {
-    try {
-      validateSpec(containerSpec(s));
-      return [];
-    } catch (e) {
-      return [{ property: "(spec)", reason: (e as Error).message }];
-    }
-  },
+  specProblems: (s) => problemsOf(() => validateSpec(containerSpec(s))),
 
   async create(remote, s, opts) {
     try {

@@ -1,7 +1,7 @@
 // The Xen backend of the driver contract: paravirtualized Guests on a xen Hypervisor (the xl toolstack).
 import type { GuestState } from "../../models/state";
 import type { Remote } from "../../ssh/types";
-import { ChangeContext, HostDriver, MachineDriver, MachineExistsError, MachineOwnedElsewhereError, Owner, SpecProblem, StopOutcome } from "../contract";
+import { ChangeContext, HostDriver, MachineDriver, MachineExistsError, MachineOwnedElsewhereError, Owner, problemsOf, StopOutcome } from "../contract";
 import { alignGuestViews, GuestKey, guestDisplayName, guestInputName, guestView } from "../guest-view";
 import { xenCapabilities } from "./capabilities";
 import { applyLive, claimDomain, createDomain, destroyDomain, readDomain, restartWithConfig, seedRootDisk, shutdownDomain } from "./domain";
@@ -116,14 +116,7 @@ export const xenMachineDriver: MachineDriver<GuestState, GuestKey, XenDomainObse
   inputName: guestInputName,
   secretKeys: ["cloudInit"],
   sameNameReplacement: "delete-first",
-  specProblems(s): SpecProblem[] {
-    try {
-      validateXenSpec(xenSpec(s));
-      return [];
-    } catch (e) {
-      return [{ property: "(spec)", reason: (e as Error).message }];
-    }
-  },
+  specProblems: (s) => problemsOf(() => validateXenSpec(xenSpec(s))),
 
   async create(remote, s, { owner, resume }) {
     // A Xen domain that is shut down is not listed, but its owner file says whose it is.
