@@ -353,7 +353,8 @@ write_client_files() {
     pub=$(cut -d' ' -f1,2 "$KEYS/hostkeys/${h}_ed25519.pub")
     echo "$(host_addr "$h") $pub" >> "$LAB_DIR/known_hosts"
   done
-  cat > "$LAB_DIR/ssh_config" <<EOF
+  {
+    cat <<EOF
 # Client settings for the lab: ssh -F $LAB_DIR/ssh_config h1 (or root@10.77.0.11)
 Host h1
   HostName $(host_addr h1)
@@ -362,6 +363,14 @@ Host h2
 Host h3
   HostName $(host_addr h3)
   ProxyJump root@$(host_addr h1)
+EOF
+    ssh_config_defaults
+  } > "$LAB_DIR/ssh_config"
+}
+
+# The client settings every lab host shares (this lab's and lab/scale.sh's): the lab key, strict pinning.
+ssh_config_defaults() {
+  cat <<EOF
 Host *
   User root
   IdentityFile $KEYS/id_ed25519

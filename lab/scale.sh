@@ -50,18 +50,7 @@ write_scale_client_files() {
       echo "$(host_addr "$h") $pub" >> "$LAB_DIR/known_hosts"
       printf 'Host %s\n  HostName %s\n' "$h" "$(host_addr "$h")"
     done
-    cat <<EOF
-Host *
-  User root
-  IdentityFile $KEYS/id_ed25519
-  IdentitiesOnly yes
-  UserKnownHostsFile $LAB_DIR/known_hosts
-  GlobalKnownHostsFile /dev/null
-  StrictHostKeyChecking yes
-  BatchMode yes
-  ConnectTimeout 5
-  LogLevel ERROR
-EOF
+    ssh_config_defaults
   } > "$LAB_DIR/ssh_config"
 }
 
