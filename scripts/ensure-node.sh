@@ -21,12 +21,8 @@ esac
 log() { echo "ensure-node: $*" >&2; }
 die() { echo "ensure-node: error: $*" >&2; exit 1; }
 
-cache_root() {
-  local c="${PULUMI_VIRT_CACHE:-/var/cache/pulumi-virt}"
-  if mkdir -p "$c" 2>/dev/null && [ -w "$c" ]; then echo "$c"; return; fi
-  c="${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-virt"
-  mkdir -p "$c" && echo "$c"
-}
+# shellcheck source=scripts/cache-root.sh
+. "$(dirname "${BASH_SOURCE[0]}")/cache-root.sh"
 
 dest="$(cache_root)/node/v$VERSION"
 bin="$dest/bin"

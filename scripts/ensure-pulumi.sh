@@ -16,12 +16,8 @@ SRC="$REPO/tools/pulumi-cli"
 log() { echo "ensure-pulumi: $*" >&2; }
 die() { echo "ensure-pulumi: error: $*" >&2; exit 1; }
 
-cache_root() {
-  local c="${PULUMI_VIRT_CACHE:-/var/cache/pulumi-virt}"
-  if mkdir -p "$c" 2>/dev/null && [ -w "$c" ]; then echo "$c"; return; fi
-  c="${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-virt"
-  mkdir -p "$c" && echo "$c"
-}
+# shellcheck source=scripts/cache-root.sh
+. "$(dirname "${BASH_SOURCE[0]}")/cache-root.sh"
 
 version_ge() { # $1 >= $2 (dotted versions)
   [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]
