@@ -142,6 +142,11 @@ export interface MachineDriver<S extends MachineState, K extends string, O> {
   withObserved(state: S, observed: O): S;
   /** Derived outputs (e.g. a container's connection). */
   outputs(state: S): Partial<S>;
+  /**
+   * `pulumi import` (the plugin): the args of an existing machine, from a read, as a program would declare them
+   * (before the model's defaults). Absent: the backend cannot be imported.
+   */
+  importedArgs?(observed: O): Record<string, unknown>;
 }
 
 /** What a Hypervisor resource needs from a backend. */

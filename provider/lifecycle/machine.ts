@@ -273,6 +273,28 @@ export class MachineLifecycle<S extends MachineState> {
     return { id, props, inputs };
   }
 
+  /**
+   * `pulumi import` of an existing machine named `name` on `hv` (the plugin's read without state): its args come from
+   * what the host reports, with the model's defaults, so a program that declares them previews no change. A machine
+   * another resource owns is refused; one nobody owns (made by hand) is claimed by the first update, like a state from
+   * before owner tokens.
+   */
+  async importMachine(id: string, hv: HypervisorRef, name: string): Promise<{ id?: string; props?: EngineProps; inputs?: EngineProps }> {
+    const seed = fromEngine<S>({ name, hypervisor: hv });
+    const d = this.driver(seed);
+    if (!d.importedArgs) throw new Error(`a ${this.r.noun} on a ${hv.kind} hypervisor cannot be imported`);
+    const o = await d.read(remoteFor(hv.host), seed, { refresh: false });
+    if (o === undefined) return {};
+    const token = d.ownerOf(o);
+    if (token && token !== ownerTokenOf(id)) throw new Error(ownedElsewhereMessage(this.what(seed), hv.host, "imported"));
+    const parsed = this.r.schema.safeParse(d.importedArgs(o));
+    if (!parsed.success) throw new Error(`${this.what(seed)} on ${hv.host.facts.hostname} cannot be imported: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    const s = fromEngine<S>({ ...(parsed.data as EngineProps), hypervisor: hv });
+    Object.assign(s, this.r.derived(s));
+    const inputs = toEngine<S>(s);
+    return { id, props: { ...this.outs(s, o, { token: ownerTokenOf(id), adopt: false }, { at: nowIso(), action: "none", changes: {} }) }, inputs };
+  }
+
   async update(id: string, oldsRaw: EngineProps, newsRaw: EngineProps) {
     const olds = fromEngine<S>(oldsRaw);
     const news = fromEngine<S>(newsRaw);

@@ -187,6 +187,23 @@ export function containerSpec(s: ContainerState): ContainerSpec {
 
 const STOP_OUTCOME: Record<StopResult, StopOutcome> = { graceful: "graceful", killed: "destroyed", "already-stopped": "already-off" };
 
+/** A container's args from what the host reports (`pulumi import`): what preview then compares the program with. */
+function importedArgs(o: ContainerObserved): Record<string, unknown> {
+  const template = o.template?.startsWith("tarball:") ? o.template.slice("tarball:".length) : o.template;
+  return {
+    name: o.name,
+    ...(template ? { template } : {}),
+    ...(o.memoryMiB !== undefined ? { memory: o.memoryMiB } : {}),
+    ...(o.swapMiB !== undefined ? { swap: o.swapMiB } : {}),
+    ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
+    ...(o.cpuQuotaPercent !== undefined ? { cpuQuotaPercent: o.cpuQuotaPercent } : {}),
+    ...(o.cpuShares !== undefined ? { cpuShares: o.cpuShares } : {}),
+    ...(o.diskSizeMiB !== undefined && o.fstype ? { disk: { size: o.diskSizeMiB, fstype: o.fstype } } : {}),
+    running: o.running,
+    autostart: o.autostart,
+  };
+}
+
 function withObserved(s: ContainerState, o: ContainerObserved): ContainerState {
   const p: ContainerState = { ...s, observed: o };
   if (o.memoryMiB !== undefined) p.memory = o.memoryMiB;
@@ -283,6 +300,7 @@ export const lxcMachineDriver: MachineDriver<ContainerState, ContainerKey, Conta
   },
   withObserved,
   outputs: (s) => ({ connection: connectionOf(s) }),
+  importedArgs,
 };
 
 export const lxcHostDriver: HostDriver = {

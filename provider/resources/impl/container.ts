@@ -28,6 +28,7 @@ export const inputNameOf = lifecycle.inputNameOf.bind(lifecycle);
 export const check = lifecycle.check.bind(lifecycle);
 export const diff = lifecycle.diff.bind(lifecycle);
 export const create = lifecycle.create.bind(lifecycle);
+export const importMachine = lifecycle.importMachine.bind(lifecycle);
 export const read = lifecycle.read.bind(lifecycle);
 export const update = lifecycle.update.bind(lifecycle);
 const del = lifecycle.delete.bind(lifecycle);

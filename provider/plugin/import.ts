@@ -1,0 +1,59 @@
+// `pulumi import` of an existing container or guest: the engine reads it by ID alone, with no state, so the ID names
+// a host of the provider's `hosts` configuration and the machine on it:
+//   virt:index:Container  <host>/<name>          (an lxc container)
+//   virt:index:Guest      <host>/<kvm|xen>/<name>
+// The host's connection comes from `pulumi config set --secret virt:hosts '{"h1": {<a Host connection>}}'`; its
+// facts are read now, so the imported Container's `hypervisor` equals the `ref` of a Hypervisor on that Host when
+// the program declares the same connection (and the default bridge and storage directory).
+import { hostArgsSchema } from "../models/host";
+import { DEFAULT_BRIDGE, DEFAULT_STORAGE_DIR, HypervisorKind, HypervisorRef } from "../models/hypervisor";
+import { zodFailures } from "../models/common";
+import * as hostImpl from "../resources/impl/host";
+import type { HostRef } from "../models/host";
+import type { ResourceName } from "./schema";
+
+let hostsConfig: Record<string, unknown> = {};
+
+/** The provider's configuration (Configure's variables, `virt:config:<key>` → JSON or text). */
+export function configureProvider(variables: Record<string, string>): void {
+  const raw = variables["virt:config:hosts"];
+  if (raw === undefined) return;
+  try {
+    const parsed = JSON.parse(raw) as unknown;
+    hostsConfig = parsed && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    throw new Error("virt:hosts must be a JSON object: host name → connection (as a Host's connection)");
+  }
+}
+
+const GUEST_KINDS: readonly HypervisorKind[] = ["kvm", "xen"];
+
+/** The hypervisor and machine name an import ID names (see the file comment). */
+export async function importTarget(resource: ResourceName, id: string): Promise<{ hypervisor: HypervisorRef; name: string }> {
+  const parts = id.split("/");
+  let hostName: string | undefined;
+  let kind: HypervisorKind | undefined;
+  let name: string | undefined;
+  if (resource === "Container" && parts.length === 2) [hostName, name, kind] = [parts[0], parts[1], "lxc"];
+  if (resource === "Guest" && parts.length === 3 && (GUEST_KINDS as readonly string[]).includes(parts[1])) [hostName, kind, name] = [parts[0], parts[1] as HypervisorKind, parts[2]];
+  if (!hostName || !kind || !name) {
+    throw new Error(
+      resource === "Container" || resource === "Guest"
+        ? `import ID "${id}": expected ${resource === "Container" ? "<host>/<name>" : "<host>/<kvm|xen>/<name>"}, <host> a key of the provider config virt:hosts`
+        : `a ${resource} cannot be imported: declare it in the program (a Host only reads facts; a Hypervisor only verifies its stack)`,
+    );
+  }
+  const conn = hostsConfig[hostName];
+  if (conn === undefined) {
+    throw new Error(`import ID "${id}": host "${hostName}" is not in the provider config virt:hosts (pulumi config set --secret virt:hosts '{"${hostName}": {...connection}}')`);
+  }
+  const parsed = hostArgsSchema.safeParse({ connection: conn });
+  if (!parsed.success) throw new Error(`virt:hosts.${hostName}: ${zodFailures(parsed.error).map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
+  const checked = await hostImpl.check({}, { connection: conn });
+  if (checked.failures.length) throw new Error(`virt:hosts.${hostName}: ${checked.failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
+  const host = checked.inputs as unknown as HostRef;
+  return {
+    name,
+    hypervisor: { kind, emulated: kind === "kvm" && !host.facts.kvmUsable, bridge: DEFAULT_BRIDGE[kind], storageDir: DEFAULT_STORAGE_DIR[kind], host: { connection: host.connection, facts: host.facts } },
+  };
+}

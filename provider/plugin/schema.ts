@@ -1,0 +1,106 @@
+// The Pulumi package schema of the `virt` resource provider plugin (pulumi-resource-virt), for every language.
+// It is the dynamic provider's schema (../schema/build.ts, from the same zod models and capability tables) under the
+// package name `virt`, completed with what a plugin's SDKs need: the `ref` outputs that Hypervisors, Containers and
+// Guests take, secrets marked on inputs and outputs, the provider's own config (hosts for `pulumi import`) and the
+// per-language package names. `npm run schema` writes it to schema.virt.json; a unit test checks it is fresh.
+import { buildSchema, PackageSchema, PulumiProperty, PulumiResourceSchema } from "../schema/build";
+
+export const PLUGIN_PACKAGE = "virt";
+export const PLUGIN_VERSION = "0.1.0";
+
+/** The resource tokens the plugin serves, by the lifecycle name of the dynamic provider. */
+export const RESOURCE_TOKENS = {
+  Host: `${PLUGIN_PACKAGE}:index:Host`,
+  Hypervisor: `${PLUGIN_PACKAGE}:index:Hypervisor`,
+  Container: `${PLUGIN_PACKAGE}:index:Container`,
+  Guest: `${PLUGIN_PACKAGE}:index:Guest`,
+} as const;
+export type ResourceName = keyof typeof RESOURCE_TOKENS;
+
+/**
+ * Properties that are secret in state, per resource: they carry credentials (connections, refs that hold them)
+ * or values that can (environment, cloud-init data). Check and the outputs keep them secret whatever the program did.
+ */
+export const SECRET_PROPERTIES: Record<ResourceName, readonly string[]> = {
+  Host: ["connection", "ref"],
+  Hypervisor: ["host", "ref"],
+  Container: ["hypervisor", "environment", "connection"],
+  Guest: ["hypervisor", "cloudInit"],
+};
+
+const REF_OUTPUT: Record<"Host" | "Hypervisor", PulumiProperty> = {
+  Host: {
+    $ref: "pulumi.json#/Any",
+    secret: true,
+    description: "What a Hypervisor takes as `host`: the connection and the facts (secret, it holds the connection).",
+  },
+  Hypervisor: {
+    $ref: "pulumi.json#/Any",
+    secret: true,
+    description: "What a Container or Guest takes as `hypervisor`: kind, bridge, storage dir, emulation and the host (secret).",
+  },
+};
+
+/** Descriptions of the inputs the models leave undescribed (the machine resources' inputs carry their change rule). */
+const INPUT_DESCRIPTIONS: Record<string, Record<string, string>> = {
+  Host: {
+    connection:
+      "SSH connection, shaped like @pulumi/command's remote.Connection: host, port, user, privateKey, privateKeyPassword, password, " +
+      "agentSocket, hostKey (pinned: an OpenSSH public-key line or a SHA256: fingerprint), insecureSkipHostKeyCheck, proxy, sudo, " +
+      "dialTimeoutMs, commandTimeoutMs, maxChannels, execMode. Secret.",
+  },
+  Hypervisor: {
+    kind: "lxc (containers), kvm (libvirt + QEMU, full virtualization) or xen (xl, paravirtualization).",
+    allowEmulation: "kvm on a host without VT-x/AMD-V: accept QEMU software emulation (TCG). Required there; shown in outputs.",
+    install: "Install missing packages with apt during create.",
+    bridge: "Default bridge guests and containers attach to.",
+    storageDir: "Where guest disks live (kvm/xen).",
+    host: "The Host's `ref` output. Secret.",
+  },
+};
+
+/** The plugin's package schema, built from the dynamic provider's (same models, same capability tables). */
+export function buildPluginSchema(version = PLUGIN_VERSION): PackageSchema & Record<string, unknown> {
+  // Type tokens follow the package name; the dynamic schema names them pulumi-virt:index:*.
+  const base = JSON.parse(JSON.stringify(buildSchema(undefined, version)).replace(/"(#\/types\/)?pulumi-virt:index:/g, `"$1${PLUGIN_PACKAGE}:index:`)) as PackageSchema;
+  const resources: Record<string, PulumiResourceSchema> = {};
+  for (const name of Object.keys(RESOURCE_TOKENS) as ResourceName[]) {
+    const r = base.resources[`${PLUGIN_PACKAGE}:index:${name}`];
+    if (!r) throw new Error(`the dynamic schema has no ${name}`);
+    const described = (k: string, p: PulumiProperty): PulumiProperty => {
+      const extra = INPUT_DESCRIPTIONS[name]?.[k];
+      return extra && !p.description ? { ...p, description: extra } : p;
+    };
+    const secret = (k: string, p: PulumiProperty): PulumiProperty => (SECRET_PROPERTIES[name].includes(k) ? { ...p, secret: true } : p);
+    const inputProperties = Object.fromEntries(Object.entries(r.inputProperties).map(([k, p]) => [k, secret(k, described(k, p))]));
+    const properties = Object.fromEntries(Object.entries(r.properties).map(([k, p]) => [k, secret(k, described(k, p))]));
+    if (name === "Host" || name === "Hypervisor") properties.ref = REF_OUTPUT[name];
+    resources[RESOURCE_TOKENS[name]] = { ...r, inputProperties, properties };
+  }
+  return {
+    ...base,
+    name: PLUGIN_PACKAGE,
+    displayName: "pulumi-virt",
+    publisher: "pulumi-virt",
+    resources,
+    config: {
+      variables: {
+        hosts: {
+          type: "object",
+          additionalProperties: { $ref: "pulumi.json#/Any" },
+          secret: true,
+          description:
+            "For `pulumi import` only: host name → SSH connection (as a Host's `connection`). An import ID `<host>/<name>` " +
+            "(a Container) or `<host>/<kind>/<name>` (a Guest on kvm or xen) names a host here. Secret.",
+        },
+      },
+    },
+    provider: { description: "The virt provider.", inputProperties: {}, type: "object" },
+    language: {
+      go: { importBasePath: "pulumi-virt/sdk/go/virt", generateResourceContainerTypes: false },
+      nodejs: { packageName: "@pulumi-virt/virt" },
+      python: { packageName: "pulumi_virt" },
+      csharp: { rootNamespace: "PulumiVirt" },
+    },
+  };
+}
