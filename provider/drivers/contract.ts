@@ -1,5 +1,6 @@
 // The contract every backend (lxc, kvm, xen, and any added later) implements, and the one lifecycle
 // (provider/lifecycle/machine.ts) drives. A driver knows nothing of Pulumi: it gets typed state and a Remote.
+import type { HostFacts } from "../models/host";
 import type { HypervisorKind } from "../models/hypervisor";
 import type { MachineState } from "../models/state";
 import type { CapabilityTable, PlanView } from "../plan/types";
@@ -146,7 +147,7 @@ export interface MachineDriver<S extends MachineState, K extends string, O> {
    * `pulumi import` (the plugin): the args of an existing machine, from a read, as a program would declare them
    * (before the model's defaults). Absent: the backend cannot be imported.
    */
-  importedArgs?(observed: O): Record<string, unknown>;
+  importedArgs?(observed: O, facts: HostFacts): Record<string, unknown>;
 }
 
 /** What a Hypervisor resource needs from a backend. */

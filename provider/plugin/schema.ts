@@ -90,8 +90,8 @@ export function buildPluginSchema(version = PLUGIN_VERSION): PackageSchema & Rec
           additionalProperties: { $ref: "pulumi.json#/Any" },
           secret: true,
           description:
-            "For `pulumi import` only: host name → SSH connection (as a Host's `connection`). An import ID `<host>/<name>` " +
-            "(a Container) or `<host>/<kind>/<name>` (a Guest on kvm or xen) names a host here. Secret.",
+            "For `pulumi import` only: host name → `{connection, bridge, storageDir}` (a Host's connection and the settings of " +
+            "the Hypervisor on it). An import ID `<host>/<name>` (a Container) or `<host>/<kvm|xen>/<name>` (a Guest) names a host here. Secret.",
         },
       },
     },

@@ -1,5 +1,6 @@
 // The LXC backend of the driver contract: Containers on an lxc Hypervisor, on top of this folder's functions.
 import type { ContainerState } from "../../models/state";
+import type { HostFacts } from "../../models/host";
 import type { PlanView } from "../../plan/types";
 import { capabilitiesFor, CONTAINER_KEYS, ContainerKey } from "./capabilities";
 import type { Remote } from "../../ssh/types";
@@ -188,16 +189,19 @@ export function containerSpec(s: ContainerState): ContainerSpec {
 const STOP_OUTCOME: Record<StopResult, StopOutcome> = { graceful: "graceful", killed: "destroyed", "already-stopped": "already-off" };
 
 /** A container's args from what the host reports (`pulumi import`): what preview then compares the program with. */
-function importedArgs(o: ContainerObserved): Record<string, unknown> {
+function importedArgs(o: ContainerObserved, facts: HostFacts): Record<string, unknown> {
+  // The kernel's defaults mean "no limit set": all the host's CPUs, the default CPU weight.
+  const cpus = o.cpus !== undefined && o.cpus < facts.cpus ? o.cpus : undefined;
+  const cpuShares = o.cpuShares !== undefined && o.cpuShares !== (facts.cgroupVersion === 1 ? 1024 : 100) ? o.cpuShares : undefined;
   const template = o.template?.startsWith("tarball:") ? o.template.slice("tarball:".length) : o.template;
   return {
     name: o.name,
     ...(template ? { template } : {}),
     ...(o.memoryMiB !== undefined ? { memory: o.memoryMiB } : {}),
     ...(o.swapMiB !== undefined ? { swap: o.swapMiB } : {}),
-    ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
+    ...(cpus !== undefined ? { cpus } : {}),
     ...(o.cpuQuotaPercent !== undefined ? { cpuQuotaPercent: o.cpuQuotaPercent } : {}),
-    ...(o.cpuShares !== undefined ? { cpuShares: o.cpuShares } : {}),
+    ...(cpuShares !== undefined ? { cpuShares } : {}),
     ...(o.diskSizeMiB !== undefined && o.fstype ? { disk: { size: o.diskSizeMiB, fstype: o.fstype } } : {}),
     running: o.running,
     autostart: o.autostart,
