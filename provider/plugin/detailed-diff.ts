@@ -5,7 +5,7 @@
 // The Node SDK's provider server (`@pulumi/pulumi/provider` main) does not pass a detailed diff through (its
 // DiffResult has none) and ignores the provider's configuration. `decorateProviderServer` wraps those two handlers
 // of the service the SDK registers: Diff gets the detailed diff the provider computed for that URN, Configure hands
-// the configuration to the provider before the SDK answers.
+// the configuration (its `args`, or the older `variables`) to the provider before the SDK answers.
 import * as path from "node:path";
 import type { EngineProps } from "../models/state";
 import { sameValue } from "../plan/planner";
@@ -66,6 +66,7 @@ interface GrpcCall {
   request: {
     getUrn?(): string;
     getVariablesMap?(): { toArray(): [string, string][] };
+    getArgs?(): { toJavaScript(): Record<string, unknown> } | undefined;
   };
 }
 type GrpcCallback = (err: unknown, resp?: unknown, ...rest: unknown[]) => void;
@@ -91,7 +92,7 @@ function sdkModule<T>(spec: string): T {
  */
 export function decorateProviderServer(opts: {
   detailedDiffFor(urn: string): DetailedDiff | undefined;
-  configure(variables: Record<string, string>): void;
+  configure(variables: Record<string, string>, args: Record<string, unknown> | undefined): void;
 }): void {
   const grpc = sdkModule<{ Server: { prototype: { addService(service: unknown, impl: Record<string, Handler>): void } } }>("@grpc/grpc-js");
   const provproto = sdkModule<{ PropertyDiff: new () => PropertyDiffMessage }>("@pulumi/pulumi/proto/provider_pb");
@@ -116,7 +117,7 @@ export function decorateProviderServer(opts: {
           callback(err, resp, ...rest);
         });
       decorated.configure = (call, callback) => {
-        opts.configure(Object.fromEntries(call.request.getVariablesMap?.().toArray() ?? []));
+        opts.configure(Object.fromEntries(call.request.getVariablesMap?.().toArray() ?? []), call.request.getArgs?.()?.toJavaScript());
         return configure.call(impl, call, callback);
       };
       return original.call(this, service, decorated);

@@ -12,19 +12,26 @@ import { zodFailures } from "../models/common";
 import * as hostImpl from "../resources/impl/host";
 import type { HostRef } from "../models/host";
 import type { ResourceName } from "./schema";
+import { unwrapSecrets } from "./wire";
 
 let hostsConfig: Record<string, unknown> = {};
 
-/** The provider's configuration (Configure's variables, `virt:config:<key>` → JSON or text). */
-export function configureProvider(variables: Record<string, string>): void {
-  const raw = variables["virt:config:hosts"];
+/**
+ * The provider's configuration from Configure: `args` (typed values, secrets wrapped) or, from older engines,
+ * `variables` (`virt:config:<key>` → JSON text).
+ */
+export function configureProvider(variables: Record<string, string>, args: Record<string, unknown> | undefined): void {
+  const raw: unknown = args && args.hosts !== undefined ? unwrapSecrets(args.hosts) : variables["virt:config:hosts"];
   if (raw === undefined) return;
-  try {
-    const parsed = JSON.parse(raw) as unknown;
-    hostsConfig = parsed && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
-  } catch {
-    throw new Error("virt:hosts must be a JSON object: host name → connection (as a Host's connection)");
+  let parsed: unknown = raw;
+  if (typeof raw === "string") {
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      throw new Error("virt:hosts must be a JSON object: host name → {connection, bridge, storageDir}");
+    }
   }
+  hostsConfig = parsed && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
 }
 
 const GUEST_KINDS: readonly HypervisorKind[] = ["kvm", "xen"];
