@@ -59,6 +59,30 @@ const INPUT_DESCRIPTIONS: Record<string, Record<string, string>> = {
   },
 };
 
+/**
+ * A property as the SDK generators take it: a union whose variants are all one primitive type (a literal and the
+ * patterns zod allows, e.g. a Container's template) is that type; a union keeps no default (no language can default
+ * a union), the model applies it at check.
+ */
+function forCodegen(p: PulumiProperty): PulumiProperty {
+  const out: PulumiProperty = { ...p };
+  if (out.items) out.items = forCodegen(out.items);
+  if (out.additionalProperties) out.additionalProperties = forCodegen(out.additionalProperties);
+  if (out.oneOf) {
+    const variants = out.oneOf.map(forCodegen);
+    const types = new Set(variants.map((v) => (v.$ref || v.items || v.additionalProperties ? "" : v.type ?? "")));
+    const [only] = [...types];
+    if (types.size === 1 && only) {
+      delete out.oneOf;
+      out.type = only;
+    } else {
+      out.oneOf = variants.map(({ default: _d, description: _s, const: _c, ...v }) => v);
+      delete out.default;
+    }
+  }
+  return out;
+}
+
 /** The plugin's package schema, built from the dynamic provider's (same models, same capability tables). */
 export function buildPluginSchema(version = PLUGIN_VERSION): PackageSchema & Record<string, unknown> {
   // Type tokens follow the package name; the dynamic schema names them pulumi-virt:index:*.
@@ -71,14 +95,18 @@ export function buildPluginSchema(version = PLUGIN_VERSION): PackageSchema & Rec
       const extra = INPUT_DESCRIPTIONS[name]?.[k];
       return extra && !p.description ? { ...p, description: extra } : p;
     };
-    const secret = (k: string, p: PulumiProperty): PulumiProperty => (SECRET_PROPERTIES[name].includes(k) ? { ...p, secret: true } : p);
+    const secret = (k: string, p: PulumiProperty): PulumiProperty => forCodegen(SECRET_PROPERTIES[name].includes(k) ? { ...p, secret: true } : p);
     const inputProperties = Object.fromEntries(Object.entries(r.inputProperties).map(([k, p]) => [k, secret(k, described(k, p))]));
     const properties = Object.fromEntries(Object.entries(r.properties).map(([k, p]) => [k, secret(k, described(k, p))]));
     if (name === "Host" || name === "Hypervisor") properties.ref = REF_OUTPUT[name];
     resources[RESOURCE_TOKENS[name]] = { ...r, inputProperties, properties };
   }
+  const types = Object.fromEntries(
+    Object.entries(base.types).map(([t, ty]) => [t, { ...ty, properties: Object.fromEntries(Object.entries(ty.properties).map(([k, p]) => [k, forCodegen(p)])) }]),
+  );
   return {
     ...base,
+    types,
     name: PLUGIN_PACKAGE,
     displayName: "pulumi-virt",
     publisher: "pulumi-virt",
