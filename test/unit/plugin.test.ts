@@ -142,3 +142,27 @@ test("the plugin process: GetSchema serves schema.virt.json, Diff carries the de
     plugin.stop();
   }
 });
+
+test("import: a container's args from what the host reports; kernel defaults are not limits", async () => {
+  const { lxcMachineDriver } = await import("../../provider/drivers/lxc/machine");
+  const facts = hypervisorRef("lxc", { cgroupVersion: 1, cpus: 2 }).host.facts;
+  const args = lxcMachineDriver.importedArgs!(
+    { name: "hand", running: true, autostart: false, memoryMiB: 192, cpus: 2, cpuShares: 1024, diskSizeMiB: 300, fstype: "xfs", template: "busybox" },
+    facts,
+  );
+  assert.deepEqual(args, { name: "hand", template: "busybox", memory: 192, disk: { size: 300, fstype: "xfs" }, running: true, autostart: false });
+  const limited = lxcMachineDriver.importedArgs!({ name: "x", running: false, autostart: true, cpus: 1, cpuShares: 512, template: "tarball:/srv/r.tar" }, facts);
+  assert.deepEqual(limited, { name: "x", template: "/srv/r.tar", cpus: 1, cpuShares: 512, running: false, autostart: true });
+});
+
+test("import IDs: <host>/<name> of a host in virt:hosts; anything else is refused before any SSH", async () => {
+  const { configureProvider, importTarget } = await import("../../provider/plugin/import");
+  configureProvider({}, { hosts: JSON.stringify({ h1: { connection: { host: "10.77.0.11", user: "root" } } }) });
+  await assert.rejects(importTarget("Container", "web"), /expected <host>\/<name>/);
+  await assert.rejects(importTarget("Container", "h9/web"), /host "h9" is not in the provider config virt:hosts/);
+  await assert.rejects(importTarget("Guest", "h1/lxc/db"), /expected <host>\/<kvm\|xen>\/<name>/);
+  await assert.rejects(importTarget("Host", "h1"), /a Host cannot be imported/);
+  configureProvider({}, { hosts: JSON.stringify({ h1: { connection: { host: "10.77.0.11" }, bridge: "bad bridge!" } }) });
+  await assert.rejects(importTarget("Container", "h1/web"), /virt:hosts\.h1: bridge/);
+  assert.throws(() => configureProvider({ "virt:config:hosts": "{not json" }, undefined), /virt:hosts must be a JSON object/);
+});
