@@ -70,7 +70,7 @@ test("create: a tagged bridge with VLAN, addresses, NAT rules and dnsmasq servin
   assert.match(nat, /-A POSTROUTING -s 10\.77\.150\.0\/24 ! -d 10\.77\.150\.0\/24 .*pulumi-virt:0123.*-j MASQUERADE/);
   assert.equal((await onHostOk(host, ["cat", "/proc/sys/net/ipv4/ip_forward"])).trim(), "1");
   // dnsmasq answers DNS for the static lease's name on the bridge address.
-  const dig = await onHostOk(host, ["nslookup", "fixed1.lab.test", "10.77.150.1"]).catch((e: Error) => e.message);
+  const dig = await onHostOk(host, ["busybox", "nslookup", "fixed1.lab.test", "10.77.150.1"]).catch((e: Error) => e.message);
   assert.match(dig, /10\.77\.150\.11/);
   assert.equal(observed.dnsmasqPid, await dnsmasqPid());
 });
@@ -83,7 +83,7 @@ test("a new static lease is live: dnsmasq re-reads its hosts file on SIGHUP, sam
   assert.equal(dnsmasq, "reloaded");
   assert.equal(observed.dnsmasqPid, pid);
   assert.match(await onHostOk(host, ["cat", `/var/lib/pulumi-virt/net/${BR}/dhcp-hosts`]), /52:54:00:77:15:02,10\.77\.150\.12,fixed2/);
-  assert.match(await onHostOk(host, ["nslookup", "fixed2.lab.test", "10.77.150.1"]), /10\.77\.150\.12/);
+  assert.match(await onHostOk(host, ["busybox", "nslookup", "fixed2.lab.test", "10.77.150.1"]), /10\.77\.150\.12/);
 });
 
 test("uplink nat → routed and an IPv4 address move are live: rules replaced, same dnsmasq PID", async () => {

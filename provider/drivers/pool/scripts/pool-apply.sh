@@ -53,4 +53,5 @@ else
   fi
 fi
 echo "pool=$outcome"
+set -- "$path" "$img"
 . ./pool-read.sh
