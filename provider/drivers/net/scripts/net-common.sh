@@ -75,15 +75,18 @@ stop_dnsmasq() {
   rm -f "$1/dnsmasq.pid"
 }
 
-# users_of BRIDGE TAG: each enslaved interface that is not the network's own, with the machine it belongs to.
-users_of() {
+# foreign_ports BRIDGE TAG: the interfaces enslaved to the bridge that are not the network's own.
+foreign_ports() {
   [ -d "/sys/class/net/$1/brif" ] || return 0
   for p in "/sys/class/net/$1/brif"/*; do
     [ -e "$p" ] || continue
-    i=${p##*/}
-    [ "$(alias_of "$i")" = "$2" ] && continue
-    echo "$i $(machine_of "$i")"
+    [ "$(alias_of "${p##*/}")" = "$2" ] || echo "${p##*/}"
   done
+}
+
+# users_of BRIDGE TAG: each foreign port with the machine it belongs to.
+users_of() {
+  for i in $(foreign_ports "$1" "$2"); do echo "$i $(machine_of "$i")"; done
 }
 
 # machine_of IFACE: "container NAME", "guest NAME" or "unknown", looked up with the host's tools (bounded).

@@ -10,9 +10,9 @@ if [ -d "/sys/class/net/$br" ]; then
   have=$(alias_of "$br")
   [ "$have" = "$tag" ] || { echo "interface $br is not this pulumi-virt network's (its alias: ${have:-none}); it was not removed" >&2; exit 3; }
   # A machine destroyed just before (same up) may still be tearing down its interface: wait a little for it.
-  users=$(users_of "$br" "$tag"); i=0
-  while [ -n "$users" ] && [ $i -lt 30 ]; do sleep 0.2; i=$((i + 1)); users=$(users_of "$br" "$tag"); done
-  if [ -n "$users" ]; then echo "$users" | sed 's/^/user=/'; exit 4; fi
+  i=0
+  while [ -n "$(foreign_ports "$br" "$tag")" ] && [ $i -lt 30 ]; do sleep 0.2; i=$((i + 1)); done
+  if [ -n "$(foreign_ports "$br" "$tag")" ]; then users_of "$br" "$tag" | sed 's/^/user=/'; exit 4; fi
 elif [ -f "$dir/owner" ] && [ "$(cat "$dir/owner")" != "$token" ]; then
   echo "the files of network $br belong to another pulumi-virt network; they were not removed" >&2; exit 3
 fi
