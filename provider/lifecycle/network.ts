@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { networkCapabilitiesFor, NETWORK_INPUT, networkView, type NetworkKey } from "../drivers/net/capabilities";
 import { networkSpec, runsDnsmasq } from "../drivers/net/config";
-import { applyNetwork, destroyNetwork, readNetwork } from "../drivers/net/driver";
+import { applyNetwork, destroyNetwork, NetworkOwnedElsewhereError, readNetwork } from "../drivers/net/driver";
 import type { NetworkObserved } from "../drivers/net/types";
 import type { HostRef } from "../models/host";
 import { networkArgsSchema, type NetworkArgs } from "../models/network";
@@ -12,7 +12,7 @@ import { EngineProps, fromEngine, toEngine } from "../models/state";
 import { describePlan, planChanges, type Plan } from "../plan/planner";
 import { rowKey } from "../plan/types";
 import { summarizeCapabilities } from "./hypervisor";
-import { Failure, forRefresh, hasUnknowns, isUnknown, nowIso, ownerTokenOf, parseArgs, remoteFor, stepError } from "./support";
+import { Failure, forRefresh, hasUnknowns, isUnknown, nowIso, ownerTokenOf, parseArgs, partialCreate, remoteFor, stepError } from "./support";
 
 /** Keys the lifecycle adds to the checked inputs (not the user's). */
 const COMPUTED = ["host", "hostMachineId", "hostState", "plannedAction", "plannedChanges", "observed", "lastApplied", "capabilities", "ownerToken"];
@@ -71,7 +71,8 @@ export async function diff(_id: string, oldsRaw: EngineProps, newsRaw: EnginePro
 async function apply(id: string, s: NetworkState, action: string, changes: Record<string, string>): Promise<EngineProps> {
   const token = ownerTokenOf(id);
   const { dnsmasq, observed } = await applyNetwork(remoteFor(s.host), networkSpec(s, token)).catch((e) => {
-    throw stepError(what(s), s.host, action === "create" ? "create the network" : "change the network", e);
+    // A refusal (not ours) changed nothing: a failed create then leaves nothing to keep in state.
+    throw Object.assign(stepError(what(s), s.host, action === "create" ? "create the network" : "change the network", e), { refused: e instanceof NetworkOwnedElsewhereError });
   });
   return toEngine<NetworkState>({
     ...s,
@@ -85,7 +86,14 @@ async function apply(id: string, s: NetworkState, action: string, changes: Recor
 
 export async function create(inputs: EngineProps) {
   const id = `net-${randomUUID()}`;
-  return { id, outs: await apply(id, fromEngine<NetworkState>(inputs), "create", {}) };
+  try {
+    return { id, outs: await apply(id, fromEngine<NetworkState>(inputs), "create", {}) };
+  } catch (e) {
+    if ((e as { refused?: boolean }).refused) throw e;
+    // A create can fail after the bridge exists (tagged with this id's token): the engine keeps the resource, so
+    // the next up finishes it as an update, or destroy removes it, instead of an orphan no new token may take.
+    throw partialCreate(e as Error, id, { ...inputs, hostState: "drift: create did not finish", ownerToken: ownerTokenOf(id) });
+  }
 }
 
 export async function update(id: string, oldsRaw: EngineProps, newsRaw: EngineProps) {

@@ -2,13 +2,13 @@
 // reboot unmounts a btrfs/xfs pool's image: refresh reports it as drift in `hostState`, the next up mounts it again.
 import { randomUUID } from "node:crypto";
 import { POOL_CAPABILITIES, POOL_INPUT, poolView, type PoolKey } from "../drivers/pool/capabilities";
-import { applyPool, destroyPool, readPool, type PoolObserved } from "../drivers/pool/driver";
+import { applyPool, destroyPool, PoolOwnedElsewhereError, readPool, type PoolObserved } from "../drivers/pool/driver";
 import type { HostRef } from "../models/host";
 import { poolImage, poolPath, storagePoolArgsSchema, type StoragePoolArgs } from "../models/storage-pool";
 import { EngineProps, fromEngine, toEngine } from "../models/state";
 import { describePlan, planChanges, type Plan } from "../plan/planner";
 import { summarizeCapabilities } from "./hypervisor";
-import { Failure, forRefresh, hasUnknowns, isUnknown, nowIso, ownerTokenOf, parseArgs, remoteFor, stepError } from "./support";
+import { Failure, forRefresh, hasUnknowns, isUnknown, nowIso, ownerTokenOf, parseArgs, partialCreate, remoteFor, stepError } from "./support";
 
 const COMPUTED = ["host", "hostMachineId", "hostState", "plannedAction", "plannedChanges", "observed", "lastApplied", "capabilities", "capacityMiB", "freeMiB"];
 
@@ -60,7 +60,8 @@ export async function diff(_id: string, oldsRaw: EngineProps, newsRaw: EnginePro
 
 async function apply(id: string, s: StoragePoolState, action: string, changes: Record<string, string>): Promise<EngineProps> {
   const { outcome, observed } = await applyPool(remoteFor(s.host), { type: s.type, path: s.path, image: imageOf(s), sizeMiB: s.size, token: ownerTokenOf(id) }).catch((e) => {
-    throw stepError(what(s), s.host, action === "create" ? "create the pool" : "change the pool", e);
+    // A refusal (not ours) changed nothing: a failed create then leaves nothing to keep in state.
+    throw Object.assign(stepError(what(s), s.host, action === "create" ? "create the pool" : "change the pool", e), { refused: e instanceof PoolOwnedElsewhereError });
   });
   return toEngine<StoragePoolState>({
     ...s,
@@ -75,7 +76,14 @@ async function apply(id: string, s: StoragePoolState, action: string, changes: R
 
 export async function create(inputs: EngineProps) {
   const id = `pool-${randomUUID()}`;
-  return { id, outs: await apply(id, fromEngine<StoragePoolState>(inputs), "create", {}) };
+  try {
+    return { id, outs: await apply(id, fromEngine<StoragePoolState>(inputs), "create", {}) };
+  } catch (e) {
+    if ((e as { refused?: boolean }).refused) throw e;
+    // What a failed create left (a marked directory, an image) is this id's: the engine keeps the resource so the
+    // next up finishes it, or destroy removes it.
+    throw partialCreate(e as Error, id, { ...inputs, hostState: "drift: create did not finish" });
+  }
 }
 
 export async function update(id: string, oldsRaw: EngineProps, newsRaw: EngineProps) {

@@ -4,8 +4,11 @@ import { LabHost, onHostOk } from "./lab";
 
 export async function hostNetworkSnapshot(host: LabHost): Promise<string> {
   const links = await onHostOk(host, ["sh", "-c", "for p in /sys/class/net/*; do n=${p##*/}; m=$(basename \"$(readlink \"$p/master\" 2>/dev/null)\" 2>/dev/null); echo \"$n master=$m alias=$(cat \"$p/ifalias\" 2>/dev/null)\"; done"]);
-  // Counters vary with traffic; the rules do not.
-  const rules = (await onHostOk(host, ["sh", "-c", "iptables-save; ip6tables-save"])).split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.replace(/\[\d+:\d+\]/g, "")).join("\n");
+  // The rules and any non-default chain policy; not counters (traffic) nor empty tables with ACCEPT policies
+  // (iptables-nft lists a table from its first use on, even once all its rules are gone).
+  const rules = (await onHostOk(host, ["sh", "-c", "iptables-save; ip6tables-save"])).split("\n")
+    .filter((l) => l.startsWith("-A ") || (l.startsWith(":") && !/^:\S+ ACCEPT /.test(l)))
+    .map((l) => l.replace(/\[\d+:\d+\]/g, "")).join("\n");
   const dnsmasq = await onHostOk(host, ["sh", "-c", "for p in /proc/[0-9]*; do c=$(tr '\\0' ' ' < $p/cmdline 2>/dev/null); case $c in dnsmasq*) echo \"$c\";; esac; done | sort"]);
   const files = await onHostOk(host, ["sh", "-c", "find /var/lib/pulumi-virt 2>/dev/null | sort; true"]);
   const forwarding = await onHostOk(host, ["cat", "/proc/sys/net/ipv4/ip_forward"]);
