@@ -17,6 +17,13 @@ import { Failure, forRefresh, hasUnknowns, isUnknown, nowIso, ownerTokenOf, pars
 /** Keys the lifecycle adds to the checked inputs (not the user's). */
 const COMPUTED = ["host", "hostMachineId", "hostState", "plannedAction", "plannedChanges", "observed", "lastApplied", "capabilities", "ownerToken"];
 
+/**
+ * Plans of replacements diff decided, for the check the engine then runs for the replacement with no old inputs
+ * (it would plan "create"): preview shows "replace" with the reasons. Keyed by what identifies the new resource.
+ */
+const pendingReplacements = new Map<string, { overall: "replace"; changes: Record<string, string> }>();
+const replacementKey = (s: Partial<NetworkState>) => `${s.hostMachineId ?? ""}/${s.bridge}`;
+
 export type NetworkState = NetworkArgs & {
   host: HostRef;
   hostMachineId?: string;
@@ -58,13 +65,17 @@ export async function check(oldsRaw: EngineProps | undefined, news: EngineProps)
     if (users.length) changes.bridge += `; attached now, must move to the new bridge: ${users.join(", ")}`;
   }
   inputs.plannedAction = olds ? plan.overall : "create";
-  inputs.plannedChanges = changes;
+  const pending = olds ? undefined : pendingReplacements.get(replacementKey(fromEngine<NetworkState>(inputs)));
+  if (pending) pendingReplacements.delete(replacementKey(fromEngine<NetworkState>(inputs)));
+  inputs.plannedChanges = pending?.changes ?? changes;
+  if (pending) inputs.plannedAction = pending.overall;
   return { inputs, failures: plan.failures };
 }
 
 export async function diff(_id: string, oldsRaw: EngineProps, newsRaw: EngineProps) {
   const plan = planNetwork(fromEngine<NetworkState>(oldsRaw), fromEngine<NetworkState>(newsRaw));
   const replaces = [...new Set(plan.properties.filter((p) => p.action === "replace").map((p) => p.property === "host" ? "host" : NETWORK_INPUT[rowKey(p.property) as NetworkKey].split(".")[0]))];
+  if (replaces.length) pendingReplacements.set(replacementKey(fromEngine<NetworkState>(newsRaw)), { overall: "replace", changes: describePlan(plan) });
   return { changes: plan.overall !== "none", replaces, deleteBeforeReplace: false };
 }
 
@@ -87,7 +98,8 @@ async function apply(id: string, s: NetworkState, action: string, changes: Recor
 export async function create(inputs: EngineProps) {
   const id = `net-${randomUUID()}`;
   try {
-    return { id, outs: await apply(id, fromEngine<NetworkState>(inputs), "create", {}) };
+    const s = fromEngine<NetworkState>(inputs);
+    return { id, outs: await apply(id, s, s.plannedAction === "replace" ? "replace" : "create", s.plannedAction === "replace" ? s.plannedChanges ?? {} : {}) };
   } catch (e) {
     if ((e as { refused?: boolean }).refused) throw e;
     // A create can fail after the bridge exists (tagged with this id's token): the engine keeps the resource, so

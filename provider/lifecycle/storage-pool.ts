@@ -12,6 +12,13 @@ import { Failure, forRefresh, hasUnknowns, isUnknown, nowIso, ownerTokenOf, pars
 
 const COMPUTED = ["host", "hostMachineId", "hostState", "plannedAction", "plannedChanges", "observed", "lastApplied", "capabilities", "capacityMiB", "freeMiB"];
 
+/**
+ * Plans of replacements diff decided, for the check the engine then runs for the replacement with no old inputs
+ * (it would plan "create"): preview shows "replace" with the reasons. Keyed by what identifies the new resource.
+ */
+const pendingReplacements = new Map<string, { overall: "replace"; changes: Record<string, string> }>();
+const replacementKey = (s: Partial<StoragePoolState>) => `${s.hostMachineId ?? ""}/${s.name}/${s.path}`;
+
 export type StoragePoolState = StoragePoolArgs & {
   host: HostRef;
   path: string;
@@ -45,7 +52,10 @@ export async function check(oldsRaw: EngineProps | undefined, news: EngineProps)
   const olds = oldsRaw && Object.keys(oldsRaw).length ? fromEngine<StoragePoolState>(oldsRaw) : undefined;
   const plan = planPool(olds, fromEngine<StoragePoolState>(inputs));
   inputs.plannedAction = olds ? plan.overall : "create";
-  inputs.plannedChanges = describePlan(plan);
+  const pending = olds ? undefined : pendingReplacements.get(replacementKey(fromEngine<StoragePoolState>(inputs)));
+  if (pending) pendingReplacements.delete(replacementKey(fromEngine<StoragePoolState>(inputs)));
+  inputs.plannedChanges = pending?.changes ?? describePlan(plan);
+  if (pending) inputs.plannedAction = pending.overall;
   return { inputs, failures: plan.failures };
 }
 
@@ -54,6 +64,7 @@ export async function diff(_id: string, oldsRaw: EngineProps, newsRaw: EnginePro
   const news = fromEngine<StoragePoolState>(newsRaw);
   const plan = planPool(olds, news);
   const replaces = plan.properties.filter((p) => p.action === "replace").map((p) => POOL_INPUT[p.property as PoolKey]);
+  if (replaces.length) pendingReplacements.set(replacementKey(news), { overall: "replace", changes: describePlan(plan) });
   // The same path cannot hold the old and the new pool at once.
   return { changes: plan.overall !== "none", replaces, deleteBeforeReplace: replaces.length > 0 && olds.path === news.path };
 }
@@ -77,7 +88,8 @@ async function apply(id: string, s: StoragePoolState, action: string, changes: R
 export async function create(inputs: EngineProps) {
   const id = `pool-${randomUUID()}`;
   try {
-    return { id, outs: await apply(id, fromEngine<StoragePoolState>(inputs), "create", {}) };
+    const s = fromEngine<StoragePoolState>(inputs);
+    return { id, outs: await apply(id, s, s.plannedAction === "replace" ? "replace" : "create", s.plannedAction === "replace" ? s.plannedChanges ?? {} : {}) };
   } catch (e) {
     if ((e as { refused?: boolean }).refused) throw e;
     // What a failed create left (a marked directory, an image) is this id's: the engine keeps the resource so the
