@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { PreviewJson, TestStack } from "./harness";
 import { ensureLab, LabHost, onHost, onHostOk } from "../support/lab";
-import { hostNetworkSnapshot } from "../support/network";
+import { hostNetworkSnapshot, loseAsOnReboot } from "../support/network";
 import { useBuiltConsumer, waitFor } from "../support/faults";
 
 const BR = "pve-net0";
@@ -114,6 +114,24 @@ test("Network + StoragePool + a container with the real CLI: lease, change matri
         await stack.preview({ expectNoChanges: true });
       });
     }
+
+    await t.test("after a host reboot: refresh shows the drift, preview plans a live restore, up restores it", async () => {
+      // pulumi-virt installs nothing that runs at boot: this is the documented way back (README "Host reboots").
+      await loseAsOnReboot(h, BR, `${POOL_ROOT}/p`);
+      await stack.refresh();
+      const state = JSON.parse(await stack.exportState()) as { deployment: { resources: Array<{ urn: string; outputs?: Record<string, unknown> }> } };
+      const stateOf = (n: string) => state.deployment.resources.find((r) => r.urn.endsWith(`::${n}`))?.outputs ?? {};
+      assert.match(String(stateOf("net").hostState), /^drift: bridge, dnsmasq, firewall rules missing/);
+      assert.match(String(stateOf("pool").hostState), /^drift: mount of its image missing/);
+      const p = await stack.preview({ json: true });
+      assert.equal(planned(p, "net").action, "live");
+      assert.equal(planned(p, "pool").action, "live");
+      await stack.up();
+      assert.ok((await dnsmasqPid(h)) > 1, "dnsmasq runs again");
+      assert.match(await loopOf(h), /^\/dev\/loop\d+$/, "the pool's image is mounted again");
+      assert.match(await onHostOk(h, ["iptables-save"]), new RegExp(`-A FORWARD -i ${BR} `));
+      await stack.preview({ expectNoChanges: true });
+    });
 
     await t.test("pulumi destroy leaves the host as it was", async () => {
       await stack.destroy();

@@ -14,3 +14,19 @@ export async function hostNetworkSnapshot(host: LabHost): Promise<string> {
   const forwarding = await onHostOk(host, ["cat", "/proc/sys/net/ipv4/ip_forward"]);
   return [`# links\n${links}`, `# rules\n${rules}`, `# dnsmasq\n${dnsmasq}`, `# files\n${files}`, `# ip_forward ${forwarding}`].join("\n");
 }
+
+/**
+ * What a reboot does to a Network and a StoragePool on a lab host (whose network namespace a simulated restart
+ * keeps): dnsmasq gone, the bridge and the network's tagged rules gone, the pool's image unmounted. Files stay.
+ */
+export async function loseAsOnReboot(host: LabHost, bridge: string, poolPath?: string): Promise<void> {
+  const script = [
+    'br=$1; pool=$2; tag=$(cat "/sys/class/net/$br/ifalias")',
+    'p=$(cat "/var/lib/pulumi-virt/net/$br/dnsmasq.pid" 2>/dev/null); [ -n "$p" ] && [ "$p" -gt 1 ] && kill "$p"',
+    'ip link del "$br"',
+    '[ -n "$tag" ] && for t in nat filter; do iptables-save -t $t | grep -F -- "$tag" | sed "s/^-A /-D /; s/\\"//g" | while read -r r; do iptables -t $t $r; done; done',
+    '[ -z "$pool" ] || umount "$pool"',
+    "true",
+  ].join("\n");
+  await onHostOk(host, ["sh", "-c", script, "sh", bridge, poolPath ?? ""]);
+}
