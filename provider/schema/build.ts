@@ -6,6 +6,9 @@ import { hypervisorArgsSchema } from "../models/hypervisor";
 import { containerArgsSchema } from "../models/container";
 import { guestArgsSchema } from "../models/guest";
 import { changeColumn, MachineResourceName } from "./changes";
+import { networkArgsSchema } from "../models/network";
+import { storagePoolArgsSchema } from "../models/storage-pool";
+import { networkChangeColumn, poolChangeColumn } from "./infra-changes";
 
 export const PACKAGE = "pulumi-virt";
 
@@ -18,6 +21,8 @@ export interface ResourceModel {
   outputs: Record<string, { type: string; description: string; secret?: boolean }>;
   /** A machine resource: its change column comes from its backends' effective tables. */
   machine?: MachineResourceName;
+  /** Another resource's change column per input, from its own capability table. */
+  changes?: () => Record<string, string>;
 }
 
 const planOutputs = {
@@ -69,6 +74,45 @@ export const DEFAULT_MODELS: Record<string, ResourceModel> = {
     extraInputs: { hypervisor: { type: "Hypervisor", description: "kvm for virtualization \"full\", xen for \"para\" (or its `ref`)." } },
     outputs: { ...planOutputs, emulated: { type: "boolean", description: "The guest runs under QEMU software emulation (TCG)." } },
     machine: "Guest",
+  },
+  Network: {
+    token: `${PACKAGE}:index:Network`,
+    description:
+      "A Linux bridge on a Host, tagged as pulumi-virt's: optional VLAN on a parent interface, NAT or routed uplink (iptables, or nft on hosts without it), " +
+      "DHCP with static leases and DNS names, IPv6 router advertisements (dnsmasq). Guests and Containers attach through its `bridge` output. " +
+      "Deleting it while machines are attached is refused naming them; destroy removes the bridge, rules, dnsmasq and files. " +
+      "A host reboot loses it (no boot-time units): `refresh` shows the drift in `hostState`, the next `up` restores it.",
+    input: networkArgsSchema,
+    extraInputs: { host: { type: "Host", description: "The Host (or its `ref`)." } },
+    outputs: {
+      plannedAction: planOutputs.plannedAction,
+      plannedChanges: planOutputs.plannedChanges,
+      lastApplied: { type: "object", description: "What the last `up` did: time, action, per-property changes, and what happened to dnsmasq (started, reloaded, restarted, unchanged, stopped)." },
+      observed: { type: "object", description: "What the host has: addresses, VLAN devices, firewall rule count, dnsmasq PID, DHCP leases, attached machines." },
+      capabilities: { type: "object", description: "Per property: what changes live, with a dnsmasq restart, or by replacement." },
+      hostState: { type: "string", description: "\"ok\", or what a refresh found missing on the host (the next `up` restores it)." },
+    },
+    changes: networkChangeColumn,
+  },
+  StoragePool: {
+    token: `${PACKAGE}:index:StoragePool`,
+    description:
+      "Where disks and images live on a Host: a directory, or btrfs / xfs (reflink) in a loop-mounted image file beside `path` (`<path>.img`). " +
+      "Pass its `path` as a Hypervisor's `storageDir`. Deleting a pool that holds anything is refused naming what. " +
+      "A reboot unmounts an image pool: `refresh` shows it in `hostState`, the next `up` mounts it again.",
+    input: storagePoolArgsSchema,
+    extraInputs: { host: { type: "Host", description: "The Host (or its `ref`)." } },
+    outputs: {
+      capacityMiB: { type: "number", description: "Size of the pool's filesystem (refreshed)." },
+      freeMiB: { type: "number", description: "Free space in the pool's filesystem (refreshed)." },
+      plannedAction: planOutputs.plannedAction,
+      plannedChanges: planOutputs.plannedChanges,
+      lastApplied: { type: "object", description: "What the last `up` did: time, action, changes, outcome (created, grown, mounted, unchanged)." },
+      observed: { type: "object", description: "What the host has: mounted, fstype, capacity, free space, image size, entries." },
+      capabilities: { type: "object", description: "Per property: what changes live or by replacement." },
+      hostState: { type: "string", description: "\"ok\", or what a refresh found missing on the host (the next `up` restores it)." },
+    },
+    changes: poolChangeColumn,
   },
 };
 
@@ -186,7 +230,7 @@ export function buildSchema(models: Record<string, ResourceModel> = DEFAULT_MODE
     const inputProperties: Record<string, PulumiProperty> = {};
     for (const [k, v] of Object.entries(js.properties ?? {})) {
       const p = toPulumiType(v, name + cap(k), types);
-      const change = m.machine ? changeColumn(m.machine, k) : undefined;
+      const change = m.machine ? changeColumn(m.machine, k) : m.changes?.()[k];
       if (change) p.description = `Change: ${change}.`;
       inputProperties[k] = p;
     }
