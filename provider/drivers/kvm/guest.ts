@@ -72,8 +72,8 @@ export async function applyLive(remote: Remote, name: string, change: LiveChange
     if (d.sizeMiB < disk.sizeMiB) throw new Error(`guest ${name}: disk ${d.target} cannot shrink from ${disk.sizeMiB} to ${d.sizeMiB} MiB`);
     if (d.sizeMiB === disk.sizeMiB) continue;
     // blockresize grows the image file itself, so the change persists without --config.
-    if (running) await virsh(remote, ["blockresize", "--domain", name, "--path", d.target, "--size", `${d.sizeMiB * MiB}B`], `grow ${d.target} of ${name}`);
-    else await remote.exec(["qemu-img", "resize", "-q", disk.path, `${d.sizeMiB}M`], { step: `grow ${d.target} of ${name}` });
+    if (running) await virsh(remote, ["blockresize", "--domain", name, "--path", disk.target, "--size", `${d.sizeMiB * MiB}B`], `grow ${disk.target} of ${name}`);
+    else await remote.exec(["qemu-img", "resize", "-q", disk.path, `${d.sizeMiB}M`], { step: `grow ${disk.target} of ${name}` });
   }
   if (change.autostart !== undefined && change.autostart !== cur.autostart) {
     await virsh(remote, ["autostart", "--domain", name, ...(change.autostart ? [] : ["--disable"])], `autostart of ${name}`);
