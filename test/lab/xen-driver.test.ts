@@ -248,9 +248,10 @@ test("PV guest with real disks: boots from a raw root image, grows it live, hot-
   assert.equal(created.outcome, "created");
   const domid = created.observed.domid;
   const log = consoleLogPath(DISKS);
-  const seen = await waitPvdisks(xen, log, "both disks inside the guest", (d) => !!d.xvda && !!d.xvdb, BOOT_DEADLINE_MS);
-  assert.deepEqual(seen.xvda, { bytes: 64 * MiB, serial: "", marker: "base-a" });
-  assert.deepEqual(seen.xvdb, { bytes: 16 * MiB, serial: "", marker });
+  // Under TCG the guest's marker reads sometimes fail (busybox segfaults in the PV guest): wait for a line that has them.
+  const seen = await waitPvdisks(xen, log, "both disks and their markers inside the guest", (d) => d.xvda?.marker === "base-a" && d.xvdb?.marker === marker, BOOT_DEADLINE_MS);
+  assert.equal(seen.xvda.bytes, 64 * MiB);
+  assert.equal(seen.xvdb.bytes, 16 * MiB);
 
   // Root disk grown live: the image and its loop device grow, blkback tells the guest.
   await growDisk(xen, root, 96);

@@ -81,7 +81,7 @@ function assertOwned(o: XenDomainObserved | undefined, owner: Owner, name: strin
   throw new MachineOwnedElsewhereError(`Xen domain ${name} belongs to another pulumi-virt resource`);
 }
 
-/** Grows disk images of a stopped domain to their new sizes (never shrinks): xl cannot resize attached disks. */
+/** Grows disk images of a stopped domain to their new sizes (never shrinks), when a restart carries the size change. */
 async function growDisksOffline(remote: Remote, spec: XenDomainSpec, changed: ReadonlySet<string>, s: GuestState): Promise<void> {
   const grow = new Set<string>();
   if (changed.has("rootDiskSizeMiB") && spec.disks[0]?.vdev === "xvda") grow.add("xvda");
