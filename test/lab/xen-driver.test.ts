@@ -77,6 +77,9 @@ before(async () => {
     privateKey: readFileSync(h.privateKeyPath, "utf8"),
     hostKey: h.hostKey,
     commandTimeoutMs: 900_000,
+    // dom0 under TCG on a loaded machine can stall longer than the default liveness wait (it dropped the connection
+    // twice at load ~12 during disk operations).
+    dialTimeoutMs: 120_000,
   });
   image = (await runOk(["bash", path.join(repoRoot, "lab", "images", "build-guest.sh")], 900_000)).trim();
   spec = {
