@@ -84,6 +84,15 @@ while :; do
   up=$(cut -d' ' -f1 /proc/uptime); up=${up%.*}
   mem=$(awk '/^MemTotal:/{print $2}' /proc/meminfo)
   cpus=$(grep -c '^processor' /proc/cpuinfo)
+  # Every disk the guest sees now, for hot-plug tests: NAME=BYTES:SERIAL:MARKER (empty fields when none).
+  disks=""
+  for b in /sys/block/vd* /sys/block/xvd* /sys/block/sd*; do
+    [ -e "$b/size" ] || continue
+    d=${b##*/}; serial=""
+    [ -r "$b/serial" ] && serial=$(tr -cd 'A-Za-z0-9_-' < "$b/serial")
+    disks="$disks $d=$(( $(cat "$b/size") * 512 )):$serial:$(marker "$d")"
+  done
+  echo "PVDISKS$disks" > /dev/console
   echo "PVSTAT boot=$boot uptime=$up memtotal_kb=$mem cpus_online=$cpus vda_bytes=$(bytes vda xvda) vdb_bytes=$(bytes vdb xvdb) root_marker=$(marker vda xvda) marker=$(marker vdb xvdb)" > /dev/console
   sleep 1
 done

@@ -6,7 +6,7 @@ import type { ChangeRule, PlanValue, PlanView } from "../plan/types";
 export const GUEST_KEYS = [
   "name", "virtualization", "vcpus", "maxVcpus", "memoryMiB", "maxMemoryMiB", "boot", "baseImage", "rootDiskSizeMiB",
   "rootDiskMode", "network", "cloudInit", "autostart", "running", "emulated", "hostIdentity",
-  "dataDiskPresent", "dataDiskSizeMiB", "dataDiskBus",
+  "dataDiskPresent", "dataDiskSataPresent", "dataDiskSizeMiB", "dataDiskBus",
 ] as const;
 export type GuestKey = (typeof GUEST_KEYS)[number];
 
@@ -31,7 +31,8 @@ export function guestView(s: GuestState): PlanView<GuestKey> {
     hostIdentity: hv?.host?.facts ? `${hv.kind}/${hv.host.facts.machineId}/${hv.host.facts.hostname}` : undefined,
   };
   for (const d of s.dataDisks ?? []) {
-    v[`dataDiskPresent:${d.name}`] = 1;
+    // A sata disk has a row of its own: QEMU cannot hot-plug an AHCI disk, so adding or removing one costs more.
+    v[`${d.bus === "sata" ? "dataDiskSataPresent" : "dataDiskPresent"}:${d.name}`] = 1;
     v[`dataDiskSizeMiB:${d.name}`] = d.size;
     v[`dataDiskBus:${d.name}`] = d.bus;
   }
@@ -46,7 +47,7 @@ export function alignGuestViews(old: PlanView<GuestKey>, next: PlanView<GuestKey
   const o: Record<string, PlanValue> = { ...old };
   const n: Record<string, PlanValue> = { ...next };
   for (const k of Object.keys({ ...o, ...n })) {
-    if (k.startsWith("dataDiskPresent:")) { o[k] = o[k] ?? 0; n[k] = n[k] ?? 0; }
+    if (k.startsWith("dataDiskPresent:") || k.startsWith("dataDiskSataPresent:")) { o[k] = o[k] ?? 0; n[k] = n[k] ?? 0; }
     if ((k.startsWith("dataDiskSizeMiB:") || k.startsWith("dataDiskBus:")) && (o[k] === undefined || n[k] === undefined)) {
       delete o[k]; delete n[k];
     }
@@ -65,8 +66,11 @@ const INPUT: Partial<Record<GuestKey, string>> = {
 const isKey = (k: string): k is GuestKey => (GUEST_KEYS as readonly string[]).includes(k);
 
 export function guestDisplayName(key: string): string {
-  const m = /^dataDisk(SizeMiB|Bus|Present):(.*)$/.exec(key);
-  if (m) return m[1] === "SizeMiB" ? `dataDisks[${m[2]}].size` : m[1] === "Bus" ? `dataDisks[${m[2]}].bus` : `dataDisks[${m[2]}]`;
+  const m = /^dataDisk(SizeMiB|Bus|Present|SataPresent):(.*)$/.exec(key);
+  if (m) {
+    if (m[1] === "SataPresent") return `dataDisks[${m[2]}] (bus sata)`;
+    return m[1] === "SizeMiB" ? `dataDisks[${m[2]}].size` : m[1] === "Bus" ? `dataDisks[${m[2]}].bus` : `dataDisks[${m[2]}]`;
+  }
   return (isKey(key) ? DISPLAY[key] : undefined) ?? key;
 }
 
@@ -85,6 +89,10 @@ export const COMMON_GUEST_ROWS = {
   dataDiskPresent: {
     grow: { action: "restart", reason: "data disks are attached at boot" },
     shrink: { action: "restart", reason: "data disks are detached at boot (the disk file is kept unless deleteOnDestroy)" },
+  },
+  dataDiskSataPresent: {
+    grow: { action: "restart", reason: "a sata (AHCI) disk cannot be hot-plugged: it is attached at boot" },
+    shrink: { action: "restart", reason: "a sata (AHCI) disk cannot be hot-unplugged: it is detached at boot (the disk file is kept unless deleteOnDestroy)" },
   },
   dataDiskBus: { change: { action: "restart", reason: "a disk's bus is fixed while the guest runs" } },
 } satisfies Partial<Record<GuestKey, { change?: ChangeRule; grow?: ChangeRule; shrink?: ChangeRule }>>;

@@ -1,12 +1,12 @@
 // The registry and the contract: every hypervisor kind has one backend with a host driver and exactly one machine
-// driver of its own kind; and a behaviour the Xen backend's capability table promises (a PV disk grows while the
-// domain is down) is what its restart does, shown with a recording Remote.
+// driver of its own kind; and behaviours the Xen backend's capability table promises (a PV disk grows in place; with a
+// restart, while the domain is down) are what its applyLive and restart do, shown with a recording Remote.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { HYPERVISOR_KINDS } from "../../provider/models/hypervisor";
 import { BACKEND_KINDS, backendFor } from "../../provider/drivers/registry";
 import { xenMachineDriver } from "../../provider/drivers/xen/machine";
-import { SHUTDOWN_SCRIPT, CREATE_SCRIPT, READ_SCRIPT } from "../../provider/drivers/xen/scripts";
+import { SHUTDOWN_SCRIPT, CREATE_SCRIPT, READ_SCRIPT, GROW_DISK_SCRIPT } from "../../provider/drivers/xen/scripts";
 import type { GuestState } from "../../provider/models/state";
 import type { ExecOptions, ExecResult, Remote } from "../../provider/ssh/types";
 import * as guest from "../../provider/resources/impl/guest";
@@ -36,7 +36,7 @@ class RecordingDom0 implements Remote {
     return this.result("");
   }
   async script(script: string, args: string[] = [], _opts?: ExecOptions) {
-    const name = script === SHUTDOWN_SCRIPT ? "shutdown" : script === CREATE_SCRIPT ? "create" : script === READ_SCRIPT ? "read" : "other";
+    const name = script === SHUTDOWN_SCRIPT ? "shutdown" : script === CREATE_SCRIPT ? "create" : script === READ_SCRIPT ? "read" : script === GROW_DISK_SCRIPT ? "grow" : "other";
     this.calls.push(`script:${name} ${args.join(" ")}`);
     if (name === "shutdown") return this.result("graceful\n");
     if (name === "create") return this.result("created\n");
@@ -47,13 +47,35 @@ class RecordingDom0 implements Remote {
   }
 }
 
-test("xen: a PV root and data disk grow is a restart that grows the images while the domain is down (never shrinks)", async () => {
+test("xen: a PV root and data disk grow is live: each image grows in place (loop devices re-read); no shutdown, no create", async () => {
   const base = {
     name: "pv1", virtualization: "para", vcpus: 1, memory: "128MiB", boot: { kernel: "/srv/vmlinuz" },
     rootDisk: { baseImage: "/srv/base.img", size: "1GiB" }, dataDisks: [{ name: "data", size: "64MiB" }], hypervisor: hypervisorRef("xen"),
   };
   const olds = (await guest.check({}, base)).inputs;
-  const res = await guest.check(olds, { ...base, rootDisk: { ...base.rootDisk, size: "2GiB" }, dataDisks: [{ name: "data", size: "128MiB" }], allowRestart: true });
+  const res = await guest.check(olds, { ...base, rootDisk: { ...base.rootDisk, size: "2GiB" }, dataDisks: [{ name: "data", size: "128MiB" }] });
+  assert.deepEqual(res.failures, []);
+  const plan = guest.planFor(olds, res.inputs);
+  assert.equal(plan.overall, "live");
+  const dom0 = new RecordingDom0();
+  const changed = new Set(plan.properties.map((p) => p.property));
+  await xenMachineDriver.applyLive(dom0, { olds: olds as unknown as GuestState, news: res.inputs as unknown as GuestState, owner: { token: "0".repeat(32), adopt: false }, changed });
+  assert.deepEqual(dom0.calls.filter((c) => c.startsWith("script:grow ")), [
+    "script:grow /var/lib/xen/pulumi-virt/pv1-root.img 2048",
+    "script:grow /var/lib/xen/pulumi-virt/pv1-data.img 128",
+  ]);
+  assert.ok(!dom0.calls.some((c) => c.startsWith("script:shutdown") || c.startsWith("script:create")), dom0.calls.join("\n"));
+  assert.ok(dom0.calls.includes("upload /etc/xen/pulumi-virt/pv1.cfg"), "the config keeps the new sizes");
+});
+
+test("xen: with a restart, a PV root and data disk grow while the domain is down (never shrinks)", async () => {
+  const base = {
+    name: "pv1", virtualization: "para", vcpus: 1, memory: "128MiB", boot: { kernel: "/srv/vmlinuz" },
+    rootDisk: { baseImage: "/srv/base.img", size: "1GiB" }, dataDisks: [{ name: "data", size: "64MiB" }], hypervisor: hypervisorRef("xen"),
+  };
+  const olds = (await guest.check({}, base)).inputs;
+  // maxMemory makes it a restart; the disk grows ride along.
+  const res = await guest.check(olds, { ...base, maxMemory: "256MiB", rootDisk: { ...base.rootDisk, size: "2GiB" }, dataDisks: [{ name: "data", size: "128MiB" }], allowRestart: true });
   assert.deepEqual(res.failures, []);
   const plan = guest.planFor(olds, res.inputs);
   assert.equal(plan.overall, "restart");

@@ -65,14 +65,16 @@ const GUEST: Record<string, Mutator> = {
   running: (s) => (s.running = !s.running),
   emulated: (s) => (s.hypervisor = { ...s.hypervisor, emulated: !s.hypervisor.emulated }),
   hostIdentity: (s) => (s.hypervisor = { ...s.hypervisor, host: { ...s.hypervisor.host, facts: { ...s.hypervisor.host.facts, machineId: "0".repeat(32) } } }),
-  dataDiskPresent: (s, k) => (s.dataDisks = k === "added" ? [...s.dataDisks, { name: "extra", size: 64, bus: "virtio", deleteOnDestroy: false }] : []),
-  dataDiskSizeMiB: (s, k) => (s.dataDisks = [{ ...s.dataDisks[0], size: k === "up" ? 256 : 64 }]),
-  dataDiskBus: (s) => (s.dataDisks = [{ ...s.dataDisks[0], bus: "scsi" }]),
+  dataDiskPresent: (s, k) => (s.dataDisks = k === "added" ? [...s.dataDisks, { name: "extra", size: 64, bus: "virtio", deleteOnDestroy: false }] : s.dataDisks.slice(1)),
+  dataDiskSataPresent: (s, k) => (s.dataDisks = k === "added" ? [...s.dataDisks, { name: "extra", size: 64, bus: "sata", deleteOnDestroy: false }] : s.dataDisks.slice(0, 1)),
+  dataDiskSizeMiB: (s, k) => (s.dataDisks = [{ ...s.dataDisks[0], size: k === "up" ? 256 : 64 }, ...s.dataDisks.slice(1)]),
+  dataDiskBus: (s) => (s.dataDisks = [{ ...s.dataDisks[0], bus: "scsi" }, ...s.dataDisks.slice(1)]),
 };
 
 /** The view key a mutation of this row changes (per-item rows name their disk). */
 function viewKey(row: string, kind: Kind): string {
   if (row === "dataDiskPresent") return `${row}:${kind === "added" ? "extra" : "data"}`;
+  if (row === "dataDiskSataPresent") return `${row}:${kind === "added" ? "extra" : "logs"}`;
   return row.startsWith("dataDisk") ? `${row}:data` : row;
 }
 
@@ -88,7 +90,7 @@ function baseRaw(resource: MachineResourceName, form: ChangeForm): State {
   return {
     name: "vm", virtualization: form.label, vcpus: 2, maxVcpus: 4, memory: "512MiB", maxMemory: "1GiB",
     boot: { kernel: "/srv/images/vmlinuz", cmdline: full ? "console=ttyS0" : "console=hvc0" },
-    rootDisk: { baseImage: "/srv/images/base.img", size: "1GiB" }, dataDisks: [{ name: "data", size: "128MiB" }],
+    rootDisk: { baseImage: "/srv/images/base.img", size: "1GiB" }, dataDisks: [{ name: "data", size: "128MiB" }, { name: "logs", size: "64MiB", bus: "sata" }],
     network: { bridge: "br0" }, hypervisor: hypervisorRef(full ? "kvm" : "xen"),
   };
 }

@@ -27,6 +27,11 @@ export const kvmCapabilities: CapabilityTable<GuestKey> = {
     shrink: { action: "replace", reason: "disks cannot shrink; a new root disk is made from the base image", destroysData: true },
   },
   rootDiskMode: { change: { action: "replace", reason: "the root disk is rebuilt", destroysData: true } },
+  // virtio disks are PCI devices (ACPI hotplug); scsi disks sit on a virtio-scsi controller libvirt adds if missing.
+  dataDiskPresent: {
+    grow: { action: "live", mechanism: "hot-plug: virsh attach-disk --live --config" },
+    shrink: { action: "live", mechanism: "hot-unplug: virsh detach-disk --live --config, once the guest releases it (the file is kept unless deleteOnDestroy)" },
+  },
   dataDiskSizeMiB: {
     grow: { action: "live", mechanism: "blockresize" },
     shrink: { action: "replace", reason: "disks cannot shrink; the data disk would be recreated empty", destroysData: true },

@@ -1,6 +1,6 @@
 // Domain XML: the definition libvirt gets, with the driver's bookkeeping in <metadata>.
 import { XMLBuilder } from "fast-xml-parser";
-import { diskTargets, domainPaths, stableMac } from "./paths";
+import { diskSerial, diskTargets, domainPaths, stableMac } from "./paths";
 import type { DomainPaths, DomainSpec } from "./types";
 import { validateDomainSpec } from "./validate";
 
@@ -44,7 +44,7 @@ export function buildDomainXml(spec: DomainSpec, paths: DomainPaths = domainPath
       driver: { "@_name": "qemu", "@_type": "qcow2" },
       source: { "@_file": paths.dataDisks[d.name] },
       target: { "@_dev": targets[d.name], "@_bus": d.bus },
-      serial: `pv-${d.name}`,
+      serial: diskSerial(d.name),
     });
   }
   if (spec.cloudInit && paths.seedIso) {

@@ -2,7 +2,7 @@
 import { Remote, RemoteCommandError } from "../../ssh/types";
 import { buildDomainXml, OWNER_NS } from "./domain-xml";
 import { parseQemuImgInfo, parseReadOutput } from "./parse";
-import { domainPaths } from "./paths";
+import { dataDiskPath, domainPaths } from "./paths";
 import { DATA_DISK_SCRIPT, MOVE_DIR_SCRIPT, READ_SCRIPT, REMOVE_FILES_SCRIPT, ROOT_DISK_SCRIPT, SEED_SCRIPT, SHUTDOWN_SCRIPT } from "./scripts";
 import type { DomainPaths, DomainSpec, GuestObserved, LiveChange, QemuImageInfo, StopOutcome } from "./types";
 import { InvalidDomainSpecError, OWNER_TOKEN_RE, validateDomainSpec, validateGuestName } from "./validate";
@@ -67,13 +67,13 @@ export async function applyLive(remote: Remote, name: string, change: LiveChange
     await virsh(remote, ["setmem", "--domain", name, "--size", `${change.memoryMiB * 1024}KiB`, ...scope], `set memory of ${name}`);
   }
   for (const d of change.disks ?? []) {
-    const disk = cur.disks?.find((x) => x.target === d.target);
-    if (!disk) throw new Error(`guest ${name} has no disk ${d.target}`);
+    const disk = cur.disks?.find((x) => (d.path ? x.path === d.path : x.target === d.target));
+    if (!disk) throw new Error(`guest ${name} has no disk ${d.path ?? d.target}`);
     if (d.sizeMiB < disk.sizeMiB) throw new Error(`guest ${name}: disk ${d.target} cannot shrink from ${disk.sizeMiB} to ${d.sizeMiB} MiB`);
     if (d.sizeMiB === disk.sizeMiB) continue;
     // blockresize grows the image file itself, so the change persists without --config.
-    if (running) await virsh(remote, ["blockresize", "--domain", name, "--path", d.target, "--size", `${d.sizeMiB * MiB}B`], `grow ${d.target} of ${name}`);
-    else await remote.exec(["qemu-img", "resize", "-q", disk.path, `${d.sizeMiB}M`], { step: `grow ${d.target} of ${name}` });
+    if (running) await virsh(remote, ["blockresize", "--domain", name, "--path", disk.target, "--size", `${d.sizeMiB * MiB}B`], `grow ${disk.target} of ${name}`);
+    else await remote.exec(["qemu-img", "resize", "-q", disk.path, `${d.sizeMiB}M`], { step: `grow ${disk.target} of ${name}` });
   }
   if (change.autostart !== undefined && change.autostart !== cur.autostart) {
     await virsh(remote, ["autostart", "--domain", name, ...(change.autostart ? [] : ["--disable"])], `autostart of ${name}`);
@@ -222,7 +222,11 @@ export async function destroyGuest(
     await virsh(remote, ["undefine", "--domain", name, "--nvram", "--managed-save", "--snapshots-metadata"], `undefine ${name}`);
     dir = cur.storageGuestDir;
     for (const f of [cur.rootDiskPath, cur.seedIso, cur.consoleLog]) if (f) files.push(f);
-    for (const d of opts.deleteDataDisks) if (cur.dataDiskPaths?.[d]) files.push(cur.dataDiskPaths[d]);
+    // A disk hot-plugged after the definition was written is not in its bookkeeping; its path is derived the same way.
+    for (const d of opts.deleteDataDisks) {
+      const f = cur.dataDiskPaths?.[d] ?? (cur.storageGuestDir ? dataDiskPath(cur.storageGuestDir, d) : undefined);
+      if (f) files.push(f);
+    }
   } else if (opts.storageDir) {
     const p = domainPaths({ name, storageDir: opts.storageDir, dataDisks: opts.deleteDataDisks.map((n) => ({ name: n, sizeMiB: 1, bus: "virtio" as const })), cloudInit: { userData: "" } });
     dir = p.dir;

@@ -1,7 +1,8 @@
 // Public surface of the KVM/QEMU guest driver (libvirt, `virsh` over a Remote). No Pulumi, no ssh2.
 export * from "./types";
 export { kvmCapabilities } from "./capabilities";
-export { domainPaths, consoleLogPath, stableMac, diskTargets } from "./paths";
+export { domainPaths, consoleLogPath, stableMac, diskTargets, dataDiskPath } from "./paths";
+export { attachDataDisk, detachDataDisk, DiskDetachRefusedError, DETACH_WAIT_SEC, freeTarget } from "./hotplug";
 export { InvalidDomainSpecError, validateGuestName, validateDomainSpec } from "./validate";
 export { buildDomainXml } from "./domain-xml";
 export { parseReadOutput, parseQemuImgInfo } from "./parse";

@@ -7,7 +7,8 @@ import { kvmCapabilities } from "./capabilities";
 import { applyLive, claimGuest, createGuest, destroyGuest, readGuest, renameGuest, restartWithDefinition, shutdownGuest, startGuest } from "./guest";
 import { verifyKvm } from "./host";
 import { installKvm, KVM_PACKAGES, prepareKvmHost } from "./install";
-import { diskTargets } from "./paths";
+import { attachDataDisk, detachDataDisk } from "./hotplug";
+import { domainPaths } from "./paths";
 import type { DomainSpec, GuestObserved, LiveChange, StopOutcome as KvmStop } from "./types";
 import { validateDomainSpec } from "./validate";
 
@@ -107,16 +108,19 @@ export const kvmMachineDriver: MachineDriver<GuestState, GuestKey, GuestObserved
   },
   secretKeys: ["cloudInit"],
   sameNameReplacement: "delete-first",
-  async applyLive(remote, { news, changed, owner }) {
+  async applyLive(remote, { olds, news, changed, owner }) {
     const spec = kvmSpec(news, owner.token);
     const live: LiveChange = {};
     if (changed.has("memoryMiB")) live.memoryMiB = spec.memoryMiB;
     if (changed.has("vcpus")) live.vcpus = spec.vcpus;
     if (changed.has("autostart")) live.autostart = spec.autostart;
-    const targets = diskTargets(spec.dataDisks);
-    const disks: { target: string; sizeMiB: number }[] = [];
+    const paths = domainPaths(spec);
+    // Removals first: they free device names the additions may take.
+    for (const d of olds.dataDisks) if (changed.has(`dataDiskPresent:${d.name}`)) await detachDataDisk(remote, news.name, paths.dir, d.name);
+    for (const d of spec.dataDisks) if (changed.has(`dataDiskPresent:${d.name}`)) await attachDataDisk(remote, news.name, paths.dir, d);
+    const disks: NonNullable<LiveChange["disks"]> = [];
     if (changed.has("rootDiskSizeMiB") && spec.rootDisk.sizeMiB) disks.push({ target: "vda", sizeMiB: spec.rootDisk.sizeMiB });
-    for (const d of spec.dataDisks) if (changed.has(`dataDiskSizeMiB:${d.name}`)) disks.push({ target: targets[d.name], sizeMiB: d.sizeMiB });
+    for (const d of spec.dataDisks) if (changed.has(`dataDiskSizeMiB:${d.name}`)) disks.push({ target: d.name, path: paths.dataDisks[d.name], sizeMiB: d.sizeMiB });
     if (disks.length) live.disks = disks;
     if (Object.keys(live).length) await applyLive(remote, news.name, live);
     if (!changed.has("running")) return undefined;

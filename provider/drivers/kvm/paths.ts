@@ -5,7 +5,7 @@ import type { DataDiskSpec, DomainPaths, DomainSpec } from "./types";
 export function domainPaths(spec: Pick<DomainSpec, "name" | "storageDir" | "dataDisks" | "cloudInit">): DomainPaths {
   const dir = `${spec.storageDir.replace(/\/+$/, "")}/${spec.name}`;
   const dataDisks: Record<string, string> = {};
-  for (const d of spec.dataDisks) dataDisks[d.name] = `${dir}/data-${d.name}.qcow2`;
+  for (const d of spec.dataDisks) dataDisks[d.name] = dataDiskPath(dir, d.name);
   return {
     dir,
     rootDisk: `${dir}/root.qcow2`,
@@ -16,6 +16,14 @@ export function domainPaths(spec: Pick<DomainSpec, "name" | "storageDir" | "data
     definition: `${dir}/domain.xml`,
   };
 }
+
+/** A data disk's image in the guest's directory: the same for a disk defined at boot and one hot-plugged later. */
+export function dataDiskPath(guestDir: string, diskName: string): string {
+  return `${guestDir}/data-${diskName}.qcow2`;
+}
+
+/** The serial a data disk shows the guest (/dev/disk/by-id/virtio-pv-<name>), whatever its device name. */
+export const diskSerial = (diskName: string): string => `pv-${diskName}`;
 
 /** The serial console log (written by virtlogd, appended across boots). */
 export function consoleLogPath(spec: Pick<DomainSpec, "name" | "storageDir">): string {

@@ -8,6 +8,7 @@ export const READ_SCRIPT = load("read.sh");
 export const SHUTDOWN_SCRIPT = load("shutdown.sh");
 export const ROOT_DISK_SCRIPT = load("root-disk.sh");
 export const DATA_DISK_SCRIPT = load("data-disk.sh");
+export const DETACH_DISK_SCRIPT = load("detach-disk.sh");
 export const SEED_SCRIPT = load("seed-iso.sh");
 export const REMOVE_FILES_SCRIPT = load("remove-files.sh");
 export const MOVE_DIR_SCRIPT = load("move-dir.sh");

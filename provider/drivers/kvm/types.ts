@@ -102,7 +102,8 @@ export interface QemuImageInfo {
 export interface LiveChange {
   memoryMiB?: number;
   vcpus?: number;
-  disks?: { target: string; sizeMiB: number }[];
+  /** A disk is found by its image path when given (a hot-plugged disk's device name is not its spec position). */
+  disks?: { target: string; path?: string; sizeMiB: number }[];
   autostart?: boolean;
 }
 

@@ -1,5 +1,6 @@
 // Domain I/O through xl over a Remote: create / read / applyLive / restart / destroy.
 import { Remote } from "../../ssh/types";
+import { installHotplugScript } from "./disks";
 import { parseReadOutput } from "./parse";
 import { configPath, DEFAULT_CONFIG_DIR, ownerPath } from "./paths";
 import { CREATE_SCRIPT, DESTROY_SCRIPT, LIVE_SCRIPT, MOVE_OWNER_SCRIPT, READ_SCRIPT, SEED_ROOT_DISK_SCRIPT, SHUTDOWN_SCRIPT } from "./scripts";
@@ -18,7 +19,8 @@ export async function readDomain(remote: Remote, name: string, configDir: string
   return parseReadOutput(name, r.stdout);
 }
 
-async function writeConfig(remote: Remote, spec: XenDomainSpec): Promise<string> {
+/** Writes the config the next `xl create` reads. */
+export async function writeConfig(remote: Remote, spec: XenDomainSpec): Promise<string> {
   const text = renderXlConfig(spec);
   await remote.exec(["mkdir", "-p", spec.configDir], { step: `create ${spec.configDir}` });
   const path = configPath(spec.configDir, spec.name);
@@ -29,6 +31,7 @@ async function writeConfig(remote: Remote, spec: XenDomainSpec): Promise<string>
 /** Write the config and start the domain. Idempotent: a running domain of that name is adopted as is. */
 export async function createDomain(remote: Remote, spec: XenDomainSpec): Promise<{ outcome: CreateOutcome; observed: XenDomainObserved }> {
   const cfg = await writeConfig(remote, spec);
+  if (spec.disks.some((d) => d.script)) await installHotplugScript(remote, spec.configDir);
   const diskArgs = spec.disks.flatMap((d) => [d.path, d.format ?? "raw", d.sizeMiB === undefined ? "" : String(d.sizeMiB)]);
   const r = await remote.script(CREATE_SCRIPT, [spec.name, cfg, spec.running ? "1" : "0", ...diskArgs], {
     step: `create Xen domain ${spec.name}`,

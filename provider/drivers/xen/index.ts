@@ -1,6 +1,6 @@
 // Public surface of the Xen PV guest driver (the `xl` toolstack over a Remote). No Pulumi, no ssh2.
 export * from "./types";
-export { DEFAULT_CONFIG_DIR, CONSOLE_LOG_DIR, configPath, ownerPath, consoleLogPath } from "./paths";
+export { DEFAULT_CONFIG_DIR, CONSOLE_LOG_DIR, configPath, ownerPath, consoleLogPath, hotplugScriptPath } from "./paths";
 export { xenCapabilities } from "./capabilities";
 export { InvalidXenSpecError, validateDomainName, validateXenSpec } from "./validate";
 export { renderXlConfig } from "./xl-config";
@@ -12,3 +12,4 @@ export { verifyXen } from "./host";
 export const kernelIsXenPvCapable = probeKernel;
 export { RemoteCommandError } from "../../ssh/types";
 export { installXen, prepareXenHost, XEN_PACKAGES } from "./install";
+export { attachDisk, detachDisk, growDisk, installHotplugScript } from "./disks";

@@ -4,21 +4,28 @@ import type { Remote } from "../../ssh/types";
 import { ChangeContext, HostDriver, MachineDriver, MachineExistsError, MachineOwnedElsewhereError, Owner, problemsOf, StopOutcome } from "../contract";
 import { alignGuestViews, GuestKey, guestDisplayName, guestInputName, guestView } from "../guest-view";
 import { xenCapabilities } from "./capabilities";
-import { applyLive, claimDomain, createDomain, destroyDomain, readDomain, restartWithConfig, seedRootDisk, shutdownDomain } from "./domain";
+import { applyLive, claimDomain, createDomain, destroyDomain, readDomain, restartWithConfig, seedRootDisk, shutdownDomain, writeConfig } from "./domain";
 import { kernelIsXenPvCapable, verifyXen } from "./host";
 import { installXen, prepareXenHost, XEN_PACKAGES } from "./install";
-import { DEFAULT_CONFIG_DIR, ownerPath } from "./paths";
+import { attachDisk, detachDisk, growDisk } from "./disks";
+import { DEFAULT_CONFIG_DIR, hotplugScriptPath, ownerPath } from "./paths";
 import type { XenDomainObserved, XenDomainSpec, XenLiveChange } from "./types";
 import { validateXenSpec } from "./validate";
+
+const rootDiskImage = (s: GuestState) => `${s.hypervisor.storageDir}/${s.name}-root.img`;
+const dataDiskImage = (s: GuestState, disk: string) => `${s.hypervisor.storageDir}/${s.name}-${disk}.img`;
+const presentKey = (d: GuestState["dataDisks"][number]) => `${d.bus === "sata" ? "dataDiskSataPresent" : "dataDiskPresent"}:${d.name}`;
 
 export function xenSpec(s: GuestState): XenDomainSpec {
   const hv = s.hypervisor;
   const boot: XenDomainSpec["boot"] = "kernel" in s.boot
     ? { kind: "kernel", kernel: s.boot.kernel, ramdisk: s.boot.initrd, extra: s.boot.cmdline }
     : { kind: "bootloader", bootloader: "pygrub" };
+  // Raw images behind the driver's hotplug script (a qcow2 base image is converted when the root disk is seeded).
+  const script = hotplugScriptPath(DEFAULT_CONFIG_DIR);
   const disks: XenDomainSpec["disks"] = [];
-  if (s.rootDisk) disks.push({ path: `${hv.storageDir}/${s.name}-root.img`, vdev: "xvda", sizeMiB: s.rootDisk.size, format: s.rootDisk.baseImage.endsWith(".qcow2") ? "qcow2" : "raw" });
-  s.dataDisks.forEach((d, i) => disks.push({ path: `${hv.storageDir}/${s.name}-${d.name}.img`, vdev: `xvd${String.fromCharCode(98 + i)}`, sizeMiB: d.size, format: "raw" }));
+  if (s.rootDisk) disks.push({ path: rootDiskImage(s), vdev: "xvda", sizeMiB: s.rootDisk.size, format: "raw", script });
+  s.dataDisks.forEach((d, i) => disks.push({ path: dataDiskImage(s, d.name), vdev: `xvd${String.fromCharCode(98 + i)}`, sizeMiB: d.size, format: "raw", script }));
   return {
     name: s.name,
     vcpus: s.vcpus,
@@ -74,7 +81,7 @@ function assertOwned(o: XenDomainObserved | undefined, owner: Owner, name: strin
   throw new MachineOwnedElsewhereError(`Xen domain ${name} belongs to another pulumi-virt resource`);
 }
 
-/** Grows disk images of a stopped domain to their new sizes (never shrinks): xl cannot resize attached disks. */
+/** Grows disk images of a stopped domain to their new sizes (never shrinks), when a restart carries the size change. */
 async function growDisksOffline(remote: Remote, spec: XenDomainSpec, changed: ReadonlySet<string>, s: GuestState): Promise<void> {
   const grow = new Set<string>();
   if (changed.has("rootDiskSizeMiB") && spec.disks[0]?.vdev === "xvda") grow.add("xvda");
@@ -84,6 +91,25 @@ async function growDisksOffline(remote: Remote, spec: XenDomainSpec, changed: Re
     const argv = d.format === "qcow2" ? ["qemu-img", "resize", "-q", d.path, `${d.sizeMiB}M`] : ["truncate", "-s", `>${d.sizeMiB}M`, "--", d.path];
     await remote.exec(argv, { step: `grow disk ${d.vdev} of ${spec.name}` });
   }
+}
+
+const isDiskKey = (k: string) => k === "rootDiskSizeMiB" || k.startsWith("dataDisk");
+
+/**
+ * Disk changes of a domain without restarting it: removed disks unplugged, added ones plugged in, grown images re-read
+ * by their loop devices. A domain that is not running only gets its images grown and its config rewritten (missing
+ * images are made when it starts).
+ */
+async function applyDiskChanges(remote: Remote, olds: GuestState, news: GuestState, changed: ReadonlySet<string>): Promise<void> {
+  const spec = xenSpec(news);
+  const running = exists(await readDomain(remote, news.name));
+  if (running) {
+    for (const d of olds.dataDisks) if (changed.has(presentKey(d))) await detachDisk(remote, news.name, dataDiskImage(olds, d.name));
+    for (const d of news.dataDisks) if (changed.has(presentKey(d))) await attachDisk(remote, news.name, dataDiskImage(news, d.name), d.size, spec.configDir);
+  }
+  if (changed.has("rootDiskSizeMiB") && news.rootDisk?.size) await growDisk(remote, rootDiskImage(news), news.rootDisk.size);
+  for (const d of news.dataDisks) if (changed.has(`dataDiskSizeMiB:${d.name}`)) await growDisk(remote, dataDiskImage(news, d.name), d.size);
+  await writeConfig(remote, spec);
 }
 
 async function restart(remote: Remote, { olds, news, changed, owner }: ChangeContext<GuestState>): Promise<StopOutcome | undefined> {
@@ -155,7 +181,9 @@ export const xenMachineDriver: MachineDriver<GuestState, GuestKey, XenDomainObse
       const { stopped } = await restartWithConfig(remote, spec);
       return spec.running ? undefined : stopped;
     }
-    await applyLive(remote, changed.has("name") ? olds.name : news.name, spec, live);
+    const disks = [...changed].some(isDiskKey);
+    if (Object.keys(live).length || !disks) await applyLive(remote, changed.has("name") ? olds.name : news.name, spec, live);
+    if (disks) await applyDiskChanges(remote, olds, news, changed);
     return undefined;
   },
   async rename(remote, { olds, news }) {

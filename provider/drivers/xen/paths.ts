@@ -16,3 +16,8 @@ export function ownerPath(configDir: string, name: string): string {
 export function consoleLogPath(name: string): string {
   return `${CONSOLE_LOG_DIR}/guest-${name}.log`;
 }
+
+/** The driver's block hotplug script, installed beside the configs (see scripts/hotplug-block.sh). */
+export function hotplugScriptPath(configDir: string): string {
+  return `${configDir.replace(/\/+$/, "")}/hotplug-block.sh`;
+}

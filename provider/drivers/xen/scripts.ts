@@ -12,5 +12,10 @@ export const DESTROY_SCRIPT = load("destroy.sh");
 export const MOVE_OWNER_SCRIPT = load("move-owner.sh");
 export const SEED_ROOT_DISK_SCRIPT = load("seed-root-disk.sh");
 export const VERIFY_SCRIPT = load("verify.sh");
+export const ATTACH_DISK_SCRIPT = load("attach-disk.sh");
+export const DETACH_DISK_SCRIPT = load("detach-disk.sh");
+export const GROW_DISK_SCRIPT = load("grow-disk.sh");
+/** Installed on the host (libxl runs it), not sent through `sh -c`. */
+export const HOTPLUG_BLOCK_SCRIPT = load("hotplug-block.sh");
 /** Is a kernel image bootable as a Xen PV guest? The method is described in host.ts. */
 export const KERNEL_PROBE_SCRIPT = load("kernel-probe.sh");

@@ -12,6 +12,8 @@ export interface XenDisk {
   /** When set and the file is missing, createDomain creates it with this size. */
   sizeMiB?: number;
   format?: "raw" | "qcow2";
+  /** The hotplug script libxl runs for it (absolute path); unset: Xen's own `block` script. */
+  script?: string;
 }
 
 export interface XenDomainSpec {

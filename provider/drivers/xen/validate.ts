@@ -72,6 +72,7 @@ export function validateXenSpec(spec: XenDomainSpec): void {
     if (d.format !== undefined && d.format !== "raw" && d.format !== "qcow2")
       throw new InvalidXenSpecError(`disk ${d.vdev} format must be "raw" or "qcow2"`);
     if (d.sizeMiB !== undefined) validateInt(`disk ${d.vdev} sizeMiB`, d.sizeMiB, 1, 64 * 1024 * 1024);
+    if (d.script !== undefined) validatePath(`disk ${d.vdev} script`, d.script);
   }
   if (spec.network) {
     if (typeof spec.network.bridge !== "string" || !BRIDGE_RE.test(spec.network.bridge))

@@ -22,7 +22,8 @@ export function renderXlConfig(spec: XenDomainSpec): string {
   } else {
     lines.push(`bootloader = ${q(spec.boot.bootloader)}`);
   }
-  const disks = spec.disks.map((d) => q(`format=${d.format ?? "raw"}, vdev=${d.vdev}, access=rw, target=${d.path}`));
+  // target= must come last: xl reads the rest of the spec as the target.
+  const disks = spec.disks.map((d) => q(`format=${d.format ?? "raw"}, vdev=${d.vdev}, access=rw, ${d.script ? `script=${d.script}, ` : ""}target=${d.path}`));
   lines.push(`disk = [ ${disks.join(", ")} ]`);
   if (spec.network) {
     const vif = [`bridge=${spec.network.bridge}`, ...(spec.network.mac ? [`mac=${spec.network.mac.toLowerCase()}`] : [])].join(",");
