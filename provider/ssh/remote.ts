@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { appendFileSync } from "node:fs";
 import type { SFTPWrapper } from "ssh2";
 import { ConnectionArgs, connectionKey, parseConnection } from "./connection";
-import { HostConnection, SshPool } from "./pool";
+import { ChannelRefused, HostConnection, SshPool } from "./pool";
 import { commandLine } from "./quote";
 import { COALESCED_TIMEOUT_CODE, combinedScript, parseCombined } from "./coalesce";
 import { CommandRunner, ExecRunner, Privilege, RawResult, RunFailure } from "./runner";
@@ -246,17 +246,25 @@ export class SshRemote implements Remote {
 
   private async withSftp<T>(use: (sftp: SFTPWrapper) => Promise<T>): Promise<T> {
     this.host.retain();
-    await this.host.channels.acquire();
     try {
-      const sftp = await this.host.withClient((c) => this.host.openSftp(c));
-      this.host.countCommand();
-      try {
-        return await use(sftp);
-      } finally {
-        sftp.end();
+      for (;;) {
+        await this.host.channels.acquire();
+        try {
+          const sftp = await this.host.withClient((c) => this.host.openSftp(c));
+          this.host.countCommand();
+          try {
+            return await use(sftp);
+          } finally {
+            sftp.end();
+          }
+        } catch (e) {
+          // Over the server's MaxSessions: queue for the next channel (see HostConnection.openChannel).
+          if (!(e instanceof ChannelRefused)) throw e;
+        } finally {
+          this.host.channels.release();
+        }
       }
     } finally {
-      this.host.channels.release();
       this.host.release();
     }
   }
