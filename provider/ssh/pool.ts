@@ -227,6 +227,11 @@ export class HostConnection {
     return () => this.closeListeners.delete(listener);
   }
 
+  /** Whether the connection is up now (no dial needed for the next command). */
+  get connected(): boolean {
+    return this.client !== undefined;
+  }
+
   /** The connected client; concurrent first callers share one handshake. */
   getClient(): Promise<Client> {
     if (this.client) return Promise.resolve(this.client);

@@ -318,6 +318,11 @@ class ShellSession {
   }
 }
 
+/** How long a new shell may take to start for a command with this timeout. */
+export function shellStartLimitMs(dialTimeoutMs: number, commandTimeoutMs: number): number {
+  return Math.max(dialTimeoutMs, commandTimeoutMs);
+}
+
 /** The sessions of one host for one privilege (plain or sudo). Sessions hold a channel permit while open. */
 export class SessionRunner implements CommandRunner {
   private static readonly registry = new WeakMap<HostConnection, Map<boolean, SessionRunner>>();
@@ -356,20 +361,15 @@ export class SessionRunner implements CommandRunner {
   ) {}
 
   async run(req: RunRequest): Promise<RawResult> {
-    // The command's timeout bounds waiting for a shell too: a loaded host can take longer than a dial to start one.
-    const startedAt = Date.now();
-    const s = await this.acquire(Math.max(this.host.conn.dialTimeoutMs, req.timeoutMs));
-    const left = req.timeoutMs - (Date.now() - startedAt);
-    if (left <= 0) {
-      this.giveBack(s);
-      throw new RunFailure("timeout", `timed out after ${req.timeoutMs} ms waiting for a remote shell; the command did not run`);
-    }
+    // A new shell may take as long as the command itself may (a loaded host can take longer than a dial to start
+    // one); the watchdog in remote.ts allows for both.
+    const s = await this.acquire(shellStartLimitMs(this.host.conn.dialTimeoutMs, req.timeoutMs));
     this.host.countCommand();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       s.abandon("timed out");
-    }, left);
+    }, req.timeoutMs);
     try {
       return await s.run(req);
     } catch (err) {
