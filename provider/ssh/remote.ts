@@ -199,7 +199,10 @@ export class SshRemote implements Remote {
       // the connection is dialled, so the host's reads that arrive meanwhile share its first round trip. A failed
       // dial fails each read as its own command would (no second dial).
       w.dialling = true;
-      this.host.getClient().then(flush, (err: Error) => {
+      // Held while dialling: an unreferenced socket alone would let node exit under the waiting reads.
+      this.host.retain();
+      const dialled = this.host.getClient().finally(() => this.host.release());
+      dialled.then(flush, (err: Error) => {
         if (this.windows.get(privilege.sudo) === w) this.windows.delete(privilege.sudo);
         for (const q of w.parts) {
           const display = shown(commandLine(["sh", "-c", q.script, "sh", ...q.args]));
