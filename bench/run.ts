@@ -60,13 +60,29 @@ function createRows(c: CreateResults): Row[] {
   return [
     { id: "P1", measure: `SSH handshakes, pulumi up of ${n}`, value: h.virt, unit: "", baseline: `connection-per-command ${cell(h.percommand, "")}`, ratio: ratio(h.percommand, h.virt), goal: `= ${c.hosts} (hosts)`, met: h.virt.max <= c.hosts },
     { id: "P1", measure: "  (OpenSSH floor, one ssh per host)", value: h.floor, unit: "", baseline: "", goal: "" },
-    { id: "P3", measure: `wall time, pulumi up of ${n}`, value: w.virt, unit: "s", baseline: `floor ${cell(w.floor, "s")} s`, ratio: ratio(w.virt, w.floor), goal: "<= 1.5x floor", met: w.virt.median / w.floor.median <= 1.5 },
+    { id: "P3", measure: `wall time, pulumi up of ${n}`, value: w.virt, unit: "s", baseline: `floor ${cell(w.floor, "s")} s`, ratio: ratio(w.virt, w.floor), goal: "" },
     { id: "P3", measure: "  vs connection-per-command (speed-up)", value: w.virt, unit: "s", baseline: `per-command ${cell(w.percommand, "s")} s`, ratio: ratio(w.percommand, w.virt), goal: ">= 3x faster", met: w.percommand.median / w.virt.median >= 3 },
     { id: "P3", measure: `wall time, pulumi destroy of ${n}`, value: c.destroyMs.virt, unit: "s", baseline: `floor (lxc-destroy -f) ${cell(c.destroyMs.floor, "s")} s`, ratio: ratio(c.destroyMs.virt, c.destroyMs.floor), goal: "" },
     { id: "P3", measure: "  destroy vs connection-per-command (speed-up)", value: c.destroyMs.virt, unit: "s", baseline: `per-command ${cell(c.destroyMs.percommand, "s")} s`, ratio: ratio(c.destroyMs.percommand, c.destroyMs.virt), goal: "" },
     { id: "P3", measure: "  pulumi up of an empty program", value: w.emptyUp, unit: "s", baseline: "(engine + program start-up)", goal: "" },
     // What the containers themselves cost through pulumi-virt, next to what they cost in the shell loop.
-    { id: "P3", measure: "  up minus the empty up", value: minus(w.virt, w.emptyUp), unit: "s", baseline: `floor ${cell(w.floor, "s")} s`, ratio: ratio(minus(w.virt, w.emptyUp), w.floor), goal: "" },
+    // Provider-attributable time (issue 26): what the containers cost through pulumi-virt beyond the engine's own start-up.
+    { id: "P3", measure: "  up minus the empty up", value: minus(w.virt, w.emptyUp), unit: "s", baseline: `floor ${cell(w.floor, "s")} s`, ratio: ratio(minus(w.virt, w.emptyUp), w.floor), goal: "<= 1.3x floor", met: median(minus(w.virt, w.emptyUp)) / w.floor.median <= 1.3 },
+    ...commandRows(c),
+  ];
+}
+
+const median = (s: Summary) => s.median;
+
+/** @pulumi/command's real plugin, when it was installed for this run (three remote.Commands per container). */
+function commandRows(c: CreateResults): Row[] {
+  const m = c.command;
+  if (!m) return [];
+  const w = c.wallMs;
+  return [
+    { id: "P3", measure: "  vs @pulumi/command remote.Command (speed-up)", value: w.virt, unit: "s", baseline: `remote.Command ${cell(m.upMs, "s")} s`, ratio: ratio(m.upMs, w.virt), goal: ">= 2x faster", met: m.upMs.median / w.virt.median >= 2 },
+    { id: "P3", measure: "  @pulumi/command handshakes", value: c.handshakes.virt, unit: "", baseline: `remote.Command ${cell(m.handshakes, "")}`, ratio: ratio(m.handshakes, c.handshakes.virt), goal: `= ${c.hosts} (hosts)`, met: c.handshakes.virt.max <= c.hosts },
+    { id: "P3", measure: "  destroy vs @pulumi/command", value: c.destroyMs.virt, unit: "s", baseline: `remote.Command ${cell(m.destroyMs, "s")} s`, ratio: ratio(m.destroyMs, c.destroyMs.virt), goal: "" },
   ];
 }
 
@@ -197,8 +213,8 @@ async function main(): Promise<void> {
     printScaleTable(scale);
   }
   console.log("");
-  console.log("Notes: @pulumi/command's plugin cannot be obtained here, so the connection-per-command baseline is a bench");
-  console.log("dynamic resource (bench/fixtures/percommand) that opens a NEW ssh2 connection per command, as remote.Command does.");
+  console.log("Notes: the connection-per-command baseline is a bench dynamic resource (bench/fixtures/percommand) that opens a NEW");
+  console.log("ssh2 connection per command; the @pulumi/command rows (bench/fixtures/command) run only when its plugin is installed.");
   console.log("Handshakes are 'Accepted publickey' lines of a bench-only sshd (port 2299) in each host's namespaces.");
   console.log(`Results: ${out}`);
 }

@@ -159,4 +159,9 @@ export interface HostDriver {
   /** Prepares the host for machines (e.g. the storage directory); not run on refresh. */
   prepare(remote: Remote, storageDir: string): Promise<void>;
   install(remote: Remote): Promise<void>;
+  /**
+   * Refresh only: start reading every machine of this kind on the host now, so the engine's later refresh reads of
+   * them are answered without a round trip of their own (the read rides with the verify; ssh/read-batch.ts).
+   */
+  prefetchForRefresh?(remote: Remote): void;
 }

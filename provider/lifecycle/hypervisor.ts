@@ -74,6 +74,7 @@ async function apply(s: HypervisorState, refresh = false): Promise<EngineProps> 
   const backend = backendFor(s.kind);
   const remote = refresh ? forRefresh(remoteFor(s.host)) : remoteFor(s.host);
   let verified: { version: string; details: Record<string, unknown> };
+  if (refresh) backend.host.prefetchForRefresh?.(remote);
   try {
     verified = await backend.host.verify(remote);
   } catch (e) {

@@ -34,8 +34,20 @@ function emptyStats(): HostStats {
 /** FIFO counting semaphore. `onPressure` lets an owner give a permit back (close an idle session) when someone waits. */
 export class Semaphore {
   private readonly waiters: Array<() => void> = [];
+  /** Permits to drop at their next release (the server allows fewer channels than we thought). */
+  private retiring = 0;
   onPressure?: () => void;
   constructor(private free: number) {}
+
+  /** Whether someone waits for a permit. */
+  get contended(): boolean {
+    return this.waiters.length > 0;
+  }
+
+  /** One permit, held by the caller, is not handed out again after its release. */
+  retire(): void {
+    this.retiring++;
+  }
 
   acquire(): Promise<void> {
     if (this.free > 0 && this.waiters.length === 0) {
@@ -49,6 +61,10 @@ export class Semaphore {
   }
 
   release(): void {
+    if (this.retiring > 0) {
+      this.retiring--;
+      return;
+    }
     const next = this.waiters.shift();
     if (next) next();
     else this.free++;
@@ -86,6 +102,9 @@ export class SshConnectionError extends Error {
     this.name = "SshConnectionError";
   }
 }
+
+/** The server refused a channel while others of ours were open: queue for one of ours to close, then open again. */
+export class ChannelRefused extends SshConnectionError {}
 
 function describeDialError(conn: ConnectionArgs, err: Error & { code?: string; level?: string }): string {
   const where = transportLabel(conn);
@@ -134,6 +153,10 @@ export class HostConnection {
   private liveness?: NodeJS.Timeout;
   private readonly jump?: HostConnection;
   private readonly closeListeners = new Set<() => void>();
+  /** Channels of ours open or being opened now. */
+  private openChannels = 0;
+  /** Channel opens the server refused while ours were open (each lowered this connection's limit by one). */
+  channelsRefused = 0;
 
   constructor(
     readonly conn: ConnectionArgs,
@@ -204,6 +227,11 @@ export class HostConnection {
     return () => this.closeListeners.delete(listener);
   }
 
+  /** Whether the connection is up now (no dial needed for the next command). */
+  get connected(): boolean {
+    return this.client !== undefined;
+  }
+
   /** The connected client; concurrent first callers share one handshake. */
   getClient(): Promise<Client> {
     if (this.client) return Promise.resolve(this.client);
@@ -243,26 +271,56 @@ export class HostConnection {
 
   /** Open an exec channel. The caller holds a channel permit. */
   openExec(c: Client, command: string): Promise<ClientChannel> {
-    return new Promise((resolve, reject) => {
-      c.exec(command, (err, stream) => {
-        if (err) return reject(new SshConnectionError(`cannot open a channel on ${this.label}: ${err.message}`));
-        this.countChannel();
-        // A broken channel also shows up as "close", which the owner handles; an unhandled "error" would crash node.
-        stream.on("error", () => undefined);
-        resolve(stream);
-      });
-    });
+    return this.openChannel("a channel", () =>
+      new Promise((resolve, reject) => {
+        c.exec(command, (err, stream) => {
+          if (err) return reject(err);
+          // A broken channel also shows up as "close", which the owner handles; an unhandled "error" would crash node.
+          stream.on("error", () => undefined);
+          resolve(stream);
+        });
+      }),
+    );
   }
 
   openSftp(c: Client): Promise<SFTPWrapper> {
-    return new Promise((resolve, reject) => {
-      c.sftp((err, sftp) => {
-        if (err) return reject(new SshConnectionError(`cannot open sftp on ${this.label}: ${err.message}`));
-        this.countChannel();
-        sftp.on("error", () => undefined);
-        resolve(sftp);
-      });
-    });
+    return this.openChannel("sftp", () =>
+      new Promise((resolve, reject) => {
+        c.sftp((err, sftp) => {
+          if (err) return reject(err);
+          sftp.on("error", () => undefined);
+          resolve(sftp);
+        });
+      }),
+    );
+  }
+
+  /**
+   * Opens a channel; the caller holds a permit. A server below our maxChannels (sshd's MaxSessions, 10 by default,
+   * may be set lower) refuses the open ("open failed") while other channels of ours are open: that permit is then
+   * retired (this connection's limit learns the server's) and ChannelRefused tells the caller to queue for the next
+   * channel instead of failing. Bounded: each refusal retires one permit; with none of ours open it is an error.
+   */
+  private async openChannel<T extends { once(event: "close", l: () => void): unknown }>(what: string, open: () => Promise<T>): Promise<T> {
+    let ch: T;
+    // Counted from the request on: the server answers opens before it confirms the exec of earlier ones.
+    this.openChannels++;
+    try {
+      ch = await open();
+    } catch (e) {
+      this.openChannels--;
+      const msg = (e as Error).message;
+      if (!/open failed|administratively prohibited/i.test(msg) || this.openChannels === 0) {
+        throw new SshConnectionError(`cannot open ${what} on ${this.label}: ${msg}`);
+      }
+      // The permit the caller holds is not handed out again after its release: one fewer channel from now on.
+      this.channels.retire();
+      this.channelsRefused++;
+      throw new ChannelRefused(`${this.label} refused ${what} while ${this.openChannels} other channels of ours were open or opening (its MaxSessions)`);
+    }
+    ch.once("close", () => this.openChannels--);
+    this.countChannel();
+    return ch;
   }
 
   countCommand(): void {

@@ -11,15 +11,18 @@
 //    SNAPSHOT_TTL ms are answered from that snapshot. A key missing from the snapshot is read again (a refresh must
 //    never drop a resource on old news), and any strict read (the observe after create/update) discards the
 //    host's snapshot, so state read before a change is not served after it.
-import { forRefresh } from "./refresh";
+import { baseRemote, forRefresh } from "./refresh";
 import type { Remote } from "./types";
 
 /** Idle gap that closes a window. PULUMI_VIRT_READ_BATCH_MS overrides it; 0 turns batching off (one round trip per read). */
 const DEFAULT_IDLE_MS = 15;
 /** Upper bound on the delay a read can get from waiting for others. */
 const MAX_WAIT_MS = 100;
-/** How long a host snapshot answers refresh reads. */
-const SNAPSHOT_TTL_MS = 5_000;
+/**
+ * How long a host snapshot answers refresh reads: about one refresh run (the engine reaches a host's last container
+ * tens of seconds after its first at 20 hosts and more); any change on the host discards the snapshot earlier.
+ */
+const SNAPSHOT_TTL_MS = 60_000;
 
 export interface ReadOptions {
   /** Accept state from a host snapshot up to SNAPSHOT_TTL_MS old (refresh). Default: read after asking. */
@@ -68,13 +71,29 @@ export class KeyedReads<T> {
   constructor(private readonly reader: KeyedReader<T>) {}
 
   /** Something changed on the host: its refresh snapshot (and any being taken) must not answer later reads. */
-  hostChanged(remote: Remote): void {
+  hostChanged(anyRemote: Remote): void {
+    const remote = baseRemote(anyRemote);
     this.snapshots.delete(remote);
     this.invalidatedAt.set(remote, Date.now());
   }
 
+  /**
+   * Refresh only: take the host's snapshot now (riding the same window as whatever read comes with it, e.g. the
+   * Hypervisor's verify), so the refresh reads of its objects that the engine sends later cost no round trip.
+   * Errors are left to those later reads, which then read for themselves.
+   */
+  prefetch(anyRemote: Remote): void {
+    const remote = baseRemote(anyRemote);
+    if (idleMs() === 0 || this.snapshotting.get(remote)) return;
+    const snap = this.snapshots.get(remote);
+    if (snap && Date.now() - snap.takenAt < SNAPSHOT_TTL_MS) return;
+    this.openWindow(remote, true);
+  }
+
   /** The state of one key, read together with the host's other keys asked for at about the same time. */
-  read(remote: Remote, key: string, opts: ReadOptions = {}): Promise<T | undefined> {
+  read(anyRemote: Remote, key: string, opts: ReadOptions = {}): Promise<T | undefined> {
+    // Per-host state is keyed by the host's own Remote, whichever wrapper (forRefresh) the read came through.
+    const remote = baseRemote(anyRemote);
     const idle = idleMs();
     if (idle === 0) return this.reader.readOne(remote, key);
     if (!opts.hostSnapshot) {
@@ -86,20 +105,25 @@ export class KeyedReads<T> {
       const taking = this.snapshotting.get(remote);
       if (taking) return taking.then(() => this.fromSnapshot(remote, key) ?? this.read(remote, key, opts));
     }
+    const w = this.openWindow(remote, !!opts.hostSnapshot);
+    return new Promise<T | undefined>((resolve, reject) => {
+      const list = w.waiters.get(key) ?? [];
+      list.push({ resolve, reject });
+      w.waiters.set(key, list);
+    });
+  }
+
+  /** The host's open window (a new one if none), its idle timer restarted. */
+  private openWindow(remote: Remote, wantsSnapshot: boolean): Window<T> {
     let win = this.windows.get(remote);
     if (!win) {
       win = { waiters: new Map(), wantsSnapshot: false, openedAt: Date.now() };
       this.windows.set(remote, win);
     }
     const w = win;
-    w.wantsSnapshot ||= !!opts.hostSnapshot;
-    const p = new Promise<T | undefined>((resolve, reject) => {
-      const list = w.waiters.get(key) ?? [];
-      list.push({ resolve, reject });
-      w.waiters.set(key, list);
-    });
+    w.wantsSnapshot ||= wantsSnapshot;
     if (w.timer) clearTimeout(w.timer);
-    const wait = Math.max(0, Math.min(idle, w.openedAt + MAX_WAIT_MS - Date.now()));
+    const wait = Math.max(0, Math.min(idleMs(), w.openedAt + MAX_WAIT_MS - Date.now()));
     w.timer = setTimeout(() => {
       if (this.windows.get(remote) === w) this.windows.delete(remote);
       const done = this.flush(remote, w);
@@ -108,7 +132,7 @@ export class KeyedReads<T> {
         void done.finally(() => this.snapshotting.get(remote) === done && this.snapshotting.delete(remote));
       }
     }, wait);
-    return p;
+    return w;
   }
 
   private fromSnapshot(remote: Remote, key: string): T | undefined {
@@ -129,6 +153,7 @@ export class KeyedReads<T> {
       }
       for (const k of asked) settle(k, (w) => w.resolve(states.get(k)));
     } catch (batchErr) {
+      if (asked.length === 0) return; // a prefetch: the reads that come later read for themselves
       if (asked.length === 1) return settle(asked[0], (w) => w.reject(batchErr));
       // One bad key must not fail its neighbours' reads: retry each alone, so errors land where they belong.
       await Promise.all(

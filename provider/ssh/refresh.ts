@@ -9,10 +9,19 @@ const REFRESH_COALESCE_IDLE_MS = 100;
  * host's Host, Hypervisor and resource reads should share one round trip.
  */
 export function forRefresh(remote: Remote): Remote {
-  return {
+  const wrapped: Remote & { [BASE]?: Remote } = {
     label: remote.label,
     exec: (argv, opts) => remote.exec(argv, opts),
     upload: (path, content, opts) => remote.upload(path, content, opts),
     script: (script, args, opts) => remote.script(script, args, opts?.coalesce ? { coalesceIdleMs: REFRESH_COALESCE_IDLE_MS, ...opts } : opts),
   };
+  wrapped[BASE] = baseRemote(remote);
+  return wrapped;
+}
+
+const BASE = Symbol("pulumi-virt.refresh.base");
+
+/** The Remote a forRefresh wrapper stands for (itself otherwise): one identity per host, for per-host batching state. */
+export function baseRemote(remote: Remote): Remote {
+  return (remote as Remote & { [BASE]?: Remote })[BASE] ?? remote;
 }

@@ -3,12 +3,12 @@ import { randomBytes } from "node:crypto";
 import { appendFileSync } from "node:fs";
 import type { SFTPWrapper } from "ssh2";
 import { ConnectionArgs, connectionKey, parseConnection } from "./connection";
-import { HostConnection, SshPool } from "./pool";
+import { ChannelRefused, HostConnection, SshPool } from "./pool";
 import { commandLine } from "./quote";
 import { COALESCED_TIMEOUT_CODE, combinedScript, parseCombined } from "./coalesce";
 import { CommandRunner, ExecRunner, Privilege, RawResult, RunFailure } from "./runner";
 import { redact } from "./secrets";
-import { SessionRunner } from "./session";
+import { SessionRunner, shellStartLimitMs } from "./session";
 import { ExecOptions, ExecResult, Remote, RemoteCommandError } from "./types";
 
 const DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024;
@@ -48,7 +48,7 @@ export class SshRemote implements Remote {
   private readonly host: HostConnection;
   private readonly runners = new Map<boolean, CommandRunner>();
   /** Open coalescing windows, by privilege (sudo or not): only reads of one privilege travel together. */
-  private readonly windows = new Map<boolean, { parts: QueuedRead[]; openedAt: number; idle: number; timer?: NodeJS.Timeout }>();
+  private readonly windows = new Map<boolean, { parts: QueuedRead[]; openedAt: number; idle: number; timer?: NodeJS.Timeout; dialling?: boolean }>();
 
   constructor(
     readonly conn: ConnectionArgs,
@@ -133,13 +133,13 @@ export class SshRemote implements Remote {
         maxOutputBytes: opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT,
       });
       // Watchdog for a link that stops answering (cable cut, host frozen): waiting for a channel, or for the kill
-      // of a timed-out command, can otherwise hang on TCP retransmits for minutes. Past the command's timeout plus
-      // a dial's worth of grace, fail the command and drop the connection; the next command reconnects.
+      // of a timed-out command, can otherwise hang on TCP retransmits for minutes. Past a dial, a shell's start and the
+      // command's timeout plus grace, fail the command and drop the connection; the next command reconnects.
       const stalled = new Promise<never>((_, reject) => {
         watchdog = setTimeout(() => {
           this.host.close();
           reject(new RunFailure("timeout", `timed out after ${timeoutMs} ms and the connection stopped answering (it was closed; the next command reconnects); the command may or may not have taken effect`));
-        }, timeoutMs + this.conn.dialTimeoutMs + WATCHDOG_GRACE_MS);
+        }, this.conn.dialTimeoutMs + shellStartLimitMs(this.conn.dialTimeoutMs, timeoutMs) + timeoutMs + WATCHDOG_GRACE_MS);
       });
       raw = await Promise.race([running, stalled]);
     } catch (err) {
@@ -186,11 +186,30 @@ export class SshRemote implements Remote {
     // The most patient read sets the window: a refresh read joining a short window keeps it open longer.
     w.idle = Math.max(w.idle, idle);
     const p = new Promise<ExecResult>((resolve, reject) => w.parts.push({ script, args, opts, resolve, reject }));
+    if (w.dialling) return p;
     if (w.timer) clearTimeout(w.timer);
     const wait = Math.max(0, Math.min(w.idle, w.openedAt + Math.max(50, w.idle * COALESCE_MAX_WAIT_FACTOR) - Date.now()));
-    w.timer = setTimeout(() => {
+    const flush = () => {
       if (this.windows.get(privilege.sudo) === w) this.windows.delete(privilege.sudo);
       void this.flushCoalesced(w.parts, privilege.sudo);
+    };
+    w.timer = setTimeout(() => {
+      if (this.host.connected) return flush();
+      // The host is not connected yet (a dial takes 0.2 s to seconds on a loaded fleet): the window stays open while
+      // the connection is dialled, so the host's reads that arrive meanwhile share its first round trip. A failed
+      // dial fails each read as its own command would (no second dial).
+      w.dialling = true;
+      // Held while dialling: an unreferenced socket alone would let node exit under the waiting reads.
+      this.host.retain();
+      const dialled = this.host.getClient().finally(() => this.host.release());
+      dialled.then(flush, (err: Error) => {
+        if (this.windows.get(privilege.sudo) === w) this.windows.delete(privilege.sudo);
+        for (const q of w.parts) {
+          const display = shown(commandLine(["sh", "-c", q.script, "sh", ...q.args]));
+          const where = `${q.opts.step ? `${q.opts.step}: ` : ""}command on ${this.label}`;
+          q.reject(new RemoteCommandError(this.label, display, null, "", q.opts.step, redact(`${where} could not run: ${err?.message ?? String(err)}`)));
+        }
+      });
     }, wait);
     return p;
   }
@@ -246,17 +265,25 @@ export class SshRemote implements Remote {
 
   private async withSftp<T>(use: (sftp: SFTPWrapper) => Promise<T>): Promise<T> {
     this.host.retain();
-    await this.host.channels.acquire();
     try {
-      const sftp = await this.host.withClient((c) => this.host.openSftp(c));
-      this.host.countCommand();
-      try {
-        return await use(sftp);
-      } finally {
-        sftp.end();
+      for (;;) {
+        await this.host.channels.acquire();
+        try {
+          const sftp = await this.host.withClient((c) => this.host.openSftp(c));
+          this.host.countCommand();
+          try {
+            return await use(sftp);
+          } finally {
+            sftp.end();
+          }
+        } catch (e) {
+          // Over the server's MaxSessions: queue for the next channel (see HostConnection.openChannel).
+          if (!(e instanceof ChannelRefused)) throw e;
+        } finally {
+          this.host.channels.release();
+        }
       }
     } finally {
-      this.host.channels.release();
       this.host.release();
     }
   }

@@ -3,7 +3,7 @@
 // bytes and exit codes; remote.ts turns failures into RemoteCommandError.
 import { randomBytes } from "node:crypto";
 import type { ClientChannel } from "ssh2";
-import type { HostConnection } from "./pool";
+import { ChannelRefused, type HostConnection } from "./pool";
 import { concatBytes } from "./bytes";
 import { commandLine } from "./quote";
 
@@ -139,11 +139,16 @@ export class ExecRunner implements CommandRunner {
   ) {}
 
   async run(req: RunRequest): Promise<RawResult> {
-    await this.host.channels.acquire();
-    try {
-      return await this.runOnChannel(req);
-    } finally {
-      this.host.channels.release();
+    for (;;) {
+      await this.host.channels.acquire();
+      try {
+        return await this.runOnChannel(req);
+      } catch (e) {
+        // The server allows fewer channels than maxChannels: queue for the next one (the limit has learnt it).
+        if (!(e instanceof ChannelRefused)) throw e;
+      } finally {
+        this.host.channels.release();
+      }
     }
   }
 

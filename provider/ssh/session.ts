@@ -21,7 +21,7 @@
 import { randomBytes } from "node:crypto";
 import type { ClientChannel } from "ssh2";
 import { concatBytes } from "./bytes";
-import type { HostConnection, SshPool } from "./pool";
+import { ChannelRefused, type HostConnection, type SshPool } from "./pool";
 import { commandLine } from "./quote";
 import { CommandRunner, FailureKind, KILL_TREE_SCRIPT, Privilege, RawResult, RunFailure, RunRequest, SudoResponder, sudoArgv, sudoPrompt } from "./runner";
 
@@ -318,6 +318,11 @@ class ShellSession {
   }
 }
 
+/** How long a new shell may take to start for a command with this timeout. */
+export function shellStartLimitMs(dialTimeoutMs: number, commandTimeoutMs: number): number {
+  return Math.max(dialTimeoutMs, commandTimeoutMs);
+}
+
 /** The sessions of one host for one privilege (plain or sudo). Sessions hold a channel permit while open. */
 export class SessionRunner implements CommandRunner {
   private static readonly registry = new WeakMap<HostConnection, Map<boolean, SessionRunner>>();
@@ -356,7 +361,9 @@ export class SessionRunner implements CommandRunner {
   ) {}
 
   async run(req: RunRequest): Promise<RawResult> {
-    const s = await this.acquire();
+    // A new shell may take as long as the command itself may (a loaded host can take longer than a dial to start
+    // one); the watchdog in remote.ts allows for both.
+    const s = await this.acquire(shellStartLimitMs(this.host.conn.dialTimeoutMs, req.timeoutMs));
     this.host.countCommand();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -378,22 +385,32 @@ export class SessionRunner implements CommandRunner {
     } finally {
       clearTimeout(timer);
       if (timedOut) s.dropChannel();
-      if (!s.dead && !this.wakeOne(s)) this.idle.push(s);
+      this.giveBack(s);
     }
   }
 
-  private async acquire(): Promise<ShellSession> {
+  private giveBack(s: ShellSession): void {
+    if (s.dead || this.wakeOne(s)) return;
+    // Someone (an sftp upload, the other privilege's shells) waits for a channel: this shell's is theirs.
+    if (this.host.channels.contended) s.close("its channel is wanted elsewhere");
+    else this.idle.push(s);
+  }
+
+  private async acquire(startTimeoutMs: number): Promise<ShellSession> {
     for (;;) {
       let s: ShellSession | undefined;
       while ((s = this.idle.pop())) if (!s.dead) return s;
-      if (this.count < this.host.conn.maxChannels) {
+      // Channels the server refused (its MaxSessions below maxChannels) lower the number of shells for good.
+      if (this.count < Math.max(1, this.host.conn.maxChannels - this.host.channelsRefused)) {
         this.count++;
         try {
-          return await this.startSession();
+          return await this.startSession(startTimeoutMs);
         } catch (err) {
           this.count--;
           this.wakeOne(undefined);
-          throw err;
+          // Refused over the server's limit: wait below for one of our shells to come free.
+          if (!(err instanceof ChannelRefused)) throw err;
+          continue;
         }
       }
       s = await new Promise<ShellSession | undefined>((resolve) => this.waiters.push(resolve));
@@ -401,7 +418,7 @@ export class SessionRunner implements CommandRunner {
     }
   }
 
-  private async startSession(): Promise<ShellSession> {
+  private async startSession(startTimeoutMs: number): Promise<ShellSession> {
     await this.host.channels.acquire();
     let released = false;
     const releasePermit = () => {
@@ -414,7 +431,7 @@ export class SessionRunner implements CommandRunner {
         const prompt = sudoPrompt();
         const argv = [...sudoArgv(this.privilege, prompt), "sh", "-c", `echo ${START_MARK}; exec sh -s`];
         const channel = await this.host.openExec(c, `exec ${commandLine(argv)}`);
-        return ShellSession.start(channel, this.privilege, prompt, this.host.conn.dialTimeoutMs);
+        return ShellSession.start(channel, this.privilege, prompt, startTimeoutMs);
       });
       this.host.countSession();
       const stopWatching = this.host.onClose(() => s.die("the SSH connection dropped"));

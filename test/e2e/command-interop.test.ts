@@ -6,36 +6,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { REPO_ROOT, TestStack } from "./harness";
 import { ensureLab, labHost, onHost, onHostOk, run } from "../support/lab";
+import { COMMAND_PLUGIN, findCommandPlugin, linkCommandPlugin, wantedCommandPluginVersion } from "../support/command-plugin";
 
-const PLUGIN = "pulumi-resource-command";
-
-/** The plugin version the @pulumi/command SDK asks the engine for. */
-function wantedVersion(): string {
-  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
-  return pkg.devDependencies["@pulumi/command"];
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** Where the plugin is: a complete plugin-cache entry, or a directory on PATH. */
-function findPlugin(version: string): { cacheEntry?: string; pathDir?: string } | undefined {
-  const home = process.env.PULUMI_HOME ?? path.join(os.homedir(), ".pulumi");
-  const entry = path.join(home, "plugins", `resource-command-v${version}`);
-  if (isExecutable(path.join(entry, PLUGIN)) && !fs.existsSync(`${entry}.partial`)) return { cacheEntry: entry };
-  const pathDir = (process.env.PATH ?? "").split(path.delimiter).find((d) => d && isExecutable(path.join(d, PLUGIN)));
-  return pathDir ? { pathDir } : undefined;
-}
+const PLUGIN = COMMAND_PLUGIN;
+const wantedVersion = () => wantedCommandPluginVersion(REPO_ROOT);
+const findPlugin = findCommandPlugin;
 
 test("@pulumi/command interop: remote.Command runs inside a Container over its connection output", async (t) => {
   const version = wantedVersion();
@@ -73,13 +51,7 @@ test("@pulumi/command interop: remote.Command runs inside a Container over its c
     await stack.rm();
     await onHost(h1, ["rm", "-f", rootfs]);
   });
-  // Each test stack has its own PULUMI_HOME: give it the plugin the way the user's cache holds it (a directory per
-  // plugin version; the engine skips a symlinked directory, so only the binary is linked).
-  if (plugin.cacheEntry) {
-    const entry = path.join(stack.dir, ".pulumi-home", "plugins", path.basename(plugin.cacheEntry));
-    fs.mkdirSync(entry, { recursive: true });
-    fs.symlinkSync(path.join(plugin.cacheEntry, PLUGIN), path.join(entry, PLUGIN));
-  }
+  linkCommandPlugin(plugin, stack.dir);
 
   await t.test("up creates the container, then remote.Command runs in it over the connection", async () => {
     await stack.up();

@@ -89,3 +89,20 @@ test("a failing batch is retried per container, so only the bad one fails", asyn
   assert.equal(b.status === "fulfilled" && b.value?.name, "b");
   assert.equal(bad.status, "rejected");
 });
+
+test("refresh: the Hypervisor's prefetch takes the snapshot; the containers' later reads cost no round trip", async () => {
+  const { lxcHostDriver } = await import("../../provider/drivers/lxc/machine");
+  const { forRefresh } = await import("../../provider/ssh/refresh");
+  const host = new FakeHost(new Set(names(5)));
+  lxcHostDriver.prefetchForRefresh!(forRefresh(host));
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual(host.calls, [["read-all"]]);
+  // Each engine read comes through its own forRefresh wrapper: they must still find the host's snapshot.
+  const got = await Promise.all(names(5).map((n) => readContainerCoalesced(forRefresh(host), n, { hostSnapshot: true })));
+  assert.deepEqual(got.map((o) => o?.name), names(5));
+  assert.deepEqual(host.calls, [["read-all"]], "no round trip after the prefetch");
+  // A strict read through the host's own Remote still discards what the refresh wrapper's snapshot holds.
+  await readContainerCoalesced(host, "c0");
+  host.containers.delete("c1");
+  assert.equal(await readContainerCoalesced(forRefresh(host), "c1", { hostSnapshot: true }), undefined);
+});

@@ -16,3 +16,8 @@ export function readContainerCoalesced(remote: Remote, name: string, opts: ReadO
 export function hostChanged(remote: Remote): void {
   containerReads.hostChanged(remote);
 }
+
+/** Refresh: take the host's container snapshot now, with the Hypervisor's verify (one round trip for both). */
+export function prefetchContainers(remote: Remote): void {
+  containerReads.prefetch(remote);
+}

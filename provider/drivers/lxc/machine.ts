@@ -23,7 +23,7 @@ import {
   unregisterContainer,
   verifyLxc,
 } from "./driver";
-import { hostChanged, readContainerCoalesced } from "./batched-read";
+import { hostChanged, prefetchContainers, readContainerCoalesced } from "./batched-read";
 import type { ContainerObserved, ContainerSpec, LiveChange } from "./types";
 import { installLxc, LXC_PACKAGES, prepareLxcHost } from "./install";
 
@@ -316,4 +316,5 @@ export const lxcHostDriver: HostDriver = {
   },
   prepare: prepareLxcHost,
   install: installLxc,
+  prefetchForRefresh: prefetchContainers,
 };
