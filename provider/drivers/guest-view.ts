@@ -5,7 +5,7 @@ import type { ChangeRule, PlanValue, PlanView } from "../plan/types";
 /** The view's keys; the dataDisk* families have one key per disk (`dataDiskSizeMiB:logs`). */
 export const GUEST_KEYS = [
   "name", "virtualization", "vcpus", "maxVcpus", "memoryMiB", "maxMemoryMiB", "boot", "baseImage", "rootDiskSizeMiB",
-  "rootDiskMode", "network", "cloudInit", "autostart", "running", "emulated", "hostIdentity",
+  "rootDiskMode", "network", "nics", "cloudInit", "autostart", "running", "emulated", "hostIdentity",
   "dataDiskPresent", "dataDiskSizeMiB", "dataDiskBus",
 ] as const;
 export type GuestKey = (typeof GUEST_KEYS)[number];
@@ -24,6 +24,7 @@ export function guestView(s: GuestState): PlanView<GuestKey> {
     rootDiskSizeMiB: s.rootDisk?.size,
     rootDiskMode: s.rootDisk ? s.rootDisk.mode ?? "overlay" : undefined,
     network: s.network,
+    nics: s.nics,
     cloudInit: s.cloudInit,
     autostart: s.autostart,
     running: s.running,

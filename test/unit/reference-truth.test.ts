@@ -60,6 +60,7 @@ const GUEST: Record<string, Mutator> = {
   rootDiskSizeMiB: (s, k) => (s.rootDisk = { ...s.rootDisk, size: k === "up" ? 2048 : 512 }),
   rootDiskMode: (s) => (s.rootDisk = { ...s.rootDisk, mode: "copy" }),
   network: (s) => (s.network = { bridge: "br9" }),
+  nics: (s) => (s.nics = [{ bridge: "br9", mac: "52:54:00:00:00:09" }]),
   cloudInit: (s) => (s.cloudInit = { userData: "#cloud-config\n" }),
   autostart: (s) => (s.autostart = !s.autostart),
   running: (s) => (s.running = !s.running),

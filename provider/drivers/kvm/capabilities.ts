@@ -32,6 +32,7 @@ export const kvmCapabilities: CapabilityTable<GuestKey> = {
     shrink: { action: "replace", reason: "disks cannot shrink; the data disk would be recreated empty", destroysData: true },
   },
   network: { change: { action: "restart", reason: "the NIC is redefined" } },
+  nics: { change: { action: "restart", reason: "NICs and their cloud-init network-config are set when the guest boots" } },
   cloudInit: { change: { action: "replace", reason: "cloud-init applies its seed on first boot only", destroysData: true } },
   autostart: { change: { action: "live", mechanism: "virsh autostart" } },
   running: { change: { action: "live", mechanism: "virsh start / shutdown" } },

@@ -113,6 +113,7 @@ async function ensureDisks(remote: Remote, spec: DomainSpec, paths: DomainPaths)
     await remote.upload(`${src}/user-data`, spec.cloudInit.userData, { mode: 0o600 });
     await remote.upload(`${src}/meta-data`, spec.cloudInit.metaData ?? `instance-id: ${spec.name}\nlocal-hostname: ${spec.name}\n`, { mode: 0o600 });
     if (spec.cloudInit.networkConfig) await remote.upload(`${src}/network-config`, spec.cloudInit.networkConfig, { mode: 0o600 });
+    if (spec.cloudInit.vendorData) await remote.upload(`${src}/vendor-data`, spec.cloudInit.vendorData, { mode: 0o600 });
     await remote.script(SEED_SCRIPT, [paths.seedIso, src], { step: `cloud-init seed of ${spec.name}` });
   }
 }
