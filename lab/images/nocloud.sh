@@ -113,7 +113,7 @@ nics_configure() {
     if [ "$dhcp" = true ]; then
       [ -x /usr/share/udhcpc/default.script ] || write_dhcp_script
       # -b: keep trying in the background when no lease comes at once.
-      udhcpc -i "$ifc" -b -t 3 -T 2 -x "hostname:$(hostname)" -p "/run/udhcpc-$ifc.pid" >/dev/null 2>&1
+      udhcpc -i "$ifc" -s /usr/share/udhcpc/default.script -b -t 3 -T 2 -x "hostname:$(hostname)" -p "/run/udhcpc-$ifc.pid" >/dev/null 2>&1
     fi
     echo "PVEVENT nic $ifc $mac dhcp=$dhcp addresses=$(echo $addrs | tr ' ' ',')" > /dev/console
   done
