@@ -34,6 +34,17 @@ dnsmasq_running() {
   [ "$(readlink "/proc/$pid/ns/net")" = "$(readlink "/proc/$(host_pid "$h")/ns/net")" ]
 }
 
+# A daemon started here must not keep any descriptor it inherited: a caller running under
+# `flock /tmp/pv-lab.lock` would otherwise leave the shared lab lock held by dnsmasq for as long as it runs.
+close_inherited_fds() {
+  local fd
+  for fd in "/proc/$BASHPID/fd/"*; do
+    fd=${fd##*/}
+    [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
+  done
+  return 0
+}
+
 up_host() {
   local h=$1 n pid
   n=$(host_index "$h")
@@ -44,11 +55,11 @@ up_host() {
   dnsmasq_running "$h" && return 0
   "${enter[@]}" mkdir -p /var/lib/libvirt/dnsmasq
   # --port=0: DHCP only. --bind-interfaces: answers on pvbr0 only, beside anything else on the host.
-  "${enter[@]}" /usr/sbin/dnsmasq --conf-file=/dev/null --port=0 --bind-interfaces --interface=pvbr0 \
+  ( close_inherited_fds; exec "${enter[@]}" /usr/sbin/dnsmasq --conf-file=/dev/null --port=0 --bind-interfaces --interface=pvbr0 \
     --except-interface=lo --user=root --group=root \
     --dhcp-range="10.77.10$n.100,10.77.10$n.199,255.255.255.0,1h" --dhcp-authoritative \
     --dhcp-leasefile=/var/lib/libvirt/dnsmasq/pvbr0.leases \
-    --pid-file="$(host_dir "$h")/dnsmasq.pid" --log-facility="$(host_dir "$h")/dnsmasq.log"
+    --pid-file="$(host_dir "$h")/dnsmasq.pid" --log-facility="$(host_dir "$h")/dnsmasq.log" )
   for _ in 1 2 3 4 5 6 7 8 9 10; do dnsmasq_running "$h" && return 0; sleep 0.2; done
   die "dnsmasq did not start on $h (see $(host_dir "$h")/dnsmasq.log)"
 }
