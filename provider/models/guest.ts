@@ -147,7 +147,10 @@ export const guestArgsSchema = z
     if (g.virtualization === "para" && "bootloader" in g.boot && !g.rootDisk && g.dataDisks.length === 0)
       ctx.addIssue({ code: "custom", path: ["boot"], message: "pygrub reads the guest's /boot from a disk: give rootDisk (or a data disk) with it" });
     if (g.virtualization === "para" && g.cloudInit) ctx.addIssue({ code: "custom", path: ["cloudInit"], message: "cloudInit is supported for full-virtualization guests only" });
-    if (g.virtualization === "para" && g.nics) ctx.addIssue({ code: "custom", path: ["nics"], message: "nics is supported for full-virtualization guests only for now; a para (Xen PV) guest takes one NIC: network: { bridge, mac? }" });
+    (g.virtualization === "para" ? g.nics ?? [] : []).forEach((n, i) => {
+      if (n.addresses?.length || n.gateway4 || n.gateway6 || n.dhcp4 !== undefined)
+        ctx.addIssue({ code: "custom", path: ["nics", i], message: "static addresses reach a guest through cloud-init, which a para (Xen PV) guest does not get here: give its NICs only bridge and mac, and configure addresses inside the guest" });
+    });
     if (g.network && g.nics) ctx.addIssue({ code: "custom", path: ["nics"], message: "give either network (one NIC) or nics, not both" });
     const macs = new Set<string>();
     (g.nics ?? []).forEach((n, i) => {

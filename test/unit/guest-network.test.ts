@@ -178,3 +178,22 @@ test("waitFor: returns once SSH answers; an SSH that refuses is reported with it
     /ssh: not reached at 10\.0\.0\.5:22: host key mismatch/,
   );
 });
+
+test("NIC changes are classified by what they need: a DHCP NIC plugs in and out live; static addresses or a bridge move restart", async () => {
+  const { check, planFor } = await import("../../provider/resources/impl/guest");
+  const raw = (nics: unknown[]) => ({ ...BASE, memory: "128MiB", nics, hypervisor: hypervisorRef("kvm") });
+  const checked = async (nics: unknown[]) => {
+    const r = await check({}, raw(nics));
+    assert.deepEqual(r.failures, []);
+    return r.inputs;
+  };
+  const one = await checked([{ bridge: "br0" }]);
+  const action = async (nics: unknown[]) => planFor(one, await checked(nics)).overall;
+  assert.equal(await action([{ bridge: "br0" }]), "none", "the derived MAC is stable");
+  assert.equal(await action([{ bridge: "br0" }, { bridge: "br1" }]), "live", "a DHCP NIC is hot-plugged");
+  assert.equal(await action([{ bridge: "br0" }, { bridge: "br1", addresses: ["10.0.0.9/24"] }]), "restart", "a new static NIC needs network-config at boot");
+  assert.equal(await action([{ bridge: "br2" }]), "restart", "a bridge move");
+  const two = await checked([{ bridge: "br0" }, { bridge: "br1" }]);
+  assert.equal(planFor(two, one).overall, "live", "a NIC unplugged");
+  assert.match(JSON.stringify(planFor(two, one).properties), /detach-interface/);
+});

@@ -60,7 +60,9 @@ const GUEST: Record<string, Mutator> = {
   rootDiskSizeMiB: (s, k) => (s.rootDisk = { ...s.rootDisk, size: k === "up" ? 2048 : 512 }),
   rootDiskMode: (s) => (s.rootDisk = { ...s.rootDisk, mode: "copy" }),
   network: (s) => (s.network = { bridge: "br9" }),
-  nics: (s) => (s.nics = [{ bridge: "br9", mac: "52:54:00:00:00:09" }]),
+  nicPresent: (s, k) => (s.nics = k === "added" ? [...(s.nics ?? []), { bridge: "br9", mac: "52:54:00:00:00:09" }] : []),
+  nicBridge: (s) => (s.nics = [{ ...s.nics[0], bridge: "br9" }]),
+  nicStatic: (s) => (s.nics = [{ ...s.nics[0], addresses: ["10.9.9.9/24"] }]),
   cloudInit: (s) => (s.cloudInit = { userData: "#cloud-config\n" }),
   autostart: (s) => (s.autostart = !s.autostart),
   running: (s) => (s.running = !s.running),
@@ -74,6 +76,8 @@ const GUEST: Record<string, Mutator> = {
 /** The view key a mutation of this row changes (per-item rows name their disk). */
 function viewKey(row: string, kind: Kind): string {
   if (row === "dataDiskPresent") return `${row}:${kind === "added" ? "extra" : "data"}`;
+  if (row === "nicPresent") return `${row}:${kind === "added" ? "52:54:00:00:00:09" : "52:54:00:00:00:01"}`;
+  if (row.startsWith("nic")) return `${row}:52:54:00:00:00:01`;
   return row.startsWith("dataDisk") ? `${row}:data` : row;
 }
 
@@ -90,7 +94,7 @@ function baseRaw(resource: MachineResourceName, form: ChangeForm): State {
     name: "vm", virtualization: form.label, vcpus: 2, maxVcpus: 4, memory: "512MiB", maxMemory: "1GiB",
     boot: { kernel: "/srv/images/vmlinuz", cmdline: full ? "console=ttyS0" : "console=hvc0" },
     rootDisk: { baseImage: "/srv/images/base.img", size: "1GiB" }, dataDisks: [{ name: "data", size: "128MiB" }],
-    network: { bridge: "br0" }, hypervisor: hypervisorRef(full ? "kvm" : "xen"),
+    nics: [{ bridge: "br0", mac: "52:54:00:00:00:01" }], hypervisor: hypervisorRef(full ? "kvm" : "xen"),
   };
 }
 

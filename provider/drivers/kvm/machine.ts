@@ -166,6 +166,12 @@ export const kvmMachineDriver: MachineDriver<GuestState, GuestKey, GuestObserved
     if (changed.has("rootDiskSizeMiB") && spec.rootDisk.sizeMiB) disks.push({ target: "vda", sizeMiB: spec.rootDisk.sizeMiB });
     for (const d of spec.dataDisks) if (changed.has(`dataDiskSizeMiB:${d.name}`)) disks.push({ target: targets[d.name], sizeMiB: d.sizeMiB });
     if (disks.length) live.disks = disks;
+    const nics = nicsOf(news) ?? [];
+    const plugged = [...changed].filter((k) => k.startsWith("nicPresent:")).map((k) => k.slice("nicPresent:".length));
+    const attach = nics.filter((n) => plugged.includes(n.mac));
+    const detach = plugged.filter((m) => !nics.some((n) => n.mac === m));
+    if (attach.length) live.attachNics = attach;
+    if (detach.length) live.detachNics = detach;
     if (Object.keys(live).length) await applyLive(remote, news.name, live);
     if (!changed.has("running")) return undefined;
     if (spec.running) {

@@ -114,6 +114,9 @@ export interface QemuImageInfo {
 }
 
 export interface LiveChange {
+  /** NICs to plug in (PCI hot-plug) and MACs of NICs to unplug, live and in the persistent definition. */
+  attachNics?: NicSpec[];
+  detachNics?: string[];
   memoryMiB?: number;
   vcpus?: number;
   disks?: { target: string; sizeMiB: number }[];
