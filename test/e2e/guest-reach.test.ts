@@ -85,6 +85,41 @@ test("guests you can reach: waitFor ssh, addresses, pinned connection, two NICs,
     await assert.rejects(getRemote(wrong).exec(["true"]), /host key|fingerprint|pin/i);
   });
 
+  await t.test("a second DHCP NIC is plugged in and out live: same QEMU, the NIC visible inside the guest", async () => {
+    const qemuPid = async () => (await onHostOk(h1, ["cat", "/run/libvirt/qemu/pvt-reach.pid"])).trim();
+    const pid = await qemuPid();
+    const outs0 = (await stack.outputs({ showSecrets: true })).resources as Record<string, { connection: Record<string, unknown> }>;
+    const guest = getRemote({ ...outs0.reach.connection, dialTimeoutMs: 20_000 });
+    const twoNics = reach.nics;
+    reach.nics = [...(twoNics as unknown[]), { bridge: "pvbr0", mac: "52:54:00:20:20:03" }];
+    await stack.setConfig("guests", JSON.stringify({ reach }));
+    const p = await stack.preview({ json: true });
+    const step = p.steps.find((x) => x.urn.endsWith("::reach") && x.newState?.inputs?.plannedAction);
+    assert.equal(step?.newState?.inputs?.plannedAction, "live", "preview: the NIC is hot-plugged");
+    await stack.up();
+    assert.equal(await qemuPid(), pid, "same QEMU process");
+    // The guest configures a NIC that appears (DHCP) by itself; give it a bounded moment to get its lease.
+    let inside = "";
+    for (let i = 0; i < 30 && !/52:54:00:20:20:03[\s\S]*inet 10\.77\.101\./.test(inside); i++) {
+      inside = (await guest.exec(["ip", "addr"])).stdout;
+      if (!/inet 10\.77\.101\.\d+\/24 scope global eth2/.test(inside)) await new Promise((r) => setTimeout(r, 2000));
+    }
+    assert.match(inside, /52:54:00:20:20:03/, "the plugged NIC is visible inside the guest");
+    assert.match(inside, /inet 10\.77\.101\.1\d\d\/24 scope global eth2/, "and took a DHCP lease");
+    await stack.refresh();
+    const outs = (await stack.outputs()).resources as Record<string, { addresses: Addresses }>;
+    assert.equal(outs.reach.addresses[2].mac, "52:54:00:20:20:03");
+    assert.equal(outs.reach.addresses[2].ipv4.length, 1, `the new NIC's address is reported: ${JSON.stringify(outs.reach.addresses)}`);
+
+    reach.nics = twoNics;
+    await stack.setConfig("guests", JSON.stringify({ reach }));
+    const p2 = await stack.preview({ json: true });
+    assert.equal(p2.steps.find((x) => x.urn.endsWith("::reach") && x.newState?.inputs?.plannedAction)?.newState?.inputs?.plannedAction, "live");
+    await stack.up();
+    assert.equal(await qemuPid(), pid, "same QEMU process after the unplug");
+    assert.doesNotMatch((await guest.exec(["ip", "link"])).stdout, /52:54:00:20:20:03/, "the NIC is gone inside the guest");
+  });
+
   await t.test("refresh reads the same addresses (no drift)", async () => {
     await stack.refresh();
     await stack.preview({ expectNoChanges: true });
