@@ -9,6 +9,14 @@
 set -euo pipefail
 name=$1 host_name=$2 state=$3 sshd_config=$4 with_libvirt=$5 libvirt_cache=$6 cg_name=${7:-pvlab-$1}
 
+# The host's daemons (sshd, libvirtd, virtlogd, virtlockd) live on after lab.sh returns: they must not keep a
+# descriptor they inherited. Under `flock /tmp/pv-lab.lock bash lab/lab.sh up` that is the shared lab lock,
+# which the daemons would then hold for as long as the lab runs, so every later `flock` waits forever.
+for fd in "/proc/$$/fd/"*; do
+  fd=${fd##*/}
+  [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
+done
+
 hostname "$host_name"
 
 # sysfs shows the network devices of the namespace that mounted it. The inherited /sys is the root

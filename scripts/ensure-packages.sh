@@ -6,7 +6,7 @@ PKGS=(
   openssh-server openssh-client iproute2 iptables procps psmisc util-linux kmod
   lxc lxc-templates busybox-static debootstrap rsync xfsprogs btrfs-progs
   qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu
-  netcat-openbsd dnsmasq-base cpio xz-utils gzip genisoimage sudo shellcheck
+  netcat-openbsd dnsmasq-base cpio xz-utils gzip genisoimage sudo shellcheck dropbear-bin
   xen-hypervisor-4.17-amd64 xen-utils-4.17
 )
 missing=()

@@ -6,13 +6,14 @@
 #   base-b.qcow2   same with "PVMARK:base-b"
 # The directory name carries a hash of these scripts and the kernel version, so a built image is
 # never changed in place (a running guest may use it) and a changed recipe builds a new one.
+# /init also reads a NoCloud seed (nocloud.sh: host key, authorized keys, network-config) and runs dropbear.
 # Boot: KVM  console=ttyS0 (serial);  Xen PV  console=hvc0.  Knobs: pv.ip= pv.gw= pv.noacpi=1.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 CACHE="${PULUMI_VIRT_CACHE:-/var/cache/pulumi-virt}"
 kdir=$(bash "$here/fetch-kernel.sh")
 kver=$(cat "$kdir/version")
-hash=$( (cat "$here/build-guest.sh" "$here/guest-init.sh"; echo "$kver") | sha256sum | cut -c1-12)
+hash=$( (cat "$here/build-guest.sh" "$here/guest-init.sh" "$here/nocloud.sh"; echo "$kver") | sha256sum | cut -c1-12)
 dest="$CACHE/images/test-guest-$hash"
 if [ -f "$dest/.done" ]; then echo "$dest"; exit 0; fi
 mkdir -p "$CACHE/images"
@@ -20,7 +21,7 @@ exec 9>"$CACHE/images/.build-guest.lock"
 flock 9
 if [ -f "$dest/.done" ]; then echo "$dest"; exit 0; fi
 
-for tool in busybox cpio gzip qemu-img; do
+for tool in busybox cpio gzip qemu-img dropbear dropbearkey dropbearconvert; do
   command -v "$tool" >/dev/null || { echo "build-guest: '$tool' missing; run scripts/ensure-packages.sh" >&2; exit 1; }
 done
 bb=$(command -v busybox)
@@ -33,12 +34,26 @@ mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,run,etc}
 cp "$bb" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 install -m 0755 "$here/guest-init.sh" "$root/init"
+install -D -m 0644 "$here/nocloud.sh" "$root/lib/pv/nocloud.sh"
+# An SSH server from Debian's dropbear-bin, with the shared libraries it links (the rest of the image is static).
+for exe in "$(command -v dropbear)" "$(command -v dropbearkey)" "$(command -v dropbearconvert)"; do
+  install -D -m 0755 "$exe" "$root/sbin/${exe##*/}"
+  ldd "$exe" | awk '/=> \//{print $3} /^[[:space:]]*\/lib64\//{print $1}' | while read -r lib; do
+    [ -e "$root$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
+  done
+done
+mkdir -p "$root/root" "$root/etc/dropbear" "$root/var/lib/cloud"
+printf 'root:x:0:0:root:/root:/bin/sh\n' > "$root/etc/passwd"
+printf 'root:x:0:\n' > "$root/etc/group"
+printf '/bin/sh\n' > "$root/etc/shells"
 # Only the modules /init loads, at the paths it expects.
 mods=(drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev
   drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci drivers/virtio/virtio_balloon
   drivers/block/virtio_blk net/core/failover drivers/net/net_failover drivers/net/virtio_net
   drivers/char/virtio_console drivers/block/xen-blkfront drivers/net/xen-netfront
-  drivers/input/evdev drivers/acpi/button)
+  drivers/input/evdev drivers/acpi/button
+  drivers/scsi/scsi_common drivers/scsi/scsi_mod drivers/cdrom/cdrom drivers/ata/libata drivers/ata/ata_piix
+  drivers/scsi/sr_mod fs/isofs/isofs)
 for m in "${mods[@]}"; do
   src="$kdir/lib/modules/$kver/kernel/$m.ko"
   [ -f "$src" ] || { echo "build-guest: module $m.ko missing in $kdir" >&2; exit 1; }

@@ -2,12 +2,15 @@
 # /init of the pulumi-virt test guest (busybox initramfs). Runs as PID 1 and never exits.
 # It reports its state once a second on the console so tests can check, from inside the guest,
 # what a live change really did. Kernel cmdline knobs: pv.ip=ADDR/NN pv.gw=GW pv.noacpi=1.
+# It also reads a NoCloud seed (host key, authorized keys, network-config), configures NICs (static or DHCP)
+# and runs an SSH server (dropbear), so tests can reach it like a cloud image.
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin
 mkdir -p /proc /sys /dev /tmp /run
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
 
 kver=$(uname -r)
 moddir=/lib/modules/$kver/kernel
@@ -17,7 +20,9 @@ for m in \
   drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci drivers/virtio/virtio_balloon \
   drivers/block/virtio_blk net/core/failover drivers/net/net_failover drivers/net/virtio_net \
   drivers/char/virtio_console drivers/block/xen-blkfront drivers/net/xen-netfront \
-  drivers/input/evdev drivers/acpi/button; do
+  drivers/input/evdev drivers/acpi/button \
+  drivers/scsi/scsi_common drivers/scsi/scsi_mod drivers/cdrom/cdrom drivers/ata/libata drivers/ata/ata_piix \
+  drivers/scsi/sr_mod fs/isofs/isofs; do
   [ -f "$moddir/$m.ko" ] && insmod "$moddir/$m.ko" 2>/dev/null
 done
 
@@ -64,7 +69,17 @@ if [ -n "$ip" ]; then
   for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/eth0 ] && break; sleep 1; done
   ip link set eth0 up && ip addr add "$ip" dev eth0
   [ -n "$gw" ] && ip route add default via "$gw"
+  echo eth0 > /run/pv-nic-eth0
 fi
+
+# NoCloud: the seed ISO (label cidata) on the IDE CD-ROM, read like cloud-init would for the subset pulumi-virt
+# writes (lab/images/nocloud.sh). Without a seed every NIC takes DHCP, like cloud-init's fallback.
+. /lib/pv/nocloud.sh
+seed_read
+nics_configure
+[ -f /etc/dropbear/ed25519 ] || { mkdir -p /etc/dropbear; dropbearkey -t ed25519 -f /etc/dropbear/ed25519 >/dev/null 2>&1; }
+dropbear -r /etc/dropbear/ed25519 -p 22 -E 2>>/tmp/dropbear.log
+mkdir -p /var/lib/cloud/instance && : > /var/lib/cloud/instance/boot-finished
 
 boot=$(cut -c1-8 /proc/sys/kernel/random/boot_id)
 bytes() { for d in "$@"; do [ -e /sys/block/$d/size ] && { echo $(( $(cat /sys/block/$d/size) * 512 )); return; }; done; echo 0; }
@@ -77,6 +92,8 @@ marker() {
   done
 }
 while :; do
+  # Configure NICs plugged in live, as a distro's hotplug handler would.
+  nics_configure
   # Bring hotplugged vCPUs online, as a distro udev rule would.
   for c in /sys/devices/system/cpu/cpu[0-9]*/online; do
     [ "$(cat "$c" 2>/dev/null)" = 0 ] && echo 1 > "$c" 2>/dev/null

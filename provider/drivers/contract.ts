@@ -141,13 +141,18 @@ export interface MachineDriver<S extends MachineState, K extends string, O> {
   destroy(remote: Remote, state: S, owner: Owner): Promise<DestroyOutcome>;
   /** Live values overlaid on the desired ones, so refresh shows drift. */
   withObserved(state: S, observed: O): S;
-  /** Derived outputs (e.g. a container's connection). */
+  /** Derived outputs (e.g. a container's connection; a guest's addresses), from the state and its `observed`. */
   outputs(state: S): Partial<S>;
   /**
    * `pulumi import` (the plugin): the args of an existing machine, from a read, as a program would declare them
    * (before the model's defaults). Absent: the backend cannot be imported.
    */
   importedArgs?(observed: O, facts: HostFacts): Record<string, unknown>;
+  /**
+   * State the provider makes before a create (olds undefined) or an update (e.g. a guest's SSH host key, generated
+   * once and then carried over from the old state).
+   */
+  prepare?(state: S, olds: S | undefined): Partial<S>;
 }
 
 /** What a Hypervisor resource needs from a backend. */

@@ -1,4 +1,5 @@
 // What the planner compares for a Guest, the same for every VM backend (kvm, xen); only the rows differ.
+import { defaultNicMac } from "../models/guest";
 import type { GuestState } from "../models/state";
 import type { ChangeRule, PlanValue, PlanView } from "../plan/types";
 
@@ -7,6 +8,7 @@ export const GUEST_KEYS = [
   "name", "virtualization", "vcpus", "maxVcpus", "memoryMiB", "maxMemoryMiB", "boot", "baseImage", "rootDiskSizeMiB",
   "rootDiskMode", "network", "cloudInit", "autostart", "running", "emulated", "hostIdentity",
   "dataDiskPresent", "dataDiskSataPresent", "dataDiskSizeMiB", "dataDiskBus",
+  "nicPresent", "nicBridge", "nicStatic",
 ] as const;
 export type GuestKey = (typeof GUEST_KEYS)[number];
 
@@ -36,6 +38,15 @@ export function guestView(s: GuestState): PlanView<GuestKey> {
     v[`dataDiskSizeMiB:${d.name}`] = d.size;
     v[`dataDiskBus:${d.name}`] = d.bus;
   }
+  // One key family per NIC, by MAC (given, or derived and kept by check): a NIC that appears or goes away, its
+  // bridge, and its static configuration ("dhcp" when it has none).
+  (s.nics ?? []).forEach((n, i) => {
+    const mac = n.mac ?? defaultNicMac(s.name, i);
+    v[`nicPresent:${mac}`] = 1;
+    v[`nicBridge:${mac}`] = n.bridge;
+    const fixed = { addresses: n.addresses ?? [], gateway4: n.gateway4, gateway6: n.gateway6, dhcp4: n.dhcp4 };
+    v[`nicStatic:${mac}`] = fixed.addresses.length || n.gateway4 || n.gateway6 || n.dhcp4 === false ? JSON.stringify(fixed) : "dhcp";
+  });
   return v;
 }
 
@@ -50,6 +61,14 @@ export function alignGuestViews(old: PlanView<GuestKey>, next: PlanView<GuestKey
     if (k.startsWith("dataDiskPresent:") || k.startsWith("dataDiskSataPresent:")) { o[k] = o[k] ?? 0; n[k] = n[k] ?? 0; }
     if ((k.startsWith("dataDiskSizeMiB:") || k.startsWith("dataDiskBus:")) && (o[k] === undefined || n[k] === undefined)) {
       delete o[k]; delete n[k];
+    }
+    if (k.startsWith("nicPresent:")) { o[k] = o[k] ?? 0; n[k] = n[k] ?? 0; }
+    if (k.startsWith("nicBridge:") && (o[k] === undefined || n[k] === undefined)) { delete o[k]; delete n[k]; }
+    // A new NIC with static addresses needs the guest to read its network-config again (at boot); a new DHCP NIC
+    // and a NIC that goes away need nothing more than the plug itself.
+    if (k.startsWith("nicStatic:")) {
+      if (o[k] === undefined && n[k] !== undefined && n[k] !== "dhcp") o[k] = "(none: a new NIC)";
+      else if (o[k] === undefined || n[k] === undefined) { delete o[k]; delete n[k]; }
     }
   }
   return [o, n];
@@ -66,6 +85,8 @@ const INPUT: Partial<Record<GuestKey, string>> = {
 const isKey = (k: string): k is GuestKey => (GUEST_KEYS as readonly string[]).includes(k);
 
 export function guestDisplayName(key: string): string {
+  const nic = /^nic(Present|Bridge|Static):(.*)$/.exec(key);
+  if (nic) return nic[1] === "Present" ? `nics[${nic[2]}]` : nic[1] === "Bridge" ? `nics[${nic[2]}].bridge` : `nics[${nic[2]}] addresses`;
   const m = /^dataDisk(SizeMiB|Bus|Present|SataPresent):(.*)$/.exec(key);
   if (m) {
     if (m[1] === "SataPresent") return `dataDisks[${m[2]}] (bus sata)`;
@@ -76,6 +97,7 @@ export function guestDisplayName(key: string): string {
 
 export function guestInputName(key: string): string {
   if (key.startsWith("dataDisk")) return "dataDisks";
+  if (key.startsWith("nic")) return "nics";
   return (isKey(key) ? INPUT[key] : undefined) ?? key;
 }
 

@@ -11,6 +11,7 @@ import { describePlan, Plan, planChanges, sameValue, show } from "../plan/planne
 import type { RuleFailure } from "../plan/rules";
 import type { PlanView } from "../plan/types";
 import type { Remote } from "../ssh/types";
+import { waitUntilReady } from "./readiness";
 import { Failure, forRefresh, hasUnknowns, hypervisorRefFailures, isUnknown, nowIso, ownedElsewhereMessage, ownerTokenOf, parseArgs, partialCreate, remoteFor, stepError } from "./support";
 
 type Driver<S extends MachineState> = MachineDriver<S, string, unknown>;
@@ -221,7 +222,26 @@ export class MachineLifecycle<S extends MachineState> {
 
   private outs(s: S, observed: unknown, owner: Owner, lastApplied: LastApplied): EngineProps {
     const d = this.driver(s);
-    return toEngine<S>({ ...s, ...d.outputs(s), observed, ownerToken: owner.token, lastApplied });
+    return toEngine<S>({ ...s, ...d.outputs({ ...s, observed }), observed, ownerToken: owner.token, lastApplied });
+  }
+
+  /** A Guest's waitFor: reads through the driver until the machine is reachable as asked (bounded by timeoutSec). */
+  private async ready(d: Driver<S>, remote: Remote, s: S): Promise<void> {
+    const waitFor = "waitFor" in s ? s.waitFor : undefined;
+    if (!waitFor) return;
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { getRemote } = require("../ssh/remote") as typeof import("../ssh/remote");
+    await waitUntilReady(this.what(s), s.hypervisor.host, waitFor, {
+      observe: async () => {
+        const o = await d.read(remote, s, { refresh: false });
+        const outs = d.outputs({ ...s, observed: o }) as { addresses?: { mac: string; bridge: string; ipv4: string[]; ipv6: string[] }[]; connection?: Record<string, unknown> };
+        return { addresses: outs.addresses ?? [], connection: outs.connection };
+      },
+      exec: async (connection, argv, timeoutMs) => {
+        const guest = getRemote({ ...connection, dialTimeoutMs: timeoutMs, commandTimeoutMs: timeoutMs, execMode: "exec" });
+        return (await guest.exec(argv, { step: "waitFor ssh", okCodes: [0, 1] })).code;
+      },
+    });
   }
 
   /** Errors of the driver, in the user's words: a machine that is not ours names the resource, host and action. */
@@ -246,15 +266,18 @@ export class MachineLifecycle<S extends MachineState> {
       return { id, outs: this.outs(s, observed, owner, { at: nowIso(), action: "replace", changes: s.plannedChanges ?? {} }) };
     }
     let observed: unknown;
+    Object.assign(s, d.prepare?.(s, undefined));
     try {
       observed = (await d.create(remote, s, { owner, resume: false, legacy: false })).observed;
+      await this.ready(d, remote, s);
+      if ("waitFor" in s && s.waitFor) observed = await d.read(remote, s, { refresh: false });
     } catch (e) {
       if (e instanceof MachineExistsError) throw new Error(this.r.existsMessage(s));
       if (e instanceof MachineOwnedElsewhereError) throw new Error(ownedElsewhereMessage(this.what(s), s.hypervisor.host, "created or changed"));
       const err = stepError(this.what(s), s.hypervisor.host, "create", e);
       if ((await d.afterFailedCreate(remote, s)) === "nothing") throw err;
       // The engine keeps a partially created machine in state (so it is not orphaned); the next `up` resumes it.
-      throw partialCreate(err, id, { ...inputsRaw, observed: null, ownerToken: owner.token });
+      throw partialCreate(err, id, { ...toEngine<S>(s), observed: null, ownerToken: owner.token });
     }
     return { id, outs: this.outs(s, observed, owner, { at: nowIso(), action: replaced ? "replace" : "create", changes: replaced ? s.plannedChanges ?? {} : {} }) };
   }
@@ -269,7 +292,7 @@ export class MachineLifecycle<S extends MachineState> {
     if (!s.adopt && token && token !== ownerTokenOf(id)) throw new Error(ownedElsewhereMessage(this.what(s), s.hypervisor.host, "read as this resource's"));
     // Inputs follow reality too, so the next preview plans the way back from a drifted value.
     const props = toEngine<S>(d.withObserved(s, o));
-    const { observed: _o, lastApplied: _l, connection: _c, ownerToken: _t, ...inputs } = props;
+    const { observed: _o, lastApplied: _l, connection: _c, ownerToken: _t, addresses: _a, sshHostKey: _k, ...inputs } = props;
     return { id, props, inputs };
   }
 
@@ -303,9 +326,14 @@ export class MachineLifecycle<S extends MachineState> {
     const owner: Owner = { token: ownerTokenOf(id), adopt: !!news.adopt, key: ownerKeyIn(news) };
     // A create that failed part-way is in state with observed: null (partialCreate). The engine retries it as an
     // update, whose inputs usually equal the olds: finish the create instead of planning "no change".
+    Object.assign(news, d.prepare?.(news, olds));
     if (olds.observed === null) {
-      const { observed } = await d.create(remote, news, { owner, resume: true, legacy: olds.ownerToken === undefined })
+      let { observed } = await d.create(remote, news, { owner, resume: true, legacy: olds.ownerToken === undefined })
         .catch(this.explain(news, "finish the interrupted create", "changed"));
+      if ("waitFor" in news && news.waitFor) {
+        await this.ready(d, remote, news);
+        observed = await d.read(remote, news, { refresh: false });
+      }
       return { outs: this.outs(news, observed, owner, { at: nowIso(), action: "create", changes: {} }) };
     }
     const plan = this.plan(olds, news);
@@ -326,6 +354,7 @@ export class MachineLifecycle<S extends MachineState> {
     } else if (plan.overall === "live") {
       stoppedBy = await d.applyLive(remote, change).catch(step("apply live changes"));
     }
+    if (plan.overall === "restart") await this.ready(d, remote, news);
     const observed = plan.overall === "restart" ? await d.readSettled(remote, news) : await d.read(remote, news, { refresh: false });
     const changes = { ...describePlan(plan), ...settingsChanges(this.r.settings, oldsRaw, newsRaw, this.defaults) };
     return { outs: this.outs(news, observed, owner, { at: nowIso(), action: plan.overall, changes, ...(stoppedBy ? { stoppedBy } : {}) }) };

@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { isIPv4, isIPv6 } from "node:net";
 import { z } from "zod";
 import { bridgeName, count, guestName, hostPath, macAddress, safeText, sizeMiB, xenDomainNameProblem } from "./common";
 
@@ -15,6 +17,54 @@ const firmwareBoot = z.object({ firmware: z.enum(["bios", "uefi"], { error: 'exp
 const bootloaderBoot = z.object({ bootloader: z.literal("pygrub", { error: 'expected "pygrub"' }) }).strict();
 
 export const DISK_BUSES = ["virtio", "scsi", "sata"] as const;
+
+/** Plain addresses only (no zone id): what a guest's static config and gateways take. */
+const isIpv6 = (s: string) => isIPv6(s) && !s.includes("%");
+const ipAddress = z.string().refine((s) => isIPv4(s) || isIpv6(s), { error: 'expected an IPv4 or IPv6 address, like "10.0.0.5" or "fd00::5"' });
+const cidr = z.string().refine((s) => {
+  const [a, len, extra] = s.split("/");
+  if (extra !== undefined || len === undefined || !/^\d{1,3}$/.test(len)) return false;
+  return isIPv4(a) ? Number(len) <= 32 : isIpv6(a) && Number(len) <= 128;
+}, { error: 'expected an address with its prefix length, like "10.0.0.5/24" or "fd00::5/64"' });
+
+/**
+ * NIC i's MAC when none is given, derived from the guest's name (and kept in state by check): NIC 0 gets the one the
+ * single-NIC form (`network`) always had, so moving to `nics` changes no MAC.
+ */
+export function defaultNicMac(guest: string, index: number): string {
+  const h = createHash("sha256").update(index === 0 ? guest : `${guest}/nic${index}`).digest();
+  return ["52", "54", "00", ...[h[0], h[1], h[2]].map((b) => b.toString(16).padStart(2, "0"))].join(":");
+}
+
+/** One NIC of a Guest: on a bridge (or a Network's `bridge` output), DHCP unless it has static addresses. */
+export const guestNicSchema = z
+  .object({
+    bridge: bridgeName,
+    /** Generated from the guest's name and the NIC's position (and kept) when not given. */
+    mac: macAddress.optional(),
+    /** Static addresses in CIDR form, IPv4 and/or IPv6; written into the guest's cloud-init network-config. */
+    addresses: z.array(cidr).max(8, { error: "at most 8 addresses per NIC" }).optional(),
+    gateway4: ipAddress.optional(),
+    gateway6: ipAddress.optional(),
+    /** DHCPv4 on this NIC; default: true when it has no static IPv4 address. */
+    dhcp4: z.boolean({ error: "expected true or false" }).optional(),
+  })
+  .strict();
+export type GuestNic = z.infer<typeof guestNicSchema>;
+
+/** What create, restart and replace wait for before they report success. */
+export const waitForSchema = z
+  .object({
+    /** An address on some NIC: true (any), "ipv4" or "ipv6". */
+    address: z.union([z.boolean(), z.enum(["ipv4", "ipv6"])], { error: 'expected true, false, "ipv4" or "ipv6"' }).optional(),
+    /** SSH answers with the pinned host key (implies an address). */
+    ssh: z.boolean({ error: "expected true or false" }).optional(),
+    /** cloud-init finished inside the guest (checked over SSH: implies ssh). */
+    cloudInit: z.boolean({ error: "expected true or false" }).optional(),
+    timeoutSec: count("seconds", 1, 3600).default(300),
+  })
+  .strict();
+export type WaitFor = z.infer<typeof waitForSchema>;
 
 export const guestArgsSchema = z
   .object({
@@ -53,6 +103,20 @@ export const guestArgsSchema = z
       .max(16, { error: "at most 16 data disks" })
       .default([]),
     network: z.object({ bridge: bridgeName.optional(), mac: macAddress.optional() }).strict().optional(),
+    /** Several NICs (replaces `network`): each on a bridge, with a kept MAC and optional static addresses. */
+    nics: z.array(guestNicSchema).min(1, { error: "give at least one NIC, or leave nics out" }).max(8, { error: "at most 8 NICs" }).optional(),
+    /** Readiness: create / restart / replace finish only when the guest is reachable as asked, within timeoutSec. */
+    waitFor: waitForSchema.optional(),
+    /**
+     * The guest image has cloud-init (NoCloud): pulumi-virt injects the SSH host key it generated (so the `connection`
+     * output is pinned) and the NICs' network-config. Default true for full virtualization; a para (Xen PV) guest
+     * gets no seed. Without it, `waitFor.ssh` and the `connection` output need allowUnpinnedConnection.
+     */
+    imageCloudInit: z.boolean({ error: "expected true or false" }).optional(),
+    /** Accept a `connection` whose host key pulumi-virt does not know (first use decides). Visible opt-in. */
+    allowUnpinnedConnection: z.boolean({ error: "expected true or false" }).default(false),
+    /** The user of the `connection` output (its key is the host connection's; cloud-init authorizes it for root). */
+    loginUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "expected a Unix user name" }).default("root"),
     cloudInit: z
       .object({
         userData: z.string().max(65536, { error: "userData too long (max 64 KiB)" }),
@@ -83,6 +147,22 @@ export const guestArgsSchema = z
     if (g.virtualization === "para" && "bootloader" in g.boot && !g.rootDisk && g.dataDisks.length === 0)
       ctx.addIssue({ code: "custom", path: ["boot"], message: "pygrub reads the guest's /boot from a disk: give rootDisk (or a data disk) with it" });
     if (g.virtualization === "para" && g.cloudInit) ctx.addIssue({ code: "custom", path: ["cloudInit"], message: "cloudInit is supported for full-virtualization guests only" });
+    (g.virtualization === "para" ? g.nics ?? [] : []).forEach((n, i) => {
+      if (n.addresses?.length || n.gateway4 || n.gateway6 || n.dhcp4 !== undefined)
+        ctx.addIssue({ code: "custom", path: ["nics", i], message: "static addresses reach a guest through cloud-init, which a para (Xen PV) guest does not get here: give its NICs only bridge and mac, and configure addresses inside the guest" });
+    });
+    if (g.network && g.nics) ctx.addIssue({ code: "custom", path: ["nics"], message: "give either network (one NIC) or nics, not both" });
+    const macs = new Set<string>();
+    (g.nics ?? []).forEach((n, i) => {
+      if (n.mac && macs.has(n.mac)) ctx.addIssue({ code: "custom", path: ["nics", i, "mac"], message: `duplicate MAC ${n.mac}` });
+      if (n.mac) macs.add(n.mac);
+    });
+    const pinnable = g.virtualization === "full" && g.imageCloudInit !== false;
+    const wantsSsh = !!(g.waitFor?.ssh || g.waitFor?.cloudInit);
+    if (wantsSsh && !pinnable && !g.allowUnpinnedConnection)
+      ctx.addIssue({ code: "custom", path: ["waitFor"], message: g.virtualization === "para"
+        ? "a para (Xen PV) guest gets no cloud-init seed here, so pulumi-virt cannot inject and pin its SSH host key: set allowUnpinnedConnection: true to accept an unpinned connection"
+        : "imageCloudInit is false, so pulumi-virt cannot inject and pin the guest's SSH host key: set allowUnpinnedConnection: true to accept an unpinned connection" });
     const names = new Set<string>();
     g.dataDisks.forEach((d, i) => {
       if (names.has(d.name)) ctx.addIssue({ code: "custom", path: ["dataDisks", i, "name"], message: `duplicate data disk name "${d.name}"` });
@@ -93,4 +173,4 @@ export type GuestArgs = z.infer<typeof guestArgsSchema>;
 export type GuestArgsInput = z.input<typeof guestArgsSchema>;
 
 /** Provider settings: changing only these touches no guest ("settings only" in plans). */
-export const GUEST_SETTINGS = ["allowRestart", "allowDataLoss", "adopt", "shutdownTimeoutSec"] as const;
+export const GUEST_SETTINGS = ["allowRestart", "allowDataLoss", "adopt", "shutdownTimeoutSec", "waitFor", "allowUnpinnedConnection", "loginUser"] as const;

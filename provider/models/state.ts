@@ -38,7 +38,26 @@ export interface MachineCommon {
 export type CommandConnection = Record<string, unknown>;
 
 export type ContainerState = ContainerArgs & MachineCommon & { connection?: CommandConnection };
-export type GuestState = GuestArgs & MachineCommon & { emulated?: boolean };
+/** A guest's addresses per NIC (output): what it really has, from static config, DHCP leases and the neighbour table. */
+export interface GuestNicAddresses {
+  mac: string;
+  bridge: string;
+  ipv4: string[];
+  ipv6: string[];
+}
+
+/** The SSH host key pulumi-virt generated for a guest and injected through cloud-init (secret; kept in state). */
+export interface GuestSshHostKey {
+  privateKey: string;
+  publicKey: string;
+}
+
+export type GuestState = GuestArgs & MachineCommon & {
+  emulated?: boolean;
+  connection?: CommandConnection;
+  addresses?: GuestNicAddresses[];
+  sshHostKey?: GuestSshHostKey;
+};
 export type MachineState = ContainerState | GuestState;
 
 /** Properties as the engine passes them (JSON). */

@@ -25,6 +25,16 @@ export interface GuestArgs {
   rootDisk?: pulumi.Input<{ baseImage: pulumi.Input<string>; size?: pulumi.Input<Size>; mode?: pulumi.Input<"overlay" | "copy"> }>;
   dataDisks?: pulumi.Input<pulumi.Input<{ name: pulumi.Input<string>; size: pulumi.Input<Size>; bus?: pulumi.Input<"virtio" | "scsi" | "sata">; deleteOnDestroy?: pulumi.Input<boolean> }>[]>;
   network?: pulumi.Input<{ bridge?: pulumi.Input<string>; mac?: pulumi.Input<string> }>;
+  /** Several NICs (instead of `network`): each on a bridge (e.g. a Network's `bridge` output), DHCP unless static addresses are given. */
+  nics?: pulumi.Input<pulumi.Input<GuestNicArgs>[]>;
+  /** Create, restart and replace finish only when the guest is reachable as asked (bounded by timeoutSec, default 300). */
+  waitFor?: pulumi.Input<{ address?: pulumi.Input<boolean | "ipv4" | "ipv6">; ssh?: pulumi.Input<boolean>; cloudInit?: pulumi.Input<boolean>; timeoutSec?: pulumi.Input<number> }>;
+  /** The image runs cloud-init (NoCloud), so pulumi-virt can inject and pin the SSH host key (default true for "full"). */
+  imageCloudInit?: pulumi.Input<boolean>;
+  /** Accept a `connection` without a known host key (an image without cloud-init, a para guest). */
+  allowUnpinnedConnection?: pulumi.Input<boolean>;
+  /** The `connection` output's user (default root). */
+  loginUser?: pulumi.Input<string>;
   cloudInit?: pulumi.Input<{ userData: pulumi.Input<string>; metaData?: pulumi.Input<string>; networkConfig?: pulumi.Input<string> }>;
   running?: pulumi.Input<boolean>;
   autostart?: pulumi.Input<boolean>;
@@ -36,6 +46,18 @@ export interface GuestArgs {
   adopt?: pulumi.Input<boolean>;
 }
 
+export interface GuestNicArgs {
+  bridge: pulumi.Input<string>;
+  /** Derived from the guest's name and the NIC's position when not given, and kept in state. */
+  mac?: pulumi.Input<string>;
+  /** Static addresses with prefix length: "10.0.0.5/24", "fd00::5/64". */
+  addresses?: pulumi.Input<pulumi.Input<string>[]>;
+  gateway4?: pulumi.Input<string>;
+  gateway6?: pulumi.Input<string>;
+  /** DHCPv4 (default: when the NIC has no static IPv4 address). */
+  dhcp4?: pulumi.Input<boolean>;
+}
+
 /** A VM: full virtualization on KVM/QEMU (libvirt) or paravirtualized on Xen (xl). */
 export class Guest extends LazyResource {
   declare public readonly name: pulumi.Output<string>;
@@ -44,6 +66,10 @@ export class Guest extends LazyResource {
   declare public readonly plannedAction: pulumi.Output<string>;
   declare public readonly lastApplied: pulumi.Output<{ at: string; action: string; changes: Record<string, string> }>;
   declare public readonly observed: pulumi.Output<Record<string, unknown>>;
+  /** Per NIC, the addresses the guest has (static config, the host's DHCP leases and neighbour table). */
+  declare public readonly addresses: pulumi.Output<{ mac: string; bridge: string; ipv4: string[]; ipv6: string[] }[]>;
+  /** A @pulumi/command remote.Connection into the guest, pinned to the host key pulumi-virt injected, via its host. Secret. */
+  declare public readonly connection: pulumi.Output<Record<string, unknown> | undefined>;
 
   constructor(name: string, args: GuestArgs, opts?: pulumi.CustomResourceOptions) {
     const hv = isHypervisor(args.hypervisor) ? args.hypervisor.ref : pulumi.output(args.hypervisor);
@@ -52,8 +78,8 @@ export class Guest extends LazyResource {
       "guest",
       name,
       // cloud-init data carries passwords and keys: secret in state even when the program passes it in plain.
-      { ...rest, ...(rest.cloudInit !== undefined ? { cloudInit: pulumi.secret(rest.cloudInit) } : {}), hypervisor: pulumi.secret(hv), emulated: undefined, plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "hypervisor", "cloudInit"], dependsOn: mergeDeps(opts?.dependsOn, isHypervisor(args.hypervisor) ? args.hypervisor : undefined) },
+      { ...rest, ...(rest.cloudInit !== undefined ? { cloudInit: pulumi.secret(rest.cloudInit) } : {}), hypervisor: pulumi.secret(hv), emulated: undefined, plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined, addresses: undefined, connection: undefined, sshHostKey: undefined },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "hypervisor", "cloudInit", "connection", "sshHostKey"], dependsOn: mergeDeps(opts?.dependsOn, isHypervisor(args.hypervisor) ? args.hypervisor : undefined) },
       "pulumi-virt",
       "Guest",
     );

@@ -57,7 +57,7 @@ export function directionWords(rowKey: string): [string, string] {
 
 /** A sample per-item view key for a family row (what displayName needs to name it). */
 export function sampleKey(rowKey: string): string {
-  return rowKey.startsWith("dataDisk") ? `${rowKey}:<name>` : rowKey;
+  return rowKey.startsWith("dataDisk") ? `${rowKey}:<name>` : rowKey.startsWith("nic") ? `${rowKey}:<mac>` : rowKey;
 }
 
 /** The kinds of change one row distinguishes, in reference order, with the rule for each. */

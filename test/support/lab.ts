@@ -146,3 +146,12 @@ export async function ensureLab(): Promise<Lab> {
   }
   return loadLab();
 }
+
+/**
+ * The lab's guest networking (lab/guest-net.sh): DHCP on h1's and h2's guest bridge and an IPv6 ULA there.
+ * Idempotent: starts only what is missing. Runs after ensureLab (a rebuilt lab has no DHCP server yet).
+ */
+export async function ensureGuestNet(): Promise<void> {
+  const r = await run(["bash", path.join(repoRoot, "lab", "guest-net.sh"), "up"], { timeoutMs: 60_000 });
+  if (r.code !== 0) throw new Error(`guest-net.sh up failed (exit ${r.code}):\n${r.stderr.slice(-2000)}`);
+}

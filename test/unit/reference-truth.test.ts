@@ -60,6 +60,9 @@ const GUEST: Record<string, Mutator> = {
   rootDiskSizeMiB: (s, k) => (s.rootDisk = { ...s.rootDisk, size: k === "up" ? 2048 : 512 }),
   rootDiskMode: (s) => (s.rootDisk = { ...s.rootDisk, mode: "copy" }),
   network: (s) => (s.network = { bridge: "br9" }),
+  nicPresent: (s, k) => (s.nics = k === "added" ? [...(s.nics ?? []), { bridge: "br9", mac: "52:54:00:00:00:09" }] : []),
+  nicBridge: (s) => (s.nics = [{ ...s.nics[0], bridge: "br9" }]),
+  nicStatic: (s) => (s.nics = [{ ...s.nics[0], addresses: ["10.9.9.9/24"] }]),
   cloudInit: (s) => (s.cloudInit = { userData: "#cloud-config\n" }),
   autostart: (s) => (s.autostart = !s.autostart),
   running: (s) => (s.running = !s.running),
@@ -75,6 +78,8 @@ const GUEST: Record<string, Mutator> = {
 function viewKey(row: string, kind: Kind): string {
   if (row === "dataDiskPresent") return `${row}:${kind === "added" ? "extra" : "data"}`;
   if (row === "dataDiskSataPresent") return `${row}:${kind === "added" ? "extra" : "logs"}`;
+  if (row === "nicPresent") return `${row}:${kind === "added" ? "52:54:00:00:00:09" : "52:54:00:00:00:01"}`;
+  if (row.startsWith("nic")) return `${row}:52:54:00:00:00:01`;
   return row.startsWith("dataDisk") ? `${row}:data` : row;
 }
 
@@ -91,7 +96,7 @@ function baseRaw(resource: MachineResourceName, form: ChangeForm): State {
     name: "vm", virtualization: form.label, vcpus: 2, maxVcpus: 4, memory: "512MiB", maxMemory: "1GiB",
     boot: { kernel: "/srv/images/vmlinuz", cmdline: full ? "console=ttyS0" : "console=hvc0" },
     rootDisk: { baseImage: "/srv/images/base.img", size: "1GiB" }, dataDisks: [{ name: "data", size: "128MiB" }, { name: "logs", size: "64MiB", bus: "sata" }],
-    network: { bridge: "br0" }, hypervisor: hypervisorRef(full ? "kvm" : "xen"),
+    nics: [{ bridge: "br0", mac: "52:54:00:00:00:01" }], hypervisor: hypervisorRef(full ? "kvm" : "xen"),
   };
 }
 

@@ -37,6 +37,12 @@ export const kvmCapabilities: CapabilityTable<GuestKey> = {
     shrink: { action: "replace", reason: "disks cannot shrink; the data disk would be recreated empty", destroysData: true },
   },
   network: { change: { action: "restart", reason: "the NIC is redefined" } },
+  nicPresent: {
+    grow: { action: "live", mechanism: "virsh attach-interface --live --config" },
+    shrink: { action: "live", mechanism: "virsh detach-interface --live --config" },
+  },
+  nicBridge: { change: { action: "restart", reason: "a NIC is plugged into its bridge when it is attached" } },
+  nicStatic: { change: { action: "restart", reason: "static addresses reach the guest through cloud-init's network-config, read at boot" } },
   cloudInit: { change: { action: "replace", reason: "cloud-init applies its seed on first boot only", destroysData: true } },
   autostart: { change: { action: "live", mechanism: "virsh autostart" } },
   running: { change: { action: "live", mechanism: "virsh start / shutdown" } },

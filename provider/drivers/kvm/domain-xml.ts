@@ -60,7 +60,14 @@ export function buildDomainXml(spec: DomainSpec, paths: DomainPaths = domainPath
 
   const devices: Record<string, unknown> = { disk: disks };
   if (spec.dataDisks.some((d) => d.bus === "scsi")) devices.controller = { "@_type": "scsi", "@_model": "virtio-scsi" };
-  if (spec.network) {
+  if (spec.nics?.length) {
+    devices.interface = spec.nics.map((n) => ({
+      "@_type": "bridge",
+      mac: { "@_address": n.mac.toLowerCase() },
+      source: { "@_bridge": n.bridge },
+      model: { "@_type": "virtio" },
+    }));
+  } else if (spec.network) {
     devices.interface = {
       "@_type": "bridge",
       mac: { "@_address": (spec.network.mac ?? stableMac(spec.name)).toLowerCase() },

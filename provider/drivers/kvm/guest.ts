@@ -75,8 +75,32 @@ export async function applyLive(remote: Remote, name: string, change: LiveChange
     if (running) await virsh(remote, ["blockresize", "--domain", name, "--path", disk.target, "--size", `${d.sizeMiB * MiB}B`], `grow ${disk.target} of ${name}`);
     else await remote.exec(["qemu-img", "resize", "-q", disk.path, `${d.sizeMiB}M`], { step: `grow ${disk.target} of ${name}` });
   }
+  const plugged = new Set((cur.interfaces ?? []).map((i) => i.mac));
+  for (const n of change.attachNics ?? []) {
+    if (plugged.has(n.mac.toLowerCase())) continue;
+    await virsh(remote, ["attach-interface", "--domain", name, "--type", "bridge", "--source", n.bridge, "--mac", n.mac.toLowerCase(), "--model", "virtio", ...scope], `plug NIC ${n.mac} into ${name}`);
+  }
+  for (const mac of change.detachNics ?? []) {
+    if (!plugged.has(mac.toLowerCase())) continue;
+    await virsh(remote, ["detach-interface", "--domain", name, "--type", "bridge", "--mac", mac.toLowerCase(), ...scope], `unplug NIC ${mac} from ${name}`);
+    if (running) await waitNicGone(remote, name, mac.toLowerCase());
+  }
   if (change.autostart !== undefined && change.autostart !== cur.autostart) {
     await virsh(remote, ["autostart", "--domain", name, ...(change.autostart ? [] : ["--disable"])], `autostart of ${name}`);
+  }
+}
+
+const NIC_UNPLUG_TIMEOUT_MS = 60_000;
+
+/** libvirt returns once the unplug is requested; the guest releases the device on its own (ACPI hot-unplug). */
+async function waitNicGone(remote: Remote, name: string, mac: string): Promise<void> {
+  const deadline = Date.now() + NIC_UNPLUG_TIMEOUT_MS;
+  for (;;) {
+    const cur = await readGuest(remote, name);
+    if (!(cur.interfaces ?? []).some((i) => i.mac === mac)) return;
+    if (Date.now() > deadline)
+      throw new Error(`guest ${name}: NIC ${mac} is still plugged ${NIC_UNPLUG_TIMEOUT_MS / 1000} s after the unplug request (the guest did not release it; it is gone from the definition, so a restart removes it)`);
+    await new Promise((r) => setTimeout(r, 1000));
   }
 }
 
@@ -113,6 +137,7 @@ async function ensureDisks(remote: Remote, spec: DomainSpec, paths: DomainPaths)
     await remote.upload(`${src}/user-data`, spec.cloudInit.userData, { mode: 0o600 });
     await remote.upload(`${src}/meta-data`, spec.cloudInit.metaData ?? `instance-id: ${spec.name}\nlocal-hostname: ${spec.name}\n`, { mode: 0o600 });
     if (spec.cloudInit.networkConfig) await remote.upload(`${src}/network-config`, spec.cloudInit.networkConfig, { mode: 0o600 });
+    if (spec.cloudInit.vendorData) await remote.upload(`${src}/vendor-data`, spec.cloudInit.vendorData, { mode: 0o600 });
     await remote.script(SEED_SCRIPT, [paths.seedIso, src], { step: `cloud-init seed of ${spec.name}` });
   }
 }

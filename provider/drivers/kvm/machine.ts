@@ -1,5 +1,9 @@
 // The KVM backend of the driver contract: full-virtualization Guests on a kvm Hypervisor (libvirt + QEMU).
-import type { GuestState } from "../../models/state";
+import { defaultNicMac } from "../../models/guest";
+import type { GuestNicAddresses, GuestState } from "../../models/state";
+import { generateHostKey, publicKeyLine } from "../../ssh/keys";
+import { hopOf } from "../lxc/machine";
+import { networkConfig, nicAddresses, vendorData } from "./network";
 import type { Remote } from "../../ssh/types";
 import { HostDriver, MachineDriver, MachineExistsError, MachineOwnedElsewhereError, problemsOf, StopOutcome } from "../contract";
 import { alignGuestViews, GuestKey, guestDisplayName, guestInputName, guestView } from "../guest-view";
@@ -9,11 +13,29 @@ import { verifyKvm } from "./host";
 import { installKvm, KVM_PACKAGES, prepareKvmHost } from "./install";
 import { attachDataDisk, detachDataDisk } from "./hotplug";
 import { domainPaths } from "./paths";
-import type { DomainSpec, GuestObserved, LiveChange, StopOutcome as KvmStop } from "./types";
+import type { DomainSpec, GuestObserved, LiveChange, NicSpec, StopOutcome as KvmStop } from "./types";
 import { validateDomainSpec } from "./validate";
+
+/** The guest's NICs with their MACs (given, or derived from the name and position). */
+export function nicsOf(s: GuestState): NicSpec[] | undefined {
+  return s.nics?.map((n, i) => ({ bridge: n.bridge, mac: n.mac ?? defaultNicMac(s.name, i), addresses: n.addresses, gateway4: n.gateway4, gateway6: n.gateway6, dhcp4: n.dhcp4 }));
+}
+
+/** The guest boots with a NoCloud seed pulumi-virt writes: the user's cloud-init, the NICs' config, the host key. */
+function seedOf(s: GuestState, nics: NicSpec[] | undefined): DomainSpec["cloudInit"] {
+  if (!s.cloudInit && !nics && !s.sshHostKey) return undefined;
+  const login = s.hypervisor.host.connection.privateKey ? publicKeyLine(s.hypervisor.host.connection.privateKey, s.hypervisor.host.connection.privateKeyPassword) : undefined;
+  return {
+    userData: s.cloudInit?.userData ?? "#cloud-config\n",
+    metaData: s.cloudInit?.metaData,
+    networkConfig: s.cloudInit?.networkConfig ?? (nics ? networkConfig(nics) : undefined),
+    vendorData: s.sshHostKey ? vendorData(s.sshHostKey, login ? [login] : []) : undefined,
+  };
+}
 
 /** The spec of a guest; ownerToken goes into the domain's <metadata>, kept by every redefinition. */
 export function kvmSpec(s: GuestState, ownerToken?: string): DomainSpec {
+  const nics = nicsOf(s);
   const hv = s.hypervisor;
   const boot: DomainSpec["boot"] = "kernel" in s.boot
     ? { kind: "kernel", kernel: s.boot.kernel, initrd: s.boot.initrd, cmdline: s.boot.cmdline }
@@ -30,7 +52,8 @@ export function kvmSpec(s: GuestState, ownerToken?: string): DomainSpec {
     rootDisk: { baseImage: root.baseImage, sizeMiB: root.size, mode: root.mode },
     dataDisks: s.dataDisks.map((d) => ({ name: d.name, sizeMiB: d.size, bus: d.bus, deleteOnDestroy: d.deleteOnDestroy })),
     network: { bridge: s.network?.bridge ?? hv.bridge, mac: s.network?.mac },
-    cloudInit: s.cloudInit,
+    nics,
+    cloudInit: seedOf(s, nics),
     running: s.running,
     autostart: s.autostart,
     shutdownTimeoutSec: s.shutdownTimeoutSec,
@@ -50,6 +73,31 @@ function owned<T>(p: Promise<T>): Promise<T> {
 function assertOwned(o: GuestObserved | undefined, token: string, adopt: boolean, name: string): void {
   if (adopt || !o?.ownerToken || o.ownerToken === token) return;
   throw new MachineOwnedElsewhereError(`guest ${name} belongs to another pulumi-virt resource`);
+}
+
+/** Addresses per NIC from a read: what the host sees for each MAC, plus the static ones while the guest runs. */
+export function guestAddresses(s: GuestState, o: GuestObserved | undefined): GuestNicAddresses[] {
+  const nics = nicsOf(s) ?? [{ bridge: s.network?.bridge ?? s.hypervisor.bridge ?? "", mac: (s.network?.mac ?? o?.mac ?? defaultNicMac(s.name, 0)) }];
+  const seen = new Map((o?.interfaces ?? []).map((i) => [i.mac, new Set(i.addresses)]));
+  const running = o?.state === "running";
+  return nicAddresses(nics, seen, running).map((a, i) => ({ mac: a.mac, bridge: nics[i].bridge, ipv4: running ? a.ipv4 : [], ipv6: running ? a.ipv6 : [] }));
+}
+
+/**
+ * A @pulumi/command-style connection into the guest: its first address, the login user with the host connection's
+ * key (authorized through cloud-init), the host key pulumi-virt generated and injected (pinned), and the host as
+ * proxy. No connection without an address, or without a known host key unless the program accepted an unpinned one.
+ */
+export function guestConnection(s: GuestState, addresses: GuestNicAddresses[]): Record<string, unknown> | undefined {
+  if (!s.sshHostKey && !s.allowUnpinnedConnection) return undefined;
+  const address = addresses.flatMap((a) => a.ipv4)[0] ?? addresses.flatMap((a) => a.ipv6)[0];
+  if (!address) return undefined;
+  const c = s.hypervisor.host.connection;
+  const own: Record<string, unknown> = { host: address, port: 22, user: s.loginUser ?? "root" };
+  if (s.sshHostKey) own.hostKey = s.sshHostKey.publicKey;
+  if (c.privateKey) own.privateKey = c.privateKey;
+  if (c.privateKeyPassword !== undefined) own.privateKeyPassword = c.privateKeyPassword;
+  return { ...own, proxy: hopOf(c) };
 }
 
 const STOP: Record<KvmStop, StopOutcome> = { acpi: "graceful", destroyed: "destroyed", "already-off": "already-off" };
@@ -122,6 +170,12 @@ export const kvmMachineDriver: MachineDriver<GuestState, GuestKey, GuestObserved
     if (changed.has("rootDiskSizeMiB") && spec.rootDisk.sizeMiB) disks.push({ target: "vda", sizeMiB: spec.rootDisk.sizeMiB });
     for (const d of spec.dataDisks) if (changed.has(`dataDiskSizeMiB:${d.name}`)) disks.push({ target: d.name, path: paths.dataDisks[d.name], sizeMiB: d.sizeMiB });
     if (disks.length) live.disks = disks;
+    const nics = nicsOf(news) ?? [];
+    const plugged = [...changed].filter((k) => k.startsWith("nicPresent:")).map((k) => k.slice("nicPresent:".length));
+    const attach = nics.filter((n) => plugged.includes(n.mac));
+    const detach = plugged.filter((m) => !nics.some((n) => n.mac === m));
+    if (attach.length) live.attachNics = attach;
+    if (detach.length) live.detachNics = detach;
     if (Object.keys(live).length) await applyLive(remote, news.name, live);
     if (!changed.has("running")) return undefined;
     if (spec.running) {
@@ -149,9 +203,19 @@ export const kvmMachineDriver: MachineDriver<GuestState, GuestKey, GuestObserved
     if (typeof o.maxMemoryMiB === "number" && s.maxMemory !== undefined) p.maxMemory = o.maxMemoryMiB;
     if (typeof o.maxVcpus === "number" && s.maxVcpus !== undefined) p.maxVcpus = o.maxVcpus;
     if (typeof o.state === "string") p.running = o.state === "running" || o.state === "paused";
-    return p;
+    return { ...p, ...this.outputs(p) };
   },
-  outputs: () => ({}),
+  // A guest whose image has cloud-init gets a host key made here at create and kept in state (secret), so its
+  // connection is pinned to a key pulumi-virt knows.
+  prepare(s, olds) {
+    if (olds?.sshHostKey) return { sshHostKey: olds.sshHostKey };
+    if (olds || s.imageCloudInit === false) return {};
+    return { sshHostKey: generateHostKey() };
+  },
+  outputs(s) {
+    const addresses = guestAddresses(s, exists(s.observed as GuestObserved | undefined) ? (s.observed as GuestObserved) : undefined);
+    return { addresses, connection: guestConnection(s, addresses) };
+  },
 };
 
 export const kvmHostDriver: HostDriver = {

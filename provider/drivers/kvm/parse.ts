@@ -1,5 +1,6 @@
 // Parsers of virsh output: pure, so unit tests feed them recorded text.
 import { XMLParser } from "fast-xml-parser";
+import { addressesByMac } from "./network";
 import type { GuestObserved, GuestState, ObservedDisk, QemuImageInfo } from "./types";
 
 const MiB = 1024 * 1024;
@@ -106,6 +107,8 @@ export function parseReadOutput(name: string, out: string): GuestObserved {
     };
   });
   const nic = child(devices, "interface");
+  const nics = children(devices, "interface").map((i) => ({ mac: (attr(child(i, "mac"), "address") ?? "").toLowerCase(), bridge: attr(child(i, "source"), "bridge") ?? "" }));
+  const seen = addressesByMac(s.leases ?? "", s.neigh ?? "", s.domifaddr ?? "", nics.map((n) => n.mac));
   const meta = child(child(dom, "metadata"), "pv:guest");
   const dataDiskPaths: Record<string, string> = {};
   for (const d of children(meta, "pv:dataDisk")) dataDiskPaths[attr(d, "name") ?? ""] = text(d) ?? "";
@@ -128,6 +131,7 @@ export function parseReadOutput(name: string, out: string): GuestObserved {
     disks,
     mac: attr(child(nic, "mac"), "address"),
     bridge: attr(child(nic, "source"), "bridge"),
+    interfaces: nics.map((n) => ({ ...n, addresses: [...(seen.get(n.mac) ?? [])].sort() })),
     autostart: info["Autostart"] === "enable",
     emulated: attr(dom, "type") === "qemu",
     kernel: text(os?.kernel),

@@ -14,6 +14,16 @@ export interface DataDiskSpec {
   deleteOnDestroy?: boolean;
 }
 
+/** One NIC of a domain: on a bridge, with its MAC; addresses and gateways go to the guest via cloud-init. */
+export interface NicSpec {
+  bridge: string;
+  mac: string;
+  addresses?: string[];
+  gateway4?: string;
+  gateway6?: string;
+  dhcp4?: boolean;
+}
+
 export interface DomainSpec {
   name: string;
   vcpus: number;
@@ -26,7 +36,9 @@ export interface DomainSpec {
   rootDisk: { baseImage: string; sizeMiB?: number; mode: "overlay" | "copy" };
   dataDisks: DataDiskSpec[];
   network?: { bridge: string; mac?: string };
-  cloudInit?: { userData: string; metaData?: string; networkConfig?: string };
+  /** Several NICs; when given, `network` is ignored. */
+  nics?: NicSpec[];
+  cloudInit?: { userData: string; metaData?: string; networkConfig?: string; vendorData?: string };
   running: boolean;
   autostart: boolean;
   shutdownTimeoutSec: number;
@@ -76,6 +88,8 @@ export interface GuestObserved {
   disks?: ObservedDisk[];
   mac?: string;
   bridge?: string;
+  /** Every NIC in the live definition, with the addresses the host sees for its MAC (leases, neighbours). */
+  interfaces?: { mac: string; bridge: string; addresses: string[] }[];
   autostart?: boolean;
   emulated?: boolean;
   kernel?: string;
@@ -100,6 +114,9 @@ export interface QemuImageInfo {
 }
 
 export interface LiveChange {
+  /** NICs to plug in (PCI hot-plug) and MACs of NICs to unplug, live and in the persistent definition. */
+  attachNics?: NicSpec[];
+  detachNics?: string[];
   memoryMiB?: number;
   vcpus?: number;
   /** A disk is found by its image path when given (a hot-plugged disk's device name is not its spec position). */

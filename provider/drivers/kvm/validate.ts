@@ -46,6 +46,11 @@ export function validateDomainSpec(spec: DomainSpec): void {
     seen.add(d.name);
     posInt(d.sizeMiB, `data disk ${d.name} sizeMiB`);
   }
+  for (const n of spec.nics ?? []) {
+    if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(n.mac)) throw new InvalidDomainSpecError(`nic mac ${n.mac} is not a MAC address like 52:54:00:12:34:56`);
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/.test(n.bridge)) throw new InvalidDomainSpecError(`nic bridge ${n.bridge} is not an interface name`);
+  }
+  if (new Set((spec.nics ?? []).map((n) => n.mac.toLowerCase())).size !== (spec.nics ?? []).length) throw new InvalidDomainSpecError("two NICs have the same MAC");
   if (spec.network?.mac && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(spec.network.mac))
     throw new InvalidDomainSpecError(`network.mac ${spec.network.mac} is not a MAC address like 52:54:00:12:34:56`);
   if (!Number.isFinite(spec.shutdownTimeoutSec) || spec.shutdownTimeoutSec < 0) throw new InvalidDomainSpecError("shutdownTimeoutSec must be >= 0");

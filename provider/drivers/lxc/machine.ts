@@ -35,7 +35,7 @@ function owned<T>(p: Promise<T>): Promise<T> {
 }
 
 /** One hop as a @pulumi/command-style connection: its pinned host key, credentials, and the rest of its chain. */
-function hopOf(c: ConnectionArgs): Record<string, unknown> {
+export function hopOf(c: ConnectionArgs): Record<string, unknown> {
   const hop: Record<string, unknown> = { host: c.host, port: c.port, user: c.user };
   // @pulumi/command's connection has no field for "unpinned": a hop without a pinned key simply has no hostKey.
   if (c.hostKey) hop.hostKey = c.hostKey;

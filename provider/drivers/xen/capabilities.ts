@@ -43,6 +43,12 @@ export const xenCapabilities: CapabilityTable<GuestKey> = {
   // The PV root disk is always a full copy of the base image; a new mode still rebuilds it.
   rootDiskMode: { change: { action: "replace", reason: "switching between an overlay and a full copy rebuilds the root disk" } },
   network: { change: { action: "restart", reason: "the vif is set up when the domain is built" } },
+  nicPresent: {
+    grow: { action: "restart", reason: "vifs are set up when the domain is built (xl network-attach is not proved under the lab's Xen)" },
+    shrink: { action: "restart", reason: "vifs are set up when the domain is built (xl network-detach is not proved under the lab's Xen)" },
+  },
+  nicBridge: { change: { action: "restart", reason: "vifs are set up when the domain is built" } },
+  nicStatic: { change: { action: "restart", reason: "vifs are set up when the domain is built" } },
   running: { change: { action: "live", mechanism: "xl create / xl shutdown" } },
   // The models refuse these for a PV guest (they are kvm features); the rows say so should one ever reach the planner.
   cloudInit: { change: { action: "refuse", reason: "cloudInit is supported for full-virtualization guests only" } },

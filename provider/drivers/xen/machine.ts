@@ -1,4 +1,5 @@
 // The Xen backend of the driver contract: paravirtualized Guests on a xen Hypervisor (the xl toolstack).
+import { defaultNicMac } from "../../models/guest";
 import type { GuestState } from "../../models/state";
 import type { Remote } from "../../ssh/types";
 import { ChangeContext, HostDriver, MachineDriver, MachineExistsError, MachineOwnedElsewhereError, Owner, problemsOf, StopOutcome } from "../contract";
@@ -35,6 +36,7 @@ export function xenSpec(s: GuestState): XenDomainSpec {
     boot,
     disks,
     network: s.network ? { bridge: s.network.bridge ?? hv.bridge, mac: s.network.mac } : undefined,
+    nics: s.nics?.map((n, i) => ({ bridge: n.bridge, mac: n.mac ?? defaultNicMac(s.name, i) })),
     running: s.running,
     shutdownTimeoutSec: s.shutdownTimeoutSec,
     configDir: DEFAULT_CONFIG_DIR,

@@ -25,6 +25,8 @@ export interface XenDomainSpec {
   boot: XenBoot;
   disks: XenDisk[];
   network?: { bridge: string; mac?: string };
+  /** Several vifs; when given, `network` is ignored. */
+  nics?: { bridge: string; mac: string }[];
   running: boolean;
   shutdownTimeoutSec: number;
   /** Directory in dom0 for the domain's xl config file, e.g. /etc/xen/pulumi-virt. */

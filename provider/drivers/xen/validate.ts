@@ -74,6 +74,10 @@ export function validateXenSpec(spec: XenDomainSpec): void {
     if (d.sizeMiB !== undefined) validateInt(`disk ${d.vdev} sizeMiB`, d.sizeMiB, 1, 64 * 1024 * 1024);
     if (d.script !== undefined) validatePath(`disk ${d.vdev} script`, d.script);
   }
+  for (const n of spec.nics ?? []) {
+    if (typeof n.bridge !== "string" || !BRIDGE_RE.test(n.bridge)) throw new InvalidXenSpecError(`nic bridge ${JSON.stringify(n.bridge)} must be an interface name of 1-15 [A-Za-z0-9_.-]`);
+    if (!MAC_RE.test(n.mac) || !isUnicastMac(n.mac)) throw new InvalidXenSpecError(`nic mac ${JSON.stringify(n.mac)} must be a unicast MAC like 00:16:3e:12:34:56`);
+  }
   if (spec.network) {
     if (typeof spec.network.bridge !== "string" || !BRIDGE_RE.test(spec.network.bridge))
       throw new InvalidXenSpecError(`network.bridge ${JSON.stringify(spec.network.bridge)} must be an interface name of 1-15 [A-Za-z0-9_.-]`);

@@ -25,7 +25,9 @@ export function renderXlConfig(spec: XenDomainSpec): string {
   // target= must come last: xl reads the rest of the spec as the target.
   const disks = spec.disks.map((d) => q(`format=${d.format ?? "raw"}, vdev=${d.vdev}, access=rw, ${d.script ? `script=${d.script}, ` : ""}target=${d.path}`));
   lines.push(`disk = [ ${disks.join(", ")} ]`);
-  if (spec.network) {
+  if (spec.nics?.length) {
+    lines.push(`vif = [ ${spec.nics.map((n) => q(`bridge=${n.bridge},mac=${n.mac.toLowerCase()}`)).join(", ")} ]`);
+  } else if (spec.network) {
     const vif = [`bridge=${spec.network.bridge}`, ...(spec.network.mac ? [`mac=${spec.network.mac.toLowerCase()}`] : [])].join(",");
     lines.push(`vif = [ ${q(vif)} ]`);
   } else {

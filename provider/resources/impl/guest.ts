@@ -1,6 +1,6 @@
 // Guest: the engine's calls for a VM (full virtualization on kvm, paravirtualized on xen), handed to the machine
 // lifecycle. The backend is chosen by the hypervisor's kind.
-import { GUEST_SETTINGS, guestArgsSchema, VIRTUALIZATION_FORMS, VirtualizationForm } from "../../models/guest";
+import { defaultNicMac, GUEST_SETTINGS, guestArgsSchema, VIRTUALIZATION_FORMS, VirtualizationForm } from "../../models/guest";
 import type { EngineProps, GuestState } from "../../models/state";
 import { guestRules } from "../../plan/rules";
 import { guestDriverFor, MachineLifecycle } from "../../lifecycle/machine";
@@ -10,7 +10,7 @@ const formOf = (raw: EngineProps): VirtualizationForm | undefined => VIRTUALIZAT
 const lifecycle = new MachineLifecycle<GuestState>({
   noun: "guest",
   schema: guestArgsSchema,
-  nonArgs: ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "emulated", "ownerToken"],
+  nonArgs: ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "emulated", "ownerToken", "addresses", "sshHostKey"],
   settings: GUEST_SETTINGS,
   domainRules: (raw, hv) => {
     const form = formOf(raw);
@@ -18,7 +18,8 @@ const lifecycle = new MachineLifecycle<GuestState>({
   },
   hostRules: () => [],
   // Emulation is visible in the guest's own inputs, so every preview of a TCG guest says so.
-  derived: (s) => ({ emulated: s.hypervisor.emulated }),
+  // NICs get their MACs here (kept in state from then on), so preview shows the MAC a new NIC will have.
+  derived: (s) => ({ emulated: s.hypervisor.emulated, ...(s.nics ? { nics: s.nics.map((n, i) => ({ ...n, mac: n.mac ?? defaultNicMac(s.name, i) })) } : {}) }),
   driverFor: guestDriverFor,
   existsMessage: (s) => `guest "${s.name}" already exists on host "${s.hypervisor.host.facts.hostname}". Set adopt: true to take it over, or choose another name.`,
 });

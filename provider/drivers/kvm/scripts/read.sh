@@ -10,4 +10,9 @@ echo "@@inactive"; virsh -c "$c" dumpxml --inactive --domain "$n" | grep -m1 '<c
 echo "@@vcpucount"; virsh -c "$c" vcpucount --domain "$n" 2>/dev/null
 echo "@@blk"; virsh -c "$c" domblkinfo --domain "$n" --all 2>/dev/null
 echo "@@pid"; cat "/run/libvirt/qemu/$n.pid" 2>/dev/null; echo
+# What the host sees of the guest's addresses: its DHCP server's leases (dnsmasq files where the lab and libvirt keep
+# them), libvirt's view, and the neighbour table (IPv4 ARP and IPv6 ND). Best effort: none of these may exist.
+echo "@@leases"; cat /var/lib/libvirt/dnsmasq/*.leases /var/lib/misc/dnsmasq*.leases 2>/dev/null
+echo "@@domifaddr"; virsh -c "$c" domifaddr --domain "$n" --source arp 2>/dev/null
+echo "@@neigh"; ip neigh show 2>/dev/null
 echo "@@end"
