@@ -3,6 +3,7 @@ export { Host, HostArgs, ConnectionInput } from "./resources/host";
 export { Hypervisor, HypervisorArgs } from "./resources/hypervisor";
 export { Container, ContainerArgs } from "./resources/container";
 export { Guest, GuestArgs } from "./resources/guest";
+export { Snapshot, SnapshotArgs } from "./resources/snapshot";
 export type { HostFacts, HostRef } from "./models/host";
 export type { HypervisorRef, HypervisorKind } from "./models/hypervisor";
 export { WebTier, WebTierArgs, WebTierSize, WEB_TIER_SIZES } from "./components/web-tier";

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { safetyNetFields } from "./snapshot";
 import { bridgeName, count, guestName, hostPath, macAddress, safeText, sizeMiB, xenDomainNameProblem } from "./common";
 
 export const VIRTUALIZATION_FORMS = ["full", "para"] as const;
@@ -67,6 +68,7 @@ export const guestArgsSchema = z
     allowRestart: z.boolean({ error: "expected true or false" }).default(false),
     allowDataLoss: z.boolean({ error: "expected true or false" }).default(false),
     adopt: z.boolean({ error: "expected true or false" }).default(false),
+    ...safetyNetFields,
   })
   .strict()
   .superRefine((g, ctx) => {
@@ -93,4 +95,4 @@ export type GuestArgs = z.infer<typeof guestArgsSchema>;
 export type GuestArgsInput = z.input<typeof guestArgsSchema>;
 
 /** Provider settings: changing only these touches no guest ("settings only" in plans). */
-export const GUEST_SETTINGS = ["allowRestart", "allowDataLoss", "adopt", "shutdownTimeoutSec"] as const;
+export const GUEST_SETTINGS = ["allowRestart", "allowDataLoss", "adopt", "shutdownTimeoutSec", "snapshotBefore", "keep"] as const;

@@ -34,6 +34,10 @@ export interface GuestArgs {
   /** Allow replacements that destroy disk contents (disk shrink). */
   allowDataLoss?: pulumi.Input<boolean>;
   adopt?: pulumi.Input<boolean>;
+  /** Snapshot the disks (and memory when running) before a restart or replacement ("restart"), before replacements only ("replace"), or "never" (default). kvm only. */
+  snapshotBefore?: pulumi.Input<"never" | "restart" | "replace">;
+  /** How many of those snapshots are kept (default 3). */
+  keep?: pulumi.Input<number>;
 }
 
 /** A VM: full virtualization on KVM/QEMU (libvirt) or paravirtualized on Xen (xl). */
@@ -44,6 +48,9 @@ export class Guest extends LazyResource {
   declare public readonly plannedAction: pulumi.Output<string>;
   declare public readonly lastApplied: pulumi.Output<{ at: string; action: string; changes: Record<string, string> }>;
   declare public readonly observed: pulumi.Output<Record<string, unknown>>;
+  /** Its Hypervisor's ref (secret), and the token that says on the host which resource owns it: what a Snapshot needs. */
+  declare public readonly hypervisor: pulumi.Output<HypervisorRef>;
+  declare public readonly ownerToken: pulumi.Output<string>;
 
   constructor(name: string, args: GuestArgs, opts?: pulumi.CustomResourceOptions) {
     const hv = isHypervisor(args.hypervisor) ? args.hypervisor.ref : pulumi.output(args.hypervisor);
@@ -52,7 +59,7 @@ export class Guest extends LazyResource {
       "guest",
       name,
       // cloud-init data carries passwords and keys: secret in state even when the program passes it in plain.
-      { ...rest, ...(rest.cloudInit !== undefined ? { cloudInit: pulumi.secret(rest.cloudInit) } : {}), hypervisor: pulumi.secret(hv), emulated: undefined, plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined },
+      { ...rest, ...(rest.cloudInit !== undefined ? { cloudInit: pulumi.secret(rest.cloudInit) } : {}), hypervisor: pulumi.secret(hv), emulated: undefined, plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined, ownerToken: undefined },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "hypervisor", "cloudInit"], dependsOn: mergeDeps(opts?.dependsOn, isHypervisor(args.hypervisor) ? args.hypervisor : undefined) },
       "pulumi-virt",
       "Guest",

@@ -10,6 +10,7 @@ import { installKvm, KVM_PACKAGES, prepareKvmHost } from "./install";
 import { diskTargets } from "./paths";
 import type { DomainSpec, GuestObserved, LiveChange, StopOutcome as KvmStop } from "./types";
 import { validateDomainSpec } from "./validate";
+import { kvmSnapshots } from "./snapshot";
 
 /** The spec of a guest; ownerToken goes into the domain's <metadata>, kept by every redefinition. */
 export function kvmSpec(s: GuestState, ownerToken?: string): DomainSpec {
@@ -148,6 +149,7 @@ export const kvmMachineDriver: MachineDriver<GuestState, GuestKey, GuestObserved
     return p;
   },
   outputs: () => ({}),
+  snapshots: kvmSnapshots,
 };
 
 export const kvmHostDriver: HostDriver = {
