@@ -21,7 +21,7 @@ function checkArgs(machine: string, snapshot: string | undefined, token: string)
 export function parseSnapshotXml(xml: string): { name: string; description: string; state: string; createdEpoch: number; disks: string[]; memory: boolean } {
   const tag = (t: string) => new RegExp(`<${t}>([^<]*)</${t}>`).exec(xml)?.[1]?.trim() ?? "";
   // The snapshot's own <disks> list comes before the <domain> copy; its entries are <disk name='vda' snapshot='internal'/>.
-  const own = xml.split("<domain")[0];
+  const own = xml.split(/<domain[ >]/)[0];
   const disks = [...own.matchAll(/<disk name='([^']+)' snapshot='internal'/g)].map((m) => m[1]);
   return {
     name: tag("name"),
