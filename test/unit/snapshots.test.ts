@@ -10,6 +10,7 @@ import { parseSnapshotLines } from "../../provider/drivers/lxc/snapshot";
 import { parseSnapshotXml } from "../../provider/drivers/kvm/snapshot";
 import { autoSnapshotName } from "../../provider/models/snapshot";
 import { planSnapshot, safetyNetStep, takesSnapshotFirst } from "../../provider/plan/snapshot";
+import { withSnapshotNote } from "../../provider/lifecycle/safety-net";
 import { hypervisorRef, NO_SSH, sshActivity } from "./plan-fixtures";
 
 const web = (over: Record<string, unknown> = {}) => ({ name: "web", memory: 256, hypervisor: hypervisorRef("lxc"), allowRestart: true, ...over });
@@ -116,4 +117,11 @@ test("parsers: lxc report lines and libvirt snapshot XML; auto names sort by tim
   const a = autoSnapshotName(new Date("2026-12-03T13:05:09.123Z"));
   assert.equal(a, "pv-auto-20261203t130509");
   assert.ok(a < autoSnapshotName(new Date("2026-12-03T13:05:10Z")));
+});
+
+test("an apply that fails after the safety net's snapshot names it in the error; without one the error is unchanged", () => {
+  const snap = { name: "pv-auto-20261203t130509", takenAt: "2026-12-03T13:05:09.000Z", sizeBytes: 1, covers: { disks: ["rootfs"], memory: false } };
+  const e = withSnapshotNote(new Error('container "web" on host "h1": restart with the new configuration failed: boom.'), snap, "web");
+  assert.match(e.message, /boom\. The snapshot "pv-auto-20261203t130509" of "web" taken before this change is kept: restore it/);
+  assert.equal(withSnapshotNote(new Error("boom"), undefined, "web").message, "boom");
 });
