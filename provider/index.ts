@@ -5,6 +5,7 @@ export { Container, ContainerArgs } from "./resources/container";
 export { Guest, GuestArgs } from "./resources/guest";
 export { Network, NetworkArgs, StaticLeaseInput } from "./resources/network";
 export { StoragePool, StoragePoolArgs } from "./resources/storage-pool";
+export { Snapshot, SnapshotArgs } from "./resources/snapshot";
 export type { HostFacts, HostRef } from "./models/host";
 export type { HypervisorRef, HypervisorKind } from "./models/hypervisor";
 export { WebTier, WebTierArgs, WebTierSize, WEB_TIER_SIZES } from "./components/web-tier";

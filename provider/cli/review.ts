@@ -104,6 +104,11 @@ export function buildReview(preview: unknown): Review {
         });
       // Settings that accompany a machine change are its opt-ins; alone, they are shown as what they are.
       const machine = parsed.filter((r) => r.action !== "settings");
+      // The safety net's step (snapshotBefore) goes with the disruptive rows: "restart — a snapshot is taken first ...".
+      const net = (planned as Record<string, unknown>).snapshotBefore;
+      if (typeof net === "string" && /^(restart|replace) — /.test(net)) {
+        for (const r of machine) if (r.action === "restart" || r.action === "replace") r.reason += `; ${net.replace(/^(restart|replace) — /, "")}`;
+      }
       rows.push(...(machine.length ? machine : parsed));
     }
     if (rows.length === before) {

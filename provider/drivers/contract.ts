@@ -153,6 +153,40 @@ export interface MachineDriver<S extends MachineState, K extends string, O> {
    * once and then carried over from the old state).
    */
   prepare?(state: S, olds: S | undefined): Partial<S>;
+  /** Snapshots of this backend's machines; a backend without them is refused at check (Snapshot, snapshotBefore). */
+  readonly snapshots?: SnapshotDriver;
+}
+
+/** What one snapshot holds, as the host reports it. */
+export interface SnapshotInfo {
+  /** The snapshot's name on the host (always "pv-..."). */
+  name: string;
+  /** When it was taken (ISO 8601). */
+  takenAt: string;
+  /** Bytes it occupies on the host (see the backend's `method` for what is counted). */
+  sizeBytes: number;
+  /** What it covers: the disks (by device or "rootfs") and whether the memory state is included. */
+  covers: { disks: string[]; memory: boolean };
+}
+
+/**
+ * Snapshots of one machine, addressed by the machine's name and its owner's token: a snapshot is made with that
+ * token on the host and only a call with the same token restores or removes it (never one pulumi-virt did not make).
+ */
+export interface SnapshotDriver {
+  /** How a snapshot is made and what it is, for the reference. */
+  readonly method: string;
+  /** What a snapshot covers, for preview ("root filesystem"). */
+  readonly covers: string;
+  /** What of it outlives a replacement of the machine, and how a user restores that by hand (preview, README). */
+  readonly afterReplacement: string;
+  /** Takes it (idempotent: a snapshot of that name and token already there is reported, not taken again). */
+  take(remote: Remote, machine: string, snapshot: string, token: string): Promise<SnapshotInfo>;
+  /** Stops the machine, rolls it back to the snapshot and starts it again if it was running (a restart). */
+  restore(remote: Remote, machine: string, snapshot: string, token: string): Promise<StopOutcome>;
+  remove(remote: Remote, machine: string, snapshot: string, token: string): Promise<"removed" | "absent">;
+  /** This token's snapshots of the machine whose names start with `prefix`, oldest first. */
+  list(remote: Remote, machine: string, token: string, prefix: string): Promise<SnapshotInfo[]>;
 }
 
 /** What a Hypervisor resource needs from a backend. */

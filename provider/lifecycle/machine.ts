@@ -12,6 +12,7 @@ import type { RuleFailure } from "../plan/rules";
 import type { PlanView } from "../plan/types";
 import type { Remote } from "../ssh/types";
 import { waitUntilReady } from "./readiness";
+import { safetyNetLine, safetyNetProblems, snapshotFirst, withSnapshotNote } from "./safety-net";
 import { Failure, forRefresh, hasUnknowns, hypervisorRefFailures, isUnknown, nowIso, ownedElsewhereMessage, ownerTokenOf, parseArgs, partialCreate, remoteFor, stepError } from "./support";
 
 type Driver<S extends MachineState> = MachineDriver<S, string, unknown>;
@@ -84,6 +85,11 @@ function settingDefaults(schema: z.ZodType, settings: readonly string[]): Engine
   }
   return out;
 }
+
+/** Delete-first replacements (by resource id) whose delete takes the safety net's snapshot first (diff → delete). */
+const snapshotBeforeDelete = new Map<string, MachineState>();
+
+const step0 = (what: string, s: MachineState, step: string) => (e: unknown): never => { throw stepError(what, s.hypervisor.host, step, e); };
 
 /** A replacement's plan, carried across the engine's second check (which has no old inputs). */
 const pendingReplacements = new Map<string, { overall: "replace"; changes: Record<string, string> }>();
@@ -166,7 +172,7 @@ export class MachineLifecycle<S extends MachineState> {
     out.push(...this.r.hostRules(news));
     const d = out.length === 0 ? this.r.driverFor(hv.kind) : undefined;
     // The driver's own refusals, found now instead of during `up`, named by the input they come from.
-    if (d) out.push(...d.specProblems(news));
+    if (d) out.push(...d.specProblems(news), ...safetyNetProblems(d, news));
     const hasOld = !!oldsRaw && Object.keys(oldsRaw).length > 0 && oldsRaw.name !== undefined;
     const plan = this.plan(hasOld ? fromEngine<S>(oldsRaw) : undefined, news);
     out.push(...plan.failures);
@@ -179,7 +185,7 @@ export class MachineLifecycle<S extends MachineState> {
     const state = fromEngine<S>(inputs);
     if (settings) {
       state.plannedAction = plan.overall;
-      state.plannedChanges = { ...describePlan(plan), ...settings };
+      state.plannedChanges = { ...describePlan(plan), ...settings, ...safetyNetLine(this.r.driverFor(state.hypervisor.kind), state, plan.overall, this.r.noun) };
       return;
     }
     state.plannedAction = "create";
@@ -200,7 +206,7 @@ export class MachineLifecycle<S extends MachineState> {
     const d = this.r.driverFor(news.hypervisor.kind);
     const inputName = (k: string) => (d ? d.inputName(k) : k);
     const replaces = [...new Set(plan.properties.filter((p) => p.action === "replace").map((p) => inputName(p.property)))];
-    if (replaces.length) pendingReplacements.set(replacementKey(news), { overall: "replace", changes: describePlan(plan) });
+    if (replaces.length) pendingReplacements.set(replacementKey(news), { overall: "replace", changes: { ...describePlan(plan), ...safetyNetLine(d, news, "replace", this.r.noun) } });
     const connectionMoved = !sameValue(olds.hypervisor?.host?.connection, news.hypervisor?.host?.connection);
     const settingsChanged = Object.keys(settingsChanges(this.r.settings, oldsRaw, newsRaw, this.defaults)).length > 0;
     // Names are unique on a host: a same-name replacement goes delete-first, unless the backend builds it beside.
@@ -209,6 +215,7 @@ export class MachineLifecycle<S extends MachineState> {
     if (sameName && beside) {
       replacing.set(replacementKey(news), { name: olds.name, token: ownerTokenOf(id), stopTimeoutSec: stopTimeoutOf(olds), wasRunning: olds.running !== false });
     }
+    if (sameName && !beside && Object.keys(safetyNetLine(d, news, "replace", this.r.noun)).length) snapshotBeforeDelete.set(id, news);
     return {
       changes: plan.properties.length > 0 || connectionMoved || settingsChanged,
       replaces,
@@ -262,8 +269,9 @@ export class MachineLifecycle<S extends MachineState> {
     const old = replacing.get(replacementKey(s));
     if (old && old.name === s.name && d.replaceBeside) {
       replacing.delete(replacementKey(s));
-      const observed = await d.replaceBeside(remote, s, old, owner).catch(this.explain(s, "replace", "replaced"));
-      return { id, outs: this.outs(s, observed, owner, { at: nowIso(), action: "replace", changes: s.plannedChanges ?? {} }) };
+      const snap = await snapshotFirst(remote, d, s, old.name, old.token, "replace").catch(this.explain(s, "snapshot before the replacement", "replaced"));
+      const observed = await d.replaceBeside(remote, s, old, owner).catch((e: unknown) => this.explain(s, "replace", "replaced")(withSnapshotNote(e as Error, snap, old.name)));
+      return { id, outs: this.outs(s, observed, owner, { at: nowIso(), action: "replace", changes: s.plannedChanges ?? {}, ...(snap ? { snapshot: snap.name } : {}) }) };
     }
     let observed: unknown;
     Object.assign(s, d.prepare?.(s, undefined));
@@ -341,7 +349,8 @@ export class MachineLifecycle<S extends MachineState> {
     // Only the owner changes a machine; a state from before owner tokens claims its machine here (README).
     await d.claim(remote, olds, owner).catch(this.explain(olds, "claim", "changed"));
     const change = { olds, news, owner, changed: new Set(plan.properties.map((p) => p.property)) };
-    const step = (s: string) => (e: unknown): never => { throw stepError(this.what(news), news.hypervisor.host, s, e); };
+    const snap = await snapshotFirst(remote, d, news, olds.name, owner.token, plan.overall).catch(step0(this.what(news), news, "snapshot before the change"));
+    const step = (s: string) => (e: unknown): never => { throw withSnapshotNote(stepError(this.what(news), news.hypervisor.host, s, e), snap, olds.name); };
     let stoppedBy: string | undefined;
     if (plan.overall === "restart") {
       let restarted = false;
@@ -357,13 +366,18 @@ export class MachineLifecycle<S extends MachineState> {
     if (plan.overall === "restart") await this.ready(d, remote, news);
     const observed = plan.overall === "restart" ? await d.readSettled(remote, news) : await d.read(remote, news, { refresh: false });
     const changes = { ...describePlan(plan), ...settingsChanges(this.r.settings, oldsRaw, newsRaw, this.defaults) };
-    return { outs: this.outs(news, observed, owner, { at: nowIso(), action: plan.overall, changes, ...(stoppedBy ? { stoppedBy } : {}) }) };
+    return { outs: this.outs(news, observed, owner, { at: nowIso(), action: plan.overall, changes: { ...changes, ...safetyNetLine(d, news, plan.overall, this.r.noun) }, ...(stoppedBy ? { stoppedBy } : {}), ...(snap ? { snapshot: snap.name } : {}) }) };
   }
 
   async delete(id: string, propsRaw: EngineProps) {
     const s = fromEngine<S>(propsRaw);
     const d = this.driver(s);
     const owner: Owner = { token: ownerTokenOf(id), adopt: false };
+    const replacement = snapshotBeforeDelete.get(id);
+    if (replacement && snapshotBeforeDelete.delete(id)) {
+      // The new settings (the program's) decide, as preview showed; the snapshot is of the old machine.
+      await snapshotFirst(remoteFor(s.hypervisor.host), d, replacement, s.name, owner.token, "replace").catch(this.explain(s, "snapshot before the replacement", "replaced"));
+    }
     const r = await d.destroy(remoteFor(s.hypervisor.host), s, owner).catch(this.explain(s, "destroy", "stopped or destroyed"));
     if (r === "absent") console.warn(`${this.what(s)} on host "${s.hypervisor.host.facts.hostname}" was already gone`);
   }

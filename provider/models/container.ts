@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { safetyNetFields } from "./snapshot";
 import { bridgeName, count, hostPath, ipv4Address, ipv4Cidr, macAddress, machineName, safeText, sizeMiB, XFS_MIN_MIB } from "./common";
 
 export const OS_FAMILIES = ["linux", "freebsd", "windows", "darwin"] as const;
@@ -58,10 +59,11 @@ export const containerArgsSchema = z
     allowDataLoss: z.boolean({ error: "expected true or false" }).default(false),
     /** Take over an existing container of this name instead of failing (dynamic providers cannot `pulumi import`). */
     adopt: z.boolean({ error: "expected true or false" }).default(false),
+    ...safetyNetFields,
   })
   .strict();
 export type ContainerArgs = z.infer<typeof containerArgsSchema>;
 export type ContainerArgsInput = z.input<typeof containerArgsSchema>;
 
 /** Provider settings: changing only these touches no container ("settings only" in plans). */
-export const CONTAINER_SETTINGS = ["allowRestart", "allowDataLoss", "adopt", "stopTimeoutSec", "gracefulDestroy"] as const;
+export const CONTAINER_SETTINGS = ["allowRestart", "allowDataLoss", "adopt", "stopTimeoutSec", "gracefulDestroy", "snapshotBefore", "keep"] as const;

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { isIPv4, isIPv6 } from "node:net";
 import { z } from "zod";
+import { safetyNetFields } from "./snapshot";
 import { bridgeName, count, guestName, hostPath, macAddress, safeText, sizeMiB, xenDomainNameProblem } from "./common";
 
 export const VIRTUALIZATION_FORMS = ["full", "para"] as const;
@@ -131,6 +132,7 @@ export const guestArgsSchema = z
     allowRestart: z.boolean({ error: "expected true or false" }).default(false),
     allowDataLoss: z.boolean({ error: "expected true or false" }).default(false),
     adopt: z.boolean({ error: "expected true or false" }).default(false),
+    ...safetyNetFields,
   })
   .strict()
   .superRefine((g, ctx) => {
@@ -173,4 +175,4 @@ export type GuestArgs = z.infer<typeof guestArgsSchema>;
 export type GuestArgsInput = z.input<typeof guestArgsSchema>;
 
 /** Provider settings: changing only these touches no guest ("settings only" in plans). */
-export const GUEST_SETTINGS = ["allowRestart", "allowDataLoss", "adopt", "shutdownTimeoutSec", "waitFor", "allowUnpinnedConnection", "loginUser"] as const;
+export const GUEST_SETTINGS = ["allowRestart", "allowDataLoss", "adopt", "shutdownTimeoutSec", "waitFor", "allowUnpinnedConnection", "loginUser", "snapshotBefore", "keep"] as const;

@@ -14,6 +14,8 @@ export interface LastApplied {
   changes: Record<string, string>;
   /** How the machine was stopped, when the change stopped it. */
   stoppedBy?: string;
+  /** The safety net's snapshot taken before this change (snapshotBefore). */
+  snapshot?: string;
 }
 
 /** Inputs every machine (Container, Guest) has besides its args, and the outputs the lifecycle adds. */

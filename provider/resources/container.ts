@@ -35,6 +35,10 @@ export interface ContainerArgs {
   allowDataLoss?: pulumi.Input<boolean>;
   /** Take over an existing container with this name. */
   adopt?: pulumi.Input<boolean>;
+  /** Snapshot the root filesystem before a restart or replacement ("restart"), before replacements only ("replace"), or "never" (default). */
+  snapshotBefore?: pulumi.Input<"never" | "restart" | "replace">;
+  /** How many of those snapshots are kept (default 3). */
+  keep?: pulumi.Input<number>;
 }
 
 /** A system container on an lxc Hypervisor. CPU, memory and disk grow change live, without restart. */
@@ -51,6 +55,9 @@ export class Container extends LazyResource {
   declare public readonly observed: pulumi.Output<Record<string, unknown>>;
   /** A @pulumi/command remote.Connection into the container (when it has a static address), via its host. Secret. */
   declare public readonly connection: pulumi.Output<Record<string, unknown> | undefined>;
+  /** Its Hypervisor's ref (secret), and the token that says on the host which resource owns it: what a Snapshot needs. */
+  declare public readonly hypervisor: pulumi.Output<HypervisorRef>;
+  declare public readonly ownerToken: pulumi.Output<string>;
 
   constructor(name: string, args: ContainerArgs, opts?: pulumi.CustomResourceOptions) {
     const hv = isHypervisor(args.hypervisor) ? args.hypervisor.ref : pulumi.output(args.hypervisor);
@@ -59,7 +66,7 @@ export class Container extends LazyResource {
       "container",
       name,
       // Environment values carry passwords and tokens: secret in state even when the program passes them in plain.
-      { ...rest, ownerKey: ownerKeyOf(name), ...(rest.environment !== undefined ? { environment: pulumi.secret(rest.environment) } : {}), hypervisor: pulumi.secret(hv), plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined, connection: undefined },
+      { ...rest, ownerKey: ownerKeyOf(name), ...(rest.environment !== undefined ? { environment: pulumi.secret(rest.environment) } : {}), hypervisor: pulumi.secret(hv), plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined, connection: undefined, ownerToken: undefined },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "hypervisor", "connection", "environment"], dependsOn: mergeDeps(opts?.dependsOn, isHypervisor(args.hypervisor) ? args.hypervisor : undefined) },
       "pulumi-virt",
       "Container",

@@ -44,6 +44,10 @@ export interface GuestArgs {
   /** Allow replacements that destroy disk contents (disk shrink). */
   allowDataLoss?: pulumi.Input<boolean>;
   adopt?: pulumi.Input<boolean>;
+  /** Snapshot the disks (and memory when running) before a restart or replacement ("restart"), before replacements only ("replace"), or "never" (default). kvm only. */
+  snapshotBefore?: pulumi.Input<"never" | "restart" | "replace">;
+  /** How many of those snapshots are kept (default 3). */
+  keep?: pulumi.Input<number>;
 }
 
 export interface GuestNicArgs {
@@ -70,6 +74,9 @@ export class Guest extends LazyResource {
   declare public readonly addresses: pulumi.Output<{ mac: string; bridge: string; ipv4: string[]; ipv6: string[] }[]>;
   /** A @pulumi/command remote.Connection into the guest, pinned to the host key pulumi-virt injected, via its host. Secret. */
   declare public readonly connection: pulumi.Output<Record<string, unknown> | undefined>;
+  /** Its Hypervisor's ref (secret), and the token that says on the host which resource owns it: what a Snapshot needs. */
+  declare public readonly hypervisor: pulumi.Output<HypervisorRef>;
+  declare public readonly ownerToken: pulumi.Output<string>;
 
   constructor(name: string, args: GuestArgs, opts?: pulumi.CustomResourceOptions) {
     const hv = isHypervisor(args.hypervisor) ? args.hypervisor.ref : pulumi.output(args.hypervisor);
@@ -78,7 +85,7 @@ export class Guest extends LazyResource {
       "guest",
       name,
       // cloud-init data carries passwords and keys: secret in state even when the program passes it in plain.
-      { ...rest, ...(rest.cloudInit !== undefined ? { cloudInit: pulumi.secret(rest.cloudInit) } : {}), hypervisor: pulumi.secret(hv), emulated: undefined, plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined, addresses: undefined, connection: undefined, sshHostKey: undefined },
+      { ...rest, ...(rest.cloudInit !== undefined ? { cloudInit: pulumi.secret(rest.cloudInit) } : {}), hypervisor: pulumi.secret(hv), emulated: undefined, plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined, addresses: undefined, connection: undefined, sshHostKey: undefined, ownerToken: undefined },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "hypervisor", "cloudInit", "connection", "sshHostKey"], dependsOn: mergeDeps(opts?.dependsOn, isHypervisor(args.hypervisor) ? args.hypervisor : undefined) },
       "pulumi-virt",
       "Guest",

@@ -5,6 +5,10 @@ import { hostArgsSchema } from "../models/host";
 import { hypervisorArgsSchema } from "../models/hypervisor";
 import { containerArgsSchema } from "../models/container";
 import { guestArgsSchema } from "../models/guest";
+import { snapshotArgsSchema } from "../models/snapshot";
+import { lxcSnapshots } from "../drivers/lxc/snapshot";
+import { kvmSnapshots } from "../drivers/kvm/snapshot";
+import { NO_SNAPSHOTS } from "../lifecycle/safety-net";
 import { changeColumn, MachineResourceName } from "./changes";
 import { networkArgsSchema } from "../models/network";
 import { storagePoolArgsSchema } from "../models/storage-pool";
@@ -113,6 +117,30 @@ export const DEFAULT_MODELS: Record<string, ResourceModel> = {
       hostState: { type: "string", description: "\"ok\", or what a refresh found missing on the host (the next `up` restores it)." },
     },
     changes: poolChangeColumn,
+  },
+  Snapshot: {
+    token: `${PACKAGE}:index:Snapshot`,
+    description:
+      "A snapshot of a Container or a kvm Guest; deleting the resource deletes it, and a new value of `restore` rolls the machine back to it " +
+      "(a restart: preview shows `restore: restart`; the name, UUID and MAC stay). " +
+      `Container: ${lxcSnapshots.method}. kvm Guest: ${kvmSnapshots.method}. Xen PV Guest: refused at preview (${NO_SNAPSHOTS.xen}). ` +
+      "Only snapshots pulumi-virt made for that machine's owner are ever restored or deleted (host names start with `pv-`).",
+    input: snapshotArgsSchema,
+    extraInputs: { machine: { type: "Container | Guest", description: "The Container (lxc) or Guest (kvm) it is a snapshot of." } },
+    changes: () => ({
+      name: "replace (a new snapshot is taken, then the old one deleted)",
+      restore: "restart: a new value stops the machine, rolls it back to this snapshot and starts it again; unset: settings only",
+      machine: "replace",
+    }),
+    outputs: {
+      plannedAction: planOutputs.plannedAction,
+      plannedChanges: planOutputs.plannedChanges,
+      lastApplied: planOutputs.lastApplied,
+      hostName: { type: "string", description: "The snapshot's name on the host (`pv-<name>`)." },
+      takenAt: { type: "string", description: "When it was taken (ISO 8601)." },
+      sizeBytes: { type: "number", description: "Bytes on the host: a container's copied root filesystem; a guest's saved memory state (its disk part shares clusters with the live disks)." },
+      covers: { type: "object", description: "What it covers: `disks` (`rootfs`, or the guest's disk devices) and `memory` (true for a running kvm guest)." },
+    },
   },
 };
 
@@ -235,7 +263,7 @@ export function buildSchema(models: Record<string, ResourceModel> = DEFAULT_MODE
       inputProperties[k] = p;
     }
     for (const [k, v] of Object.entries(m.extraInputs)) {
-      const change = m.machine ? changeColumn(m.machine, k) : undefined;
+      const change = m.machine ? changeColumn(m.machine, k) : m.changes?.()[k];
       inputProperties[k] = { $ref: "pulumi.json#/Any", description: v.description + (change ? ` Change: ${change}.` : "") };
     }
     const properties: Record<string, PulumiProperty> = { ...inputProperties };

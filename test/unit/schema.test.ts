@@ -33,7 +33,7 @@ test("the schema check catches a deliberate model change", () => {
 test("the schema lists every resource with required inputs and change classification", () => {
   const s = buildSchema(undefined, version);
   const tokens = Object.keys(s.resources).sort();
-  assert.deepEqual(tokens, ["pulumi-virt:index:Container", "pulumi-virt:index:Guest", "pulumi-virt:index:Host", "pulumi-virt:index:Hypervisor", "pulumi-virt:index:Network", "pulumi-virt:index:StoragePool"]);
+  assert.deepEqual(tokens, ["pulumi-virt:index:Container", "pulumi-virt:index:Guest", "pulumi-virt:index:Host", "pulumi-virt:index:Hypervisor", "pulumi-virt:index:Network", "pulumi-virt:index:Snapshot", "pulumi-virt:index:StoragePool"]);
   const c = s.resources["pulumi-virt:index:Container"];
   assert.ok(c.requiredInputs.includes("name") && c.requiredInputs.includes("memory") && c.requiredInputs.includes("hypervisor"));
   assert.match(c.inputProperties.memory.description ?? "", /live/);
@@ -42,6 +42,10 @@ test("the schema lists every resource with required inputs and change classifica
   assert.match(g.inputProperties.memory.description ?? "", /full: .*live.*maxMemory/);
   assert.match(g.inputProperties.rootDisk.description ?? "", /replace/);
   assert.equal(s.resources["pulumi-virt:index:Host"].properties.connection.secret, true);
+  const snap = s.resources["pulumi-virt:index:Snapshot"];
+  assert.match(snap.inputProperties.restore.description ?? "", /restart/);
+  assert.match(snap.description, /crash-consistent/);
+  assert.match(snap.description, /Xen PV Guest: refused/);
 });
 
 test("the README reference tables are generated from the schema", () => {

@@ -15,6 +15,7 @@ import { attachDataDisk, detachDataDisk } from "./hotplug";
 import { domainPaths } from "./paths";
 import type { DomainSpec, GuestObserved, LiveChange, NicSpec, StopOutcome as KvmStop } from "./types";
 import { validateDomainSpec } from "./validate";
+import { kvmSnapshots } from "./snapshot";
 
 /** The guest's NICs with their MACs (given, or derived from the name and position). */
 export function nicsOf(s: GuestState): NicSpec[] | undefined {
@@ -216,6 +217,7 @@ export const kvmMachineDriver: MachineDriver<GuestState, GuestKey, GuestObserved
     const addresses = guestAddresses(s, exists(s.observed as GuestObserved | undefined) ? (s.observed as GuestObserved) : undefined);
     return { addresses, connection: guestConnection(s, addresses) };
   },
+  snapshots: kvmSnapshots,
 };
 
 export const kvmHostDriver: HostDriver = {

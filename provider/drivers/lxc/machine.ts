@@ -26,6 +26,7 @@ import {
 import { hostChanged, prefetchContainers, readContainerCoalesced } from "./batched-read";
 import type { ContainerObserved, ContainerSpec, LiveChange } from "./types";
 import { installLxc, LXC_PACKAGES, prepareLxcHost } from "./install";
+import { lxcSnapshots } from "./snapshot";
 
 /** The LXC driver's ownership refusal, in the contract's words. */
 function owned<T>(p: Promise<T>): Promise<T> {
@@ -305,6 +306,7 @@ export const lxcMachineDriver: MachineDriver<ContainerState, ContainerKey, Conta
   withObserved,
   outputs: (s) => ({ connection: connectionOf(s) }),
   importedArgs,
+  snapshots: lxcSnapshots,
 };
 
 export const lxcHostDriver: HostDriver = {
