@@ -3,7 +3,8 @@
 import type { HypervisorKind } from "../models/hypervisor";
 import type { MachineState } from "../models/state";
 import type { CapabilityTable, PlanView } from "../plan/types";
-import type { Remote } from "../ssh/types";
+import type { MachineAllocation } from "../plan/capacity";
+import type { ExecOptions, Remote } from "../ssh/types";
 
 /** One vocabulary for how a stop ended, in every driver. */
 export type StopOutcome = "graceful" | "destroyed" | "already-off";
@@ -153,4 +154,17 @@ export interface HostDriver {
   /** Prepares the host for machines (e.g. the storage directory); not run on refresh. */
   prepare(remote: Remote, storageDir: string): Promise<void>;
   install(remote: Remote): Promise<void>;
+}
+
+/** What one backend reports of every machine of its kind on a host, managed or not, for the capacity check. */
+export interface KindAllocations {
+  machines: MachineAllocation[];
+  /** The host's real capacity when the host's own figures understate it (a Xen dom0 sees only its share). */
+  capacity?: { cpus: number; memoryMiB: number };
+}
+
+/** A backend's read of its machines' sizes: one read-only script (the caller passes coalescing options). */
+export interface AllocationReader {
+  readonly kind: HypervisorKind;
+  read(remote: Remote, opts: ExecOptions): Promise<KindAllocations>;
 }
