@@ -5,12 +5,22 @@
 import { cachedHostAllocations } from "../drivers/host/allocations";
 import { effectiveOvercommit, type HypervisorRef } from "../models/hypervisor";
 import type { MachineState } from "../models/state";
-import { assessCapacity, grownResources, MachineAllocation, plannedAllocation, machineKey, type CapacityResource } from "../plan/capacity";
+import { assessCapacity, grownResources, HostAllocations, MachineAllocation, plannedAllocation, machineKey, type CapacityResource } from "../plan/capacity";
 import { Failure, hostLabel, remoteFor } from "./support";
 
 /** The input a user edits to lower each resource, per resource. */
 const CONTAINER_PROPERTIES: Record<CapacityResource, string> = { cpu: "cpus", memory: "memory", disk: "disk" };
 const GUEST_PROPERTIES: Record<CapacityResource, string> = { cpu: "vcpus", memory: "memory", disk: "rootDisk" };
+
+/** How a host's machines are read: the driver's read, once per run per host. */
+type HostReader = (hostKey: string, hv: HypervisorRef) => Promise<HostAllocations>;
+const readFromHost: HostReader = (hostKey, hv) => cachedHostAllocations(hostKey, remoteFor(hv.host), hv.host.facts, [hv.storageDir]);
+let readHost: HostReader = readFromHost;
+
+/** For tests without hosts (the unit tier's fixtures name lab addresses): answer the reads, or undefined to restore. */
+export function answerCapacityReadsWith(reader: HostReader | undefined): void {
+  readHost = reader ?? readFromHost;
+}
 
 /** Host → the program's machines on it, as checked so far in this process. */
 const planned = new Map<string, Map<string, MachineAllocation>>();
@@ -37,7 +47,7 @@ export async function checkCapacity(olds: MachineState | undefined, news: Machin
   if (grown.length === 0) return [];
   let host;
   try {
-    host = await cachedHostAllocations(hostKey, remoteFor(hv.host), hv.host.facts, [hv.storageDir]);
+    host = await readHost(hostKey, hv);
   } catch (e) {
     console.warn(`capacity of ${hostLabel(hv.host)} not checked: its machines could not be read: ${(e as Error).message}`);
     return [];

@@ -66,11 +66,12 @@ export interface HypervisorRef {
  *   pushes the host itself into OOM (which may kill sshd). Raising it is an explicit choice for idle workloads.
  * - disk 1.0: thin disks (qcow2, sparse loop images) that fill their filesystem pause or corrupt guests.
  * - cpu 4 for kvm/xen: vCPUs are time-shared threads; past ~4 per core a guest kernel spinning on a lock held by
- *   a descheduled vCPU wastes the host's time. cpu 8 for lxc: a container's CPU count is a cap on the host's own
- *   scheduler (no guest kernel, nothing spins), so idle caps cost nothing.
+ *   a descheduled vCPU wastes the host's time. cpu 16 for lxc: a container's CPU count is a cap on the host's own
+ *   scheduler (no guest kernel, nothing spins; each cap is already at most the host's cores), so caps of idle
+ *   containers cost nothing; 16 per core still stops a program that gives every container every core by mistake.
  */
 export const DEFAULT_OVERCOMMIT: Record<HypervisorKind, Overcommit> = {
-  lxc: { cpu: 8, memory: 1, disk: 1 },
+  lxc: { cpu: 16, memory: 1, disk: 1 },
   kvm: { cpu: 4, memory: 1, disk: 1 },
   xen: { cpu: 4, memory: 1, disk: 1 },
 };

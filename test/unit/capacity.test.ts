@@ -19,6 +19,9 @@ import { cgroupBytes, cpusetCount, parseLxcAllocations } from "../../provider/dr
 import { parseKvmAllocations } from "../../provider/drivers/kvm/allocations";
 import { parseXenAllocations } from "../../provider/drivers/xen/allocations";
 import { parseStorage } from "../../provider/drivers/host/allocations";
+import { answerCapacityReadsWith } from "../../provider/lifecycle/capacity";
+import * as containerImpl from "../../provider/resources/impl/container";
+import { hypervisorRef } from "./plan-fixtures";
 
 const GiB = 1024;
 const host = (machines: MachineAllocation[], memoryMiB = 16 * GiB, cpus = 4): HostAllocations => ({
@@ -32,11 +35,11 @@ const ct = (name: string, memoryMiB: number, extra: Partial<MachineAllocation> =
 const container = (name: string, memory: number, extra: Partial<ContainerState> = {}) =>
   ({ name, memory, cpus: 1, hypervisor: { kind: "lxc" }, ...extra }) as unknown as MachineState;
 
-test("default overcommit: memory and disk 1.0 everywhere, cpu 4 for VMs and 8 for containers; given ratios win", () => {
+test("default overcommit: memory and disk 1.0 everywhere, cpu 4 for VMs and 16 for containers; given ratios win", () => {
   assert.deepEqual(DEFAULT_OVERCOMMIT.kvm, { cpu: 4, memory: 1, disk: 1 });
   assert.deepEqual(DEFAULT_OVERCOMMIT.xen, { cpu: 4, memory: 1, disk: 1 });
-  assert.deepEqual(DEFAULT_OVERCOMMIT.lxc, { cpu: 8, memory: 1, disk: 1 });
-  assert.deepEqual(effectiveOvercommit("lxc", { memory: 1.5 }), { cpu: 8, memory: 1.5, disk: 1 });
+  assert.deepEqual(DEFAULT_OVERCOMMIT.lxc, { cpu: 16, memory: 1, disk: 1 });
+  assert.deepEqual(effectiveOvercommit("lxc", { memory: 1.5 }), { cpu: 16, memory: 1.5, disk: 1 });
   const bad = hypervisorArgsSchema.safeParse({ kind: "lxc", overcommit: { memory: 0, swap: 2 } });
   assert.equal(bad.success, false);
   const msgs = JSON.stringify(bad.error?.issues);
@@ -65,7 +68,7 @@ test("the program's machines replace the host's report of the same machine and a
   const c = committedOf([...new Map([...h.machines, ...planned].map((m) => [`${m.kind}/${m.name}`, m])).values()], h, "/var/lib/lxc");
   assert.equal(c.memoryMiB, 6 * GiB + 2 * GiB + 1 * GiB + 1 * GiB);
   const limit = limitOf({ cpus: 4, memoryMiB: 16 * GiB, diskMiB: 100 * GiB }, DEFAULT_OVERCOMMIT.lxc);
-  assert.deepEqual(limit, { cpus: 32, memoryMiB: 16 * GiB, diskMiB: 100 * GiB });
+  assert.deepEqual(limit, { cpus: 64, memoryMiB: 16 * GiB, diskMiB: 100 * GiB });
   assert.equal(freeOf(limit, c).memoryMiB, 16 * GiB - 10 * GiB);
 });
 
@@ -151,4 +154,34 @@ test("kvm and xen allocation parsing; a dom0 reports the machine's capacity", ()
     ["Domain-0", false, 2, 512, 0], ["pv1", true, 1, 128, 1], ["stopped", true, 2, 256, 0],
   ]);
   assert.deepEqual(parseStorage("/var/lib/lxc\t2049\t107374182400\n"), { "/var/lib/lxc": { device: "2049", sizeMiB: 102400 } });
+});
+
+test("the lifecycle's check: the program's machines add up per host across checks; unchanged machines read nothing", async () => {
+  const reads: string[] = [];
+  const GiBs = (n: number) => n * 1024;
+  answerCapacityReadsWith(async (hostKey) => {
+    reads.push(hostKey);
+    return { capacity: { cpus: 2, memoryMiB: GiBs(4) }, storage: {}, machines: [ct("hand", GiBs(1), { managed: false })] };
+  });
+  try {
+    const hv = hypervisorRef("lxc", { hostname: "cap-host", machineId: "cafe0000000000000000000000000001" });
+    const c1 = { name: "c1", memory: "2GiB", hypervisor: hv };
+    const first = await containerImpl.check({}, c1);
+    assert.deepEqual(first.failures, [], "2 GiB + 1 GiB by hand fit in 4 GiB");
+    // Unchanged: no read (a no-op preview sends no command), and it still counts for the next check.
+    const unchanged = await containerImpl.check(first.inputs, first.inputs);
+    assert.deepEqual(unchanged.failures, []);
+    assert.equal(reads.length, 1);
+    const second = await containerImpl.check({}, { name: "c2", memory: "2GiB", hypervisor: hv });
+    assert.equal(second.failures.length, 1, "1 + 2 + 2 GiB do not fit in 4 GiB");
+    assert.equal(second.failures[0].property, "memory");
+    assert.match(second.failures[0].reason, /host "cap-host" cannot hold this: memory 5 GiB/);
+    assert.match(second.failures[0].reason, /container "c1" \(lxc, 2 GiB \(2048 MiB\), this program\)/);
+    assert.equal(reads.length, 2, "one read per grown machine's check (the driver caches it per run)");
+    // A live grow counts too.
+    const grow = await containerImpl.check(first.inputs, { ...c1, memory: "3.5GiB" });
+    assert.match(grow.failures.map((f) => f.reason).join("\n"), /cannot hold this: memory/);
+  } finally {
+    answerCapacityReadsWith(undefined);
+  }
 });
