@@ -14,7 +14,7 @@ test("capacity at preview: over the host's memory fails preview naming host, num
   const h2 = loadLab().hosts.find((h) => h.name === "h2")!;
   const tag = Math.random().toString(36).slice(2, 7);
   const hand = `pv-cap-hand-${tag}`;
-  const [a1, a2, b1] = [`pv-cap-a1-${tag}`, `pv-cap-a2-${tag}`, `pv-cap-b1-${tag}`];
+  const [a1, a2, b1, b2] = [`pv-cap-a1-${tag}`, `pv-cap-a2-${tag}`, `pv-cap-b1-${tag}`, `pv-cap-b2-${tag}`];
   const stackOf = async (stack: string) =>
     TestStack.create({
       program: "test/e2e/fixtures/capacity",
@@ -83,13 +83,17 @@ test("capacity at preview: over the host's memory fails preview naming host, num
     await setContainers(a, { [a1]: share(0.4) });
   });
 
-  await t.test("a second stack on the same host sees the first stack's machines", async () => {
-    // 40% (stack a) + 30% (by hand) + 40% (stack b): over; without stack a's container it would fit.
-    await setContainers(b, { [b1]: share(0.4) });
+  await t.test("a second stack on the same host sees the first stack's machines; one preview's machines add up", async () => {
+    // 40% (stack a) + 30% (by hand) + 20% + 20% (stack b): over. Without stack a's container it would fit, and each
+    // of stack b's containers fits alone: the failure needs both stacks and both of b's checks in one provider process.
+    await setContainers(b, { [b1]: share(0.2), [b2]: share(0.2) });
     const res = await b.preview({ allowFailure: true });
     const text = res.stdout + res.stderr;
     assert.notEqual(res.code, 0, "preview must fail");
     assert.match(text, new RegExp(`container "${a1}" \\(lxc, [^)]*\\), pulumi-virt\\)`));
-    assert.ok(!(await exists(b1)));
+    assert.match(text, new RegExp(`container "${b1}" \\(lxc, [^)]*\\), this program\\)`));
+    assert.match(text, new RegExp(`container "${b2}" \\(lxc, [^)]*\\), this program\\)`));
+    assert.match(text, /is near its memory limit/, "the first of b's containers passes with a warning");
+    assert.ok(!(await exists(b1)) && !(await exists(b2)));
   });
 });
