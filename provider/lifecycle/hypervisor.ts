@@ -81,6 +81,9 @@ export async function diff(_id: string, oldsRaw: EngineProps, newsRaw: EnginePro
 async function apply(s: HypervisorState, refresh = false): Promise<EngineProps> {
   const backend = backendFor(s.kind);
   const remote = refresh ? forRefresh(remoteFor(s.host)) : remoteFor(s.host);
+  // A refresh asks for the machines' sizes with its first read, so they share the host's refresh round trip.
+  const early = refresh ? readHostAllocations(remote, s.host.facts, [s.storageDir], { refresh }) : undefined;
+  early?.catch(() => undefined);
   let verified: { version: string; details: Record<string, unknown> };
   try {
     verified = await backend.host.verify(remote);
@@ -92,7 +95,7 @@ async function apply(s: HypervisorState, refresh = false): Promise<EngineProps> 
   // Not on refresh: a read changes nothing on the host.
   if (!refresh) await backend.host.prepare(remote, s.storageDir);
   const overcommit = s.overcommit ?? DEFAULT_OVERCOMMIT[s.kind];
-  const host = await readHostAllocations(remote, s.host.facts, [s.storageDir], { refresh });
+  const host = await (early ?? readHostAllocations(remote, s.host.facts, [s.storageDir]));
   const capacity = capacityOf(host, s.storageDir);
   const committed = committedOf(host.machines, host, s.storageDir);
   return toEngine<HypervisorState>({
