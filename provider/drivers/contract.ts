@@ -4,7 +4,8 @@ import type { HostFacts } from "../models/host";
 import type { HypervisorKind } from "../models/hypervisor";
 import type { MachineState } from "../models/state";
 import type { CapabilityTable, PlanView } from "../plan/types";
-import type { Remote } from "../ssh/types";
+import type { MachineAllocation } from "../plan/capacity";
+import type { ExecOptions, Remote } from "../ssh/types";
 
 /** One vocabulary for how a stop ended, in every driver. */
 export type StopOutcome = "graceful" | "destroyed" | "already-off";
@@ -203,4 +204,17 @@ export interface HostDriver {
    * them are answered without a round trip of their own (the read rides with the verify; ssh/read-batch.ts).
    */
   prefetchForRefresh?(remote: Remote): void;
+}
+
+/** What one backend reports of every machine of its kind on a host, managed or not, for the capacity check. */
+export interface KindAllocations {
+  machines: MachineAllocation[];
+  /** The host's real capacity when the host's own figures understate it (a Xen dom0 sees only its share). */
+  capacity?: { cpus: number; memoryMiB: number };
+}
+
+/** A backend's read of its machines' sizes: one read-only script (the caller passes coalescing options). */
+export interface AllocationReader {
+  readonly kind: HypervisorKind;
+  read(remote: Remote, opts: ExecOptions): Promise<KindAllocations>;
 }

@@ -3,7 +3,7 @@
 // loads the VM drivers.
 import type { HypervisorKind } from "../models/hypervisor";
 import type { ContainerState, GuestState } from "../models/state";
-import type { HostDriver, MachineDriver } from "./contract";
+import type { AllocationReader, HostDriver, MachineDriver } from "./contract";
 
 export interface Backend {
   host: HostDriver;
@@ -22,4 +22,15 @@ export const BACKEND_KINDS = Object.keys(BACKENDS) as HypervisorKind[];
 
 export function backendFor(kind: HypervisorKind): Backend {
   return BACKENDS[kind]();
+}
+
+/** Each kind's read of its machines' sizes, loaded apart from its backend (a capacity check reads every kind). */
+const ALLOCATION_READERS: Record<HypervisorKind, () => AllocationReader> = {
+  lxc: () => (require("./lxc/allocations") as typeof import("./lxc/allocations")).lxcAllocations,
+  kvm: () => (require("./kvm/allocations") as typeof import("./kvm/allocations")).kvmAllocations,
+  xen: () => (require("./xen/allocations") as typeof import("./xen/allocations")).xenAllocations,
+};
+
+export function allocationReaders(): AllocationReader[] {
+  return BACKEND_KINDS.map((k) => ALLOCATION_READERS[k]());
 }

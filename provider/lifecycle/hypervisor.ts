@@ -2,12 +2,14 @@
 // host driver, and publishes the backend's effective capability table. Never removes anything.
 import { randomUUID } from "node:crypto";
 import { backendFor } from "../drivers/registry";
-import { DEFAULT_BRIDGE, DEFAULT_STORAGE_DIR, HypervisorArgs, hypervisorArgsSchema, HypervisorKind } from "../models/hypervisor";
+import { readHostAllocations } from "../drivers/host/allocations";
+import { DEFAULT_BRIDGE, DEFAULT_OVERCOMMIT, DEFAULT_STORAGE_DIR, effectiveOvercommit, HypervisorArgs, hypervisorArgsSchema, HypervisorKind, Overcommit } from "../models/hypervisor";
 import type { HostRef } from "../models/host";
 import { EngineProps, fromEngine, toEngine } from "../models/state";
 import { hypervisorRules } from "../plan/rules";
 import { sameValue } from "../plan/planner";
 import type { CapabilityTable, ChangeRule } from "../plan/types";
+import { capacityOf, committedOf, freeOf, limitOf, type Amounts } from "../plan/capacity";
 import { Failure, forRefresh, hasUnknowns, isUnknown, parseArgs, remoteFor, stepError } from "./support";
 
 type HypervisorState = HypervisorArgs & {
@@ -18,7 +20,10 @@ type HypervisorState = HypervisorArgs & {
   version?: string;
   details?: Record<string, unknown>;
   capabilities?: Record<string, string>;
-  capacity?: { cpus: number; memoryMiB: number };
+  capacity?: Amounts;
+  committed?: Amounts;
+  free?: Amounts;
+  overcommit: Overcommit;
 };
 
 /** The effective table of the machines a hypervisor of this kind runs (what the planner uses). */
@@ -54,6 +59,7 @@ export async function check(_olds: EngineProps, news: EngineProps): Promise<{ in
   inputs.emulated = value.kind === "kvm" && !host.facts.kvmUsable;
   inputs.bridge = value.bridge ?? DEFAULT_BRIDGE[value.kind];
   inputs.storageDir = value.storageDir ?? DEFAULT_STORAGE_DIR[value.kind];
+  inputs.overcommit = effectiveOvercommit(value.kind, value.overcommit);
   return { inputs, failures: hypervisorRules(value.kind, host.facts, value.allowEmulation) };
 }
 
@@ -66,13 +72,18 @@ export async function diff(_id: string, oldsRaw: EngineProps, newsRaw: EnginePro
   const b = news.host?.facts;
   if (a?.machineId && b?.machineId && (a.machineId !== b.machineId || a.hostname !== b.hostname)) replaces.push("host");
   const keys = ["kind", "allowEmulation", "install", "bridge", "storageDir", "host", "emulated"];
-  const changes = keys.some((k) => !sameValue(oldsRaw[k], newsRaw[k]));
+  // State from before overcommit existed had the kind's default.
+  const oldOvercommit = olds.overcommit ?? (olds.kind ? DEFAULT_OVERCOMMIT[olds.kind] : undefined);
+  const changes = keys.some((k) => !sameValue(oldsRaw[k], newsRaw[k])) || !sameValue(oldOvercommit, news.overcommit);
   return { changes, replaces, deleteBeforeReplace: false };
 }
 
 async function apply(s: HypervisorState, refresh = false): Promise<EngineProps> {
   const backend = backendFor(s.kind);
   const remote = refresh ? forRefresh(remoteFor(s.host)) : remoteFor(s.host);
+  // A refresh asks for the machines' sizes with its first read, so they share the host's refresh round trip.
+  const early = refresh ? readHostAllocations(remote, s.host.facts, [s.storageDir], { refresh }) : undefined;
+  early?.catch(() => undefined);
   let verified: { version: string; details: Record<string, unknown> };
   if (refresh) backend.host.prefetchForRefresh?.(remote);
   try {
@@ -84,12 +95,19 @@ async function apply(s: HypervisorState, refresh = false): Promise<EngineProps> 
   }
   // Not on refresh: a read changes nothing on the host.
   if (!refresh) await backend.host.prepare(remote, s.storageDir);
+  const overcommit = s.overcommit ?? DEFAULT_OVERCOMMIT[s.kind];
+  const host = await (early ?? readHostAllocations(remote, s.host.facts, [s.storageDir]));
+  const capacity = capacityOf(host, s.storageDir);
+  const committed = committedOf(host.machines, host, s.storageDir);
   return toEngine<HypervisorState>({
     ...s,
     version: verified.version,
     details: verified.details,
     capabilities: summarizeCapabilities(capabilitiesOf(s.kind)),
-    capacity: { cpus: s.host.facts.cpus, memoryMiB: s.host.facts.memoryMiB },
+    overcommit,
+    capacity,
+    committed,
+    free: freeOf(limitOf(capacity, overcommit), committed),
   });
 }
 

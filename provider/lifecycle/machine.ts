@@ -13,6 +13,7 @@ import type { PlanView } from "../plan/types";
 import type { Remote } from "../ssh/types";
 import { waitUntilReady } from "./readiness";
 import { safetyNetLine, safetyNetProblems, snapshotFirst, withSnapshotNote } from "./safety-net";
+import { checkCapacity } from "./capacity";
 import { Failure, forRefresh, hasUnknowns, hypervisorRefFailures, isUnknown, nowIso, ownedElsewhereMessage, ownerTokenOf, parseArgs, partialCreate, remoteFor, stepError } from "./support";
 
 type Driver<S extends MachineState> = MachineDriver<S, string, unknown>;
@@ -176,6 +177,8 @@ export class MachineLifecycle<S extends MachineState> {
     const hasOld = !!oldsRaw && Object.keys(oldsRaw).length > 0 && oldsRaw.name !== undefined;
     const plan = this.plan(hasOld ? fromEngine<S>(oldsRaw) : undefined, news);
     out.push(...plan.failures);
+    // Capacity last: it may read the host, and only for a machine that is otherwise acceptable.
+    if (out.length === 0) out.push(...(await checkCapacity(hasOld ? fromEngine<S>(oldsRaw) : undefined, news)));
     this.recordPlan(inputs, plan, hasOld ? settingsChanges(this.r.settings, oldsRaw, inputs, this.defaults) : undefined);
     return { inputs, failures: out };
   }

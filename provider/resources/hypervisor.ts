@@ -14,6 +14,15 @@ export interface HypervisorArgs {
   install?: pulumi.Input<boolean>;
   bridge?: pulumi.Input<string>;
   storageDir?: pulumi.Input<string>;
+  /** How far the machines' sizes may exceed the host's capacity, checked at preview (defaults per kind: see the README). */
+  overcommit?: pulumi.Input<{ cpu?: pulumi.Input<number>; memory?: pulumi.Input<number>; disk?: pulumi.Input<number> }>;
+}
+
+/** CPUs, memory and disk (of the storage directory's filesystem). */
+export interface CapacityAmounts {
+  cpus: number;
+  memoryMiB: number;
+  diskMiB: number;
 }
 
 /** The virtualization layer on a Host: lxc (containers), kvm (libvirt + QEMU), xen (xl, paravirtualization). */
@@ -22,7 +31,14 @@ export class Hypervisor extends LazyResource {
   declare public readonly emulated: pulumi.Output<boolean>;
   declare public readonly version: pulumi.Output<string>;
   declare public readonly capabilities: pulumi.Output<Record<string, string>>;
-  declare public readonly capacity: pulumi.Output<{ cpus: number; memoryMiB: number }>;
+  /** The host's CPUs and memory (a Xen dom0: the machine's), and the size of the storage directory's filesystem. */
+  declare public readonly capacity: pulumi.Output<CapacityAmounts>;
+  /** What every machine on the host (any stack, or not pulumi-virt's) is promised; refreshed by `pulumi refresh`. */
+  declare public readonly committed: pulumi.Output<CapacityAmounts>;
+  /** capacity × overcommit − committed: what is left to promise. */
+  declare public readonly free: pulumi.Output<CapacityAmounts>;
+  /** The effective overcommit (defaults applied). */
+  declare public readonly overcommit: pulumi.Output<{ cpu: number; memory: number; disk: number }>;
   declare public readonly bridge: pulumi.Output<string>;
   declare public readonly storageDir: pulumi.Output<string>;
   declare public readonly details: pulumi.Output<Record<string, unknown>>;
@@ -41,15 +57,17 @@ export class Hypervisor extends LazyResource {
         install: args.install,
         bridge: args.bridge,
         storageDir: args.storageDir,
+        overcommit: args.overcommit,
         emulated: undefined, version: undefined, capabilities: undefined, capacity: undefined, details: undefined,
+        committed: undefined, free: undefined,
       },
       { ...opts, additionalSecretOutputs: ["host"], dependsOn: mergeDeps(opts?.dependsOn, isHost(args.host) ? args.host : undefined) },
       "pulumi-virt",
       "Hypervisor",
     );
     this.ref = pulumi.secret(
-      pulumi.all([this.kind, this.emulated, this.bridge, this.storageDir, hostRef]).apply(
-        ([kind, emulated, bridge, storageDir, host]) => ({ kind, emulated, bridge, storageDir, host }) as HypervisorRef,
+      pulumi.all([this.kind, this.emulated, this.bridge, this.storageDir, hostRef, this.overcommit]).apply(
+        ([kind, emulated, bridge, storageDir, host, overcommit]) => ({ kind, emulated, bridge, storageDir, host, ...(overcommit ? { overcommit } : {}) }) as HypervisorRef,
       ),
     );
   }

@@ -5,6 +5,11 @@ import { connectionSchema } from "../../provider/ssh/connection";
 import { SshPool } from "../../provider/ssh/pool";
 import type { HostFacts, HostRef } from "../../provider/models/host";
 import type { HypervisorKind, HypervisorRef } from "../../provider/models/hypervisor";
+import { answerCapacityReadsWith } from "../../provider/lifecycle/capacity";
+
+// A machine check that creates or grows a machine reads its host's capacity (issue 25). Hosts here are fixtures:
+// they are answered as a roomy host with nothing on it, so no test of this tier reaches the network.
+answerCapacityReadsWith(async () => ({ capacity: { cpus: 1024, memoryMiB: 1 << 30 }, storage: {}, machines: [] }));
 
 export function hostFacts(over: Partial<HostFacts> = {}): HostFacts {
   return {

@@ -1,11 +1,9 @@
 // Domain XML: the definition libvirt gets, with the driver's bookkeeping in <metadata>.
 import { XMLBuilder } from "fast-xml-parser";
-import { diskSerial, diskTargets, domainPaths, stableMac } from "./paths";
+import { diskSerial, diskTargets, domainPaths, META_NS, stableMac } from "./paths";
 import type { DomainPaths, DomainSpec } from "./types";
 import { validateDomainSpec } from "./validate";
 
-/** XML namespace of the driver's own bookkeeping inside <metadata>. */
-const META_NS = "https://github.com/pulumi-virt/kvm/1";
 /**
  * Namespace of the owning resource's token inside <metadata>: an element of its own, so `virsh metadata` can set it
  * on an existing domain (a claim) without rewriting the driver's bookkeeping.

@@ -2,6 +2,9 @@
 import { createHash } from "node:crypto";
 import type { DataDiskSpec, DomainPaths, DomainSpec } from "./types";
 
+/** XML namespace of the driver's own bookkeeping inside <metadata> (every domain it defines has it). */
+export const META_NS = "https://github.com/pulumi-virt/kvm/1";
+
 export function domainPaths(spec: Pick<DomainSpec, "name" | "storageDir" | "dataDisks" | "cloudInit">): DomainPaths {
   const dir = `${spec.storageDir.replace(/\/+$/, "")}/${spec.name}`;
   const dataDisks: Record<string, string> = {};
