@@ -3,6 +3,8 @@ export { Host, HostArgs, ConnectionInput } from "./resources/host";
 export { Hypervisor, HypervisorArgs } from "./resources/hypervisor";
 export { Container, ContainerArgs } from "./resources/container";
 export { Guest, GuestArgs } from "./resources/guest";
+export { Image, ImageArgs } from "./resources/image";
 export type { HostFacts, HostRef } from "./models/host";
 export type { HypervisorRef, HypervisorKind } from "./models/hypervisor";
+export type { ImageRef } from "./models/image";
 export { WebTier, WebTierArgs, WebTierSize, WEB_TIER_SIZES } from "./components/web-tier";
