@@ -127,7 +127,13 @@ async function ensure(s: ImageState, id: string): Promise<EngineProps> {
 export async function create(inputs: EngineProps) {
   const s = fromEngine<ImageState>(inputs);
   const id = `image-${randomUUID()}`;
-  return { id, outs: await ensure(s, id) };
+  try {
+    return { id, outs: await ensure(s, id) };
+  } catch (e) {
+    // Nothing of a failed create stays claimed: a wrong checksum leaves nothing; a cut download its partial file.
+    await releaseImage(remoteFor(s.hypervisor.host), onHost(s, id), `release ${label(s)}`, true).catch(() => undefined);
+    throw e;
+  }
 }
 
 export async function update(id: string, _olds: EngineProps, news: EngineProps) {

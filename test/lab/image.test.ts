@@ -42,7 +42,9 @@ async function checked(args: Record<string, unknown>): Promise<EngineProps> {
 }
 
 const ls = async (dir: string) => (await onHost(h1, ["sh", "-c", 'ls -A "$1" 2>/dev/null || true', "sh", dir])).stdout.split("\n").filter(Boolean).sort();
-const firstBytes = async (file: string, n: number) => (await onHostOk(h1, ["head", "-c", String(n), file])).replace(/\0/g, "");
+/** The first bytes of the disk a guest would see (the image's content, not its qcow2 header). */
+const firstBytes = async (file: string, n: number) =>
+  (await onHostOk(h1, ["sh", "-c", 'qemu-img convert -U -O raw "$1" "$2" && head -c "$3" "$2"; rm -f "$2"', "sh", file, `${file}.firstbytes.raw`, String(n)])).replace(/\0/g, "");
 
 test("a qcow2 image: one download shared by two Image resources; released by the last one", async () => {
   const file = "test-guest-a.qcow2";
@@ -105,7 +107,8 @@ test("a checksum mismatch fails naming the URL and both checksums, and leaves no
   });
   const key = `sha256-${"0".repeat(64)}`;
   assert.deepEqual((await ls(IMAGES)).filter((n) => n.startsWith(key)), []);
-  assert.deepEqual((await ls(`${IMAGES}/.partial`)).filter((n) => n.startsWith(key) && !/\.(lock|status)$/.test(n)), [], "no partial download left");
+  assert.deepEqual((await ls(`${IMAGES}/.partial`)).filter((n) => n.startsWith(key)), [], "no partial download (or its bookkeeping) left");
+  assert.deepEqual((await ls(`${IMAGES}/.claims`)).filter((n) => n.startsWith(key)), [], "no claim left");
 });
 
 test("a download cut mid-way fails, keeps its partial file, and resumes with a Range request next time", async () => {
@@ -117,6 +120,7 @@ test("a download cut mid-way fails, keeps its partial file, and resumes with a R
   const key = String(inputs.key);
   const partial = Number((await onHostOk(h1, ["stat", "-c", "%s", `${IMAGES}/.partial/${key}.download`])).trim());
   assert.equal(partial, 100_000, "the bytes received are kept");
+  assert.deepEqual((await ls(`${IMAGES}/.claims`)).filter((n) => n.startsWith(key)), [], "the failed create holds no claim");
   const r = await imageImpl.create(inputs);
   assert.equal(r.outs.format, "rootfs");
   const gets = downloadsOf(file, since);

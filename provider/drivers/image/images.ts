@@ -69,9 +69,13 @@ export async function startImage(remote: Remote, img: ImageOnHost, step: string)
   return r.stdout.trim() as "ready" | "running" | "started";
 }
 
-/** Drops this resource's claim; the last one removes the file unless a guest's disk is backed by it (then it throws). */
-export async function releaseImage(remote: Remote, img: Pick<ImageOnHost, "dir" | "key" | "path" | "claim">, step: string): Promise<"kept" | "removed"> {
-  const r = await remote.script(shellScript("image", "image-release.sh"), [img.dir, img.key, img.path, img.claim], { step, timeoutMs: 180_000 });
+/**
+ * Drops this resource's claim; the last one removes the file unless a guest's disk is backed by it (then it throws).
+ * After a failed create only the claim and bookkeeping go: a partial download stays for the next attempt.
+ */
+export async function releaseImage(remote: Remote, img: Pick<ImageOnHost, "dir" | "key" | "path" | "claim">, step: string, afterFailedCreate = false): Promise<"kept" | "removed"> {
+  const args = [img.dir, img.key, img.path, img.claim, afterFailedCreate ? "1" : "0"];
+  const r = await remote.script(shellScript("image", "image-release.sh"), args, { step, timeoutMs: 180_000 });
   return r.stdout.trim() === "kept" ? "kept" : "removed";
 }
 

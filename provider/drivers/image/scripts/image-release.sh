@@ -1,9 +1,10 @@
-# An Image resource lets go of its file. $1 images dir, $2 key, $3 final path, $4 claim.
+# An Image resource lets go of its file. $1 images dir, $2 key, $3 final path, $4 claim, $5 1 = a create that failed
+# lets go of its claim only: its bookkeeping goes, a partial download stays for the next attempt to resume.
 # Another resource's claim keeps the file (prints "kept"). The last claim removes it, unless a libvirt domain's
 # disk is the file or has it in its backing chain: then it refuses (exit 3) naming those guests.
 # Prints kept | removed.
 set -eu
-dir=$1; key=$2; final=$3; claim=$4
+dir=$1; key=$2; final=$3; claim=$4; failed=${5:-0}
 claims="$dir/.claims/$key"
 others=0
 if [ -d "$claims" ]; then
@@ -13,6 +14,13 @@ if [ -d "$claims" ]; then
   done
 fi
 if [ "$others" -gt 0 ]; then rm -f "$claims/$claim"; echo kept; exit 0; fi
+part="$dir/.partial"
+if [ "$failed" = 1 ]; then
+  rm -f "$claims/$claim" "$part/$key.status" "$part/$key.err" "$part/$key.headers" "$part/$key.unpacked"
+  rmdir "$claims" 2>/dev/null || true
+  [ -e "$part/$key.download" ] || rm -f "$part/$key.lock"
+  echo kept; exit 0
+fi
 users=
 if [ -f "$final" ] && command -v virsh >/dev/null 2>&1; then
   for d in $(timeout 20 virsh -q list --all --name 2>/dev/null || true); do
@@ -30,7 +38,6 @@ if [ -n "$users" ]; then
 fi
 rm -f "$claims/$claim"
 rmdir "$claims" 2>/dev/null || true
-part="$dir/.partial"
 if [ -d "$part" ]; then
   exec 9>"$part/$key.lock"
   # A download of the same bytes under way (a new claim came meanwhile) finishes first.

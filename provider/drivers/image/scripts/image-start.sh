@@ -50,7 +50,7 @@ dl="$part/$key.download"
   if [ -n "$algo" ]; then
     got=$("${algo}sum" "$dl" | cut -d' ' -f1)
     if [ "$got" != "$want" ]; then
-      rm -f "$dl" "$part/$key.headers"
+      rm -f "$dl" "$part/$key.headers" "$part/$key.err"
       fail "checksum mismatch for $src: expected $algo:$want, got $algo:$got; the downloaded file was removed"
     fi
   fi
