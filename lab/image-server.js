@@ -5,6 +5,8 @@
 // Test controls, files in STATE_DIR read on each request:
 //   cut-next   holds a byte count N: the next GET of a file sends N bytes of its body, then drops the connection
 //              (the file is removed first, so only one download is cut).
+//   slow-next  holds a rate in bytes per second: the next GET of a file is sent at that rate (one-shot), so a
+//              test sees a download in progress.
 "use strict";
 const http = require("node:http");
 const fs = require("node:fs");
@@ -17,17 +19,18 @@ if (!wwwDir || !stateDir || !address || !portText) {
 }
 const logFile = path.join(stateDir, "requests.log");
 const cutFile = path.join(stateDir, "cut-next");
+const slowFile = path.join(stateDir, "slow-next");
 
 function record(entry) {
   fs.appendFileSync(logFile, JSON.stringify({ time: new Date().toISOString(), ...entry }) + "\n");
 }
 
-/** One-shot: the byte count to cut the next download at, or undefined. */
-function takeCut() {
+/** One-shot: the number in a control file (the byte count to cut the next download at, a rate), or undefined. */
+function takeControl(controlFile) {
   let text;
   try {
-    text = fs.readFileSync(cutFile, "utf8");
-    fs.unlinkSync(cutFile);
+    text = fs.readFileSync(controlFile, "utf8");
+    fs.unlinkSync(controlFile);
   } catch {
     return undefined;
   }
@@ -80,10 +83,11 @@ const server = http.createServer((req, res) => {
     return record({ ...entry, status, bytes: 0 });
   }
   // The checksum list is the health check's file: never cut.
-  const cut = name === "SHA256SUMS" ? undefined : takeCut();
+  const cut = name === "SHA256SUMS" ? undefined : takeControl(cutFile);
+  const rate = name === "SHA256SUMS" ? undefined : takeControl(slowFile);
   const last = cut !== undefined ? Math.min(end, start + cut - 1) : end;
   let sent = 0;
-  const stream = fs.createReadStream(file, { start, end: last });
+  const stream = fs.createReadStream(file, { start, end: last, highWaterMark: 16384 });
   stream.on("data", (chunk) => (sent += chunk.length));
   stream.on("error", () => res.destroy());
   stream.on("end", () => {
@@ -95,6 +99,16 @@ const server = http.createServer((req, res) => {
       record({ ...entry, status, bytes: sent });
     }
   });
+  if (rate) {
+    // Paced: 16 KiB chunks at the asked rate.
+    stream.on("data", (chunk) => {
+      stream.pause();
+      res.write(chunk);
+      setTimeout(() => stream.resume(), Math.ceil((chunk.length * 1000) / rate));
+    });
+    stream.on("end", () => (cut === undefined || last >= end) && res.end());
+    return;
+  }
   stream.pipe(res, { end: cut === undefined || last >= end });
 });
 
@@ -111,4 +125,5 @@ server.listen(Number(portText), address, () => {
   fs.writeFileSync(path.join(stateDir, "server.pid"), String(process.pid));
   console.error(`image server: http://${address}:${portText}/ serving ${wwwDir}`);
 });
-for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, () => server.close(() => process.exit(0)));
+// Log lines are written synchronously: nothing to flush, and open (or cut) connections must not keep it alive.
+for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, () => process.exit(0));

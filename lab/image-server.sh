@@ -10,7 +10,8 @@
 #   rootfs-busybox.tar.gz    a busybox-static rootfs for LXC whose /etc/pv-image reads "PVMARK:rootfs-busybox"
 #   SHA256SUMS               sha256sum lines of the above
 # State in /run/pulumi-virt-lab/image-server/: server.pid, server.log, requests.log (one JSON line per request),
-# cut-next (a test writes a byte count: the next download is cut after that many bytes).
+# cut-next (a test writes a byte count: the next download is cut after that many bytes), slow-next (a rate in bytes
+# per second for the next download). A changed server script gets a new served dir, so `up` restarts the server.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${PULUMI_VIRT_CACHE:-/var/cache/pulumi-virt}
@@ -28,7 +29,7 @@ answers() { curl -fsS --max-time 3 -o /dev/null "$URL/SHA256SUMS" 2>/dev/null; }
 build_www() {
   local img www tmp root
   img=$(bash "$here/images/build-guest.sh" | tail -n 1)
-  www="$CACHE/image-server/$(basename "$img")-$(sha256sum "$here/image-server.sh" | cut -c1-8)"
+  www="$CACHE/image-server/$(basename "$img")-$(cat "$here/image-server.sh" "$here/image-server.js" | sha256sum | cut -c1-8)"
   [ -f "$www/SHA256SUMS" ] && { echo "$www"; return; }
   mkdir -p "$CACHE/image-server"
   tmp=$(mktemp -d "$CACHE/image-server/.build-XXXXXX")
@@ -60,6 +61,7 @@ stop_server() {
   if [ -n "$pid" ] && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "image-server.js"; then
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
   fi
   rm -f "$STATE/server.pid"
 }

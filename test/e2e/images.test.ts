@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT, TestStack } from "./harness";
 import { ensureLab, loadLab, onHost, onHostOk } from "../support/lab";
-import { cutNextDownload, downloadsOf, ensureImageServer, servedRequests } from "../support/image-server";
+import { cutNextDownload, downloadsOf, ensureImageServer, servedRequests, slowNextDownload } from "../support/image-server";
 import { lastPvstat } from "../support/pvstat";
 
 /** Guards a hung boot; not a claim about speed. */
@@ -58,7 +58,9 @@ test("Guests and a Container from Images: one download, overlays, replace on a n
   };
   const backingOf = async (name: string) => JSON.parse(await onHostOk(h1, ["qemu-img", "info", "-U", "--output=json", `${storageDir}/${name}/root.qcow2`]))["backing-filename"];
 
-  await stack.up();
+  // One of the two first downloads goes slowly, so `up` has one in progress to report.
+  slowNextDownload(128 * 1024);
+  const up1 = await stack.up();
   const outs = (await stack.outputs()).imageOutputs as Record<string, { path: string; format: string; virtualSize: number; checksum: string }>;
   const diskPath = outs.disk.path;
   assert.equal(outs.disk.format, "qcow2");
@@ -75,6 +77,10 @@ test("Guests and a Container from Images: one download, overlays, replace on a n
       assert.match(await qemuPid(vm), /^\d+$/, `${vm}: QEMU runs`);
       await rootMarker(vm, "base-a");
     }
+  });
+
+  await t.test("a download in progress shows in `up` as percent lines", () => {
+    assert.match(up1.stdout + up1.stderr, /image (test-guest-a\.qcow2|rootfs-busybox\.tar\.gz): [\d.]+ MiB of [\d.]+ MiB \(\d+%\) downloaded on host "pv-h1"/);
   });
 
   await t.test("a Container from a rootfs Image starts with the image's files", async () => {

@@ -52,3 +52,8 @@ export function downloadsOf(file: string, since = 0): ServedRequest[] {
 export function cutNextDownload(bytes: number): void {
   writeFileSync(path.join(stateDir, "cut-next"), String(bytes));
 }
+
+/** The next download the server sends goes at `bytesPerSecond` (one-shot). */
+export function slowNextDownload(bytesPerSecond: number): void {
+  writeFileSync(path.join(stateDir, "slow-next"), String(bytesPerSecond));
+}
