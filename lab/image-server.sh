@@ -79,7 +79,8 @@ cmd_up() {
   echo "$www" > "$STATE/www"
   : > "$STATE/requests.log"
   rm -f "$STATE/cut-next"
-  setsid node "$here/image-server.js" "$www" "$STATE" "$ADDR" "$PORT" >>"$STATE/server.log" 2>&1 < /dev/null &
+  # 8>&-: the server must not inherit (and hold forever) the lock of this script.
+  setsid node "$here/image-server.js" "$www" "$STATE" "$ADDR" "$PORT" >>"$STATE/server.log" 2>&1 < /dev/null 8>&- &
   for _ in $(seq 1 100); do answers && { echo "$URL"; return; }; sleep 0.1; done
   die "the server did not answer on $URL; see $STATE/server.log"
 }
