@@ -6,6 +6,8 @@ export { Guest, GuestArgs } from "./resources/guest";
 export { Network, NetworkArgs, StaticLeaseInput } from "./resources/network";
 export { StoragePool, StoragePoolArgs } from "./resources/storage-pool";
 export { Snapshot, SnapshotArgs } from "./resources/snapshot";
+export { Image, ImageArgs } from "./resources/image";
 export type { HostFacts, HostRef } from "./models/host";
 export type { HypervisorRef, HypervisorKind } from "./models/hypervisor";
+export type { ImageRef } from "./models/image";
 export { WebTier, WebTierArgs, WebTierSize, WEB_TIER_SIZES } from "./components/web-tier";

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { HypervisorRef } from "../models/hypervisor";
 import type { Hypervisor } from "./hypervisor";
+import { isImage, type Image } from "./image";
 import { mergeDeps } from "./hypervisor";
 import { LazyResource } from "./dynamic";
 
@@ -11,8 +12,8 @@ export interface ContainerArgs {
   /** An lxc Hypervisor (or its `ref`). */
   hypervisor: Hypervisor | pulumi.Input<HypervisorRef>;
   name: pulumi.Input<string>;
-  /** "busybox" (default), "debian:bookworm", or an absolute path to a rootfs tarball on the host. */
-  template?: pulumi.Input<string>;
+  /** "busybox" (default), "debian:bookworm", an absolute path to a rootfs tarball on the host, or a rootfs Image (its path). */
+  template?: pulumi.Input<string> | Image;
   /** Must be the host's (containers share its kernel). Defaults to the host's. */
   osFamily?: pulumi.Input<string>;
   cpus?: pulumi.Input<number>;
@@ -61,7 +62,8 @@ export class Container extends LazyResource {
 
   constructor(name: string, args: ContainerArgs, opts?: pulumi.CustomResourceOptions) {
     const hv = isHypervisor(args.hypervisor) ? args.hypervisor.ref : pulumi.output(args.hypervisor);
-    const { hypervisor: _h, ...rest } = args;
+    const { hypervisor: _h, template, ...others } = args;
+    const rest = { ...others, ...(template !== undefined ? { template: isImage(template) ? template.path : template } : {}) };
     super(
       "container",
       name,

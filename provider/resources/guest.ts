@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HypervisorRef } from "../models/hypervisor";
+import type { ImageRef } from "../models/image";
 import type { Hypervisor } from "./hypervisor";
+import { isImage, type Image } from "./image";
 import { mergeDeps } from "./hypervisor";
 import { LazyResource } from "./dynamic";
 
@@ -22,7 +24,12 @@ export interface GuestArgs {
     | { firmware: pulumi.Input<"bios" | "uefi"> }
     | { bootloader: pulumi.Input<"pygrub"> }
   >;
-  rootDisk?: pulumi.Input<{ baseImage: pulumi.Input<string>; size?: pulumi.Input<Size>; mode?: pulumi.Input<"overlay" | "copy"> }>;
+  /**
+   * The root disk: a qcow2 overlay on (mode "overlay", default) or a copy of (mode "copy") an `image` (an Image, its
+   * ref or its path) or a `baseImage` file already on the host, grown to `size`. A new image (another checksum) is a
+   * new path: the guest is replaced, as preview shows.
+   */
+  rootDisk?: pulumi.Input<{ baseImage?: pulumi.Input<string>; image?: Image | pulumi.Input<ImageRef | string>; size?: pulumi.Input<Size>; mode?: pulumi.Input<"overlay" | "copy"> }>;
   dataDisks?: pulumi.Input<pulumi.Input<{ name: pulumi.Input<string>; size: pulumi.Input<Size>; bus?: pulumi.Input<"virtio" | "scsi" | "sata">; deleteOnDestroy?: pulumi.Input<boolean> }>[]>;
   network?: pulumi.Input<{ bridge?: pulumi.Input<string>; mac?: pulumi.Input<string> }>;
   /** Several NICs (instead of `network`): each on a bridge (e.g. a Network's `bridge` output), DHCP unless static addresses are given. */
@@ -81,6 +88,7 @@ export class Guest extends LazyResource {
   constructor(name: string, args: GuestArgs, opts?: pulumi.CustomResourceOptions) {
     const hv = isHypervisor(args.hypervisor) ? args.hypervisor.ref : pulumi.output(args.hypervisor);
     const { hypervisor: _h, ...rest } = args;
+    if (rest.rootDisk !== undefined) rest.rootDisk = rootDiskInput(rest.rootDisk);
     super(
       "guest",
       name,
@@ -91,6 +99,22 @@ export class Guest extends LazyResource {
       "Guest",
     );
   }
+}
+
+type RootDiskArg = NonNullable<GuestArgs["rootDisk"]>;
+
+/** `rootDisk.image` reaches the engine as `rootDisk.baseImage`: the Image's path (which depends on the Image). */
+function rootDiskInput(rd: RootDiskArg): RootDiskArg {
+  const pathOf = (image: unknown): pulumi.Input<string> =>
+    isImage(image) ? image.path : pulumi.output(image as pulumi.Input<ImageRef | string>).apply((i) => (typeof i === "string" ? i : i.path));
+  if (!pulumi.Output.isInstance(rd) && !(rd instanceof Promise)) {
+    const { image, ...plain } = rd as Exclude<RootDiskArg, pulumi.Output<unknown> | Promise<unknown>>;
+    return image === undefined ? rd : { ...plain, baseImage: pathOf(image) };
+  }
+  return pulumi.output(rd).apply((r) => {
+    const { image, ...plain } = r as { image?: ImageRef | string; baseImage?: string };
+    return image === undefined ? r : { ...plain, baseImage: typeof image === "string" ? image : image.path };
+  }) as RootDiskArg;
 }
 
 function isHypervisor(h: unknown): h is Hypervisor {

@@ -9,6 +9,7 @@ import { snapshotArgsSchema } from "../models/snapshot";
 import { lxcSnapshots } from "../drivers/lxc/snapshot";
 import { kvmSnapshots } from "../drivers/kvm/snapshot";
 import { NO_SNAPSHOTS } from "../lifecycle/safety-net";
+import { imageArgsSchema } from "../models/image";
 import { changeColumn, MachineResourceName } from "./changes";
 import { networkArgsSchema } from "../models/network";
 import { storagePoolArgsSchema } from "../models/storage-pool";
@@ -143,6 +144,25 @@ export const DEFAULT_MODELS: Record<string, ResourceModel> = {
       takenAt: { type: "string", description: "When it was taken (ISO 8601)." },
       sizeBytes: { type: "number", description: "Bytes on the host: a container's copied root filesystem; a guest's saved memory state (its disk part shares clusters with the live disks)." },
       covers: { type: "object", description: "What it covers: `disks` (`rootfs`, or the guest's disk devices) and `memory` (true for a running kvm guest)." },
+    },
+  },
+  Image: {
+    token: `${PACKAGE}:index:Image`,
+    description:
+      "A disk image (qcow2, raw; optionally .xz/.gz/.zst compressed) or LXC rootfs tarball on a Hypervisor's host. The host downloads it " +
+      "(curl or wget there, resumable) once per checksum into `<storageDir>/.pulumi-virt-images/`, verifies it, then renames it into place; " +
+      "every Image resource and stack asking for the same checksum shares that file. A Guest takes it as `rootDisk.image`, a Container " +
+      "its `path` as `template`. Another checksum (or another layout) is another file: the Image and the guests built on it are replaced. " +
+      "Deleting the last Image of a file removes it, unless a libvirt guest's disk has it as its backing file: then the delete fails naming the guests.",
+    input: imageArgsSchema,
+    extraInputs: { hypervisor: { type: "Hypervisor", description: "The Hypervisor whose host keeps the image (or its `ref`)." } },
+    outputs: {
+      path: { type: "string", description: "The ready file on the host, `<storageDir>/.pulumi-virt-images/<sha256|sha512>-<hex>.<qcow2|raw|img|tar...>` (known at preview)." },
+      size: { type: "integer", description: "Bytes of the ready (decompressed) file." },
+      format: { type: "string", description: "qcow2 / raw as the host's qemu-img reads it, or rootfs." },
+      virtualSize: { type: "integer", description: "The disk's virtual size in bytes (a rootfs: its size)." },
+      checksum: { type: "string", description: "The verified checksum (an unverified image: the sha256 of the ready file)." },
+      ref: { type: "object", description: "path, checksum and format: what a Guest takes as `rootDisk.image`." },
     },
   },
 };

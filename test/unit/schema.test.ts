@@ -33,7 +33,7 @@ test("the schema check catches a deliberate model change", () => {
 test("the schema lists every resource with required inputs and change classification", () => {
   const s = buildSchema(undefined, version);
   const tokens = Object.keys(s.resources).sort();
-  assert.deepEqual(tokens, ["pulumi-virt:index:Container", "pulumi-virt:index:Guest", "pulumi-virt:index:Host", "pulumi-virt:index:Hypervisor", "pulumi-virt:index:Network", "pulumi-virt:index:Snapshot", "pulumi-virt:index:StoragePool"]);
+  assert.deepEqual(tokens, ["pulumi-virt:index:Container", "pulumi-virt:index:Guest", "pulumi-virt:index:Host", "pulumi-virt:index:Hypervisor", "pulumi-virt:index:Image", "pulumi-virt:index:Network", "pulumi-virt:index:Snapshot", "pulumi-virt:index:StoragePool"]);
   const c = s.resources["pulumi-virt:index:Container"];
   assert.ok(c.requiredInputs.includes("name") && c.requiredInputs.includes("memory") && c.requiredInputs.includes("hypervisor"));
   assert.match(c.inputProperties.memory.description ?? "", /live/);

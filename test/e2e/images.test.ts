@@ -1,0 +1,124 @@
+// Issue 21 through the real CLI: Images downloaded by a lab host from the lab's HTTP image server
+// (lab/image-server.sh), two Guests booted from one Image (one download, two overlays, the image's marker on each
+// console), a Container from a rootfs Image; a new checksum previews and applies as a replacement of the guests,
+// its download cut mid-way fails the up without touching the running guests and resumes on the next up.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { REPO_ROOT, TestStack } from "./harness";
+import { ensureLab, loadLab, onHost, onHostOk } from "../support/lab";
+import { cutNextDownload, downloadsOf, ensureImageServer, servedRequests, slowNextDownload } from "../support/image-server";
+import { lastPvstat } from "../support/pvstat";
+
+/** Guards a hung boot; not a claim about speed. */
+const BOOT_DEADLINE_MS = 240_000;
+
+test("Guests and a Container from Images: one download, overlays, replace on a new checksum, resume after a cut", async (t) => {
+  await ensureLab();
+  const server = await ensureImageServer();
+  const h1 = loadLab().hosts.find((h) => h.name === "h1")!;
+  const img = execFileSync("bash", [join(REPO_ROOT, "lab/images/build-guest.sh")], { encoding: "utf8" }).trim().split("\n").pop()!;
+  const suffix = randomBytes(3).toString("hex");
+  // A storage dir of this run only, so the first download is really one.
+  const storageDir = `/var/lib/libvirt/images/pv-e2e-img-${suffix}`;
+  const names = { vm1: `img-vm1-${suffix}`, vm2: `img-vm2-${suffix}`, ct: `img-ct-${suffix}` };
+  const image = (file: string, on: "kvm" | "lxc") => ({ source: `${server.url}/${file}`, checksum: server.sha256[file], on });
+  const images = { disk: image("test-guest-a.qcow2", "kvm"), rootfs: image("rootfs-busybox.tar.gz", "lxc") };
+  const since = servedRequests().length;
+  const stack = await TestStack.create({
+    program: "test/e2e/fixtures/images",
+    config: {
+      host: JSON.stringify({ address: h1.address, port: h1.port, user: h1.user, hostKey: h1.hostKey }),
+      boot: JSON.stringify({ kernel: `${img}/vmlinuz`, initrd: `${img}/initrd.img` }),
+      storageDir,
+      images: JSON.stringify(images),
+      guests: JSON.stringify({ vm1: { name: names.vm1, image: "disk" }, vm2: { name: names.vm2, image: "disk" } }),
+      containers: JSON.stringify({ ct: { name: names.ct, image: "rootfs" } }),
+    },
+    secrets: { privateKey: readFileSync(h1.privateKeyPath, "utf8") },
+  });
+  t.after(async () => {
+    await stack.destroy().catch(() => undefined);
+    await stack.rm();
+    await onHost(h1, ["rm", "-rf", storageDir]);
+  });
+
+  const qemuPid = async (name: string) => (await onHost(h1, ["sh", "-c", 'cat "/run/libvirt/qemu/$1.pid" 2>/dev/null || true', "sh", name])).stdout.trim();
+  const rootMarker = async (name: string, want: string) => {
+    const end = Date.now() + BOOT_DEADLINE_MS;
+    for (;;) {
+      const s = lastPvstat((await onHost(h1, ["tail", "-n", "30", `${storageDir}/${name}/console.log`])).stdout);
+      if (s?.root_marker === want) return s;
+      if (Date.now() > end) throw new Error(`${name}: no PVSTAT with root_marker=${want}; last ${JSON.stringify(s)}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  };
+  const backingOf = async (name: string) => JSON.parse(await onHostOk(h1, ["qemu-img", "info", "-U", "--output=json", `${storageDir}/${name}/root.qcow2`]))["backing-filename"];
+
+  // One of the two first downloads goes slowly, so `up` has one in progress to report.
+  slowNextDownload(128 * 1024);
+  const up1 = await stack.up();
+  const outs = (await stack.outputs()).imageOutputs as Record<string, { path: string; format: string; virtualSize: number; checksum: string }>;
+  const diskPath = outs.disk.path;
+  assert.equal(outs.disk.format, "qcow2");
+  assert.equal(outs.disk.checksum, images.disk.checksum);
+  assert.equal(outs.rootfs.format, "rootfs");
+
+  await t.test("two guests on one Image: one download, two overlays on it, both boot its content", async () => {
+    assert.equal(downloadsOf("test-guest-a.qcow2", since).length, 1);
+    assert.equal(await backingOf(names.vm1), diskPath);
+    assert.equal(await backingOf(names.vm2), diskPath);
+    const size = JSON.parse(await onHostOk(h1, ["qemu-img", "info", "-U", "--output=json", `${storageDir}/${names.vm1}/root.qcow2`]))["virtual-size"];
+    assert.equal(size, 80 * 1048576, "the overlay is grown to rootDisk.size");
+    for (const vm of [names.vm1, names.vm2]) {
+      assert.match(await qemuPid(vm), /^\d+$/, `${vm}: QEMU runs`);
+      await rootMarker(vm, "base-a");
+    }
+  });
+
+  await t.test("a download in progress shows in `up` as percent lines", () => {
+    assert.match(up1.stdout + up1.stderr, /image (test-guest-a\.qcow2|rootfs-busybox\.tar\.gz): [\d.]+ MiB of [\d.]+ MiB \(\d+%\) downloaded on host "pv-h1"/);
+  });
+
+  await t.test("a Container from a rootfs Image starts with the image's files", async () => {
+    assert.match((await onHostOk(h1, ["lxc-info", "-n", names.ct, "-s", "-H"])), /RUNNING/);
+    assert.equal((await onHostOk(h1, ["lxc-attach", "-n", names.ct, "--", "/bin/cat", "/etc/pv-image"])).trim(), "PVMARK:rootfs-busybox");
+  });
+
+  await t.test("a new checksum: preview replaces the Image and its guests; a cut download fails the up and leaves the guests running; the next up resumes and replaces", async () => {
+    const newDisk = image("test-guest-b.qcow2.xz", "kvm");
+    await stack.setConfig("images", JSON.stringify({ ...images, disk: newDisk }));
+    const p = await stack.preview({ json: true });
+    const step = (r: string) => p.steps.find((s) => s.urn.endsWith(`::${r}`));
+    assert.equal(step("disk")?.op, "replace");
+    for (const vm of ["vm1", "vm2"]) {
+      assert.equal(step(vm)?.newState?.inputs?.plannedAction, "replace", `${vm} is replaced in preview`);
+      assert.match(JSON.stringify(step(vm)?.newState?.inputs?.plannedChanges), /baseImage.*replace/);
+    }
+    assert.equal(step("ct")?.op ?? "same", "same");
+
+    const pids = [await qemuPid(names.vm1), await qemuPid(names.vm2)];
+    const before = servedRequests().length;
+    cutNextDownload(200);
+    const failed = await stack.pulumi(["up", "--yes", "--skip-preview"], { okCodes: [255, 1] });
+    assert.match(failed.stdout + failed.stderr, /download of .*test-guest-b\.qcow2\.xz stopped/);
+    assert.deepEqual([await qemuPid(names.vm1), await qemuPid(names.vm2)], pids, "the guests on the old image run on untouched");
+
+    await stack.up();
+    const gets = downloadsOf("test-guest-b.qcow2.xz", before);
+    assert.equal(gets.length, 2);
+    assert.equal(gets[0].cut, true);
+    assert.equal(gets[1].range, "bytes=200-", "the next up asked only for the rest");
+    const newPath = ((await stack.outputs()).imageOutputs as Record<string, { path: string }>).disk.path;
+    assert.notEqual(newPath, diskPath);
+    for (const vm of [names.vm1, names.vm2]) {
+      assert.equal(await backingOf(vm), newPath);
+      await rootMarker(vm, "base-b");
+    }
+    assert.notDeepEqual([await qemuPid(names.vm1), await qemuPid(names.vm2)], pids, "new QEMU processes");
+    assert.equal((await onHost(h1, ["test", "-e", diskPath])).code, 1, "the old image, no longer used, was removed");
+  });
+});
