@@ -8,6 +8,10 @@ import * as hostImpl from "../resources/impl/host";
 import * as hypervisorImpl from "../resources/impl/hypervisor";
 import * as containerImpl from "../resources/impl/container";
 import * as guestImpl from "../resources/impl/guest";
+import * as networkImpl from "../resources/impl/network";
+import * as storagePoolImpl from "../resources/impl/storage-pool";
+import * as imageImpl from "../resources/impl/image";
+import * as snapshotImpl from "../resources/impl/snapshot";
 import type { EngineProps } from "../models/state";
 import { buildPluginSchema, PLUGIN_VERSION, RESOURCE_TOKENS, ResourceName, SECRET_PROPERTIES } from "./schema";
 import { plainProps, secretKeysOf, toWire } from "./wire";
@@ -23,7 +27,10 @@ interface Lifecycle {
   delete(id: string, props: EngineProps): Promise<void>;
 }
 
-const LIFECYCLES: Record<ResourceName, Lifecycle> = { Host: hostImpl, Hypervisor: hypervisorImpl, Container: containerImpl, Guest: guestImpl };
+const LIFECYCLES: Record<ResourceName, Lifecycle> = {
+  Host: hostImpl, Hypervisor: hypervisorImpl, Container: containerImpl, Guest: guestImpl,
+  Network: networkImpl, StoragePool: storagePoolImpl, Image: imageImpl, Snapshot: snapshotImpl,
+};
 
 /** The resource's name in this package, from its URN (urn:pulumi:stack::project::[parent$]type::name). */
 export function resourceOf(urn: string): ResourceName {
@@ -49,6 +56,14 @@ function withRef(name: ResourceName, outs: EngineProps): EngineProps {
     const { kind, emulated, bridge, storageDir, host } = outs;
     return { ...outs, ref: { kind, emulated, bridge, storageDir, host } };
   }
+  if (name === "Container" || name === "Guest") {
+    const { hypervisor, name: machineName, ownerToken } = outs;
+    return { ...outs, ref: { hypervisor, name: machineName, ownerToken } };
+  }
+  if (name === "Image") {
+    const { path, checksum, format } = outs;
+    return { ...outs, ref: { path, checksum, format } };
+  }
   return outs;
 }
 
@@ -56,9 +71,21 @@ function withRef(name: ResourceName, outs: EngineProps): EngineProps {
 const OUTPUTS_ONLY: Record<ResourceName, readonly string[]> = {
   Host: ["ref"],
   Hypervisor: ["ref"],
-  Container: [],
-  Guest: [],
+  Container: ["ref"],
+  Guest: ["ref"],
+  Network: [],
+  StoragePool: [],
+  Image: ["ref"],
+  Snapshot: [],
 };
+
+/** A Snapshot names its machine by the machine's `ref`; the lifecycle takes its parts (as the dynamic class sends them). */
+function snapshotInputs(input: EngineProps): EngineProps {
+  const machine = input.machine as { hypervisor?: unknown; name?: unknown; ownerToken?: unknown } | undefined;
+  if (!machine || typeof machine !== "object") return input;
+  const { machine: _m, ...rest } = input;
+  return { ...rest, hypervisor: machine.hypervisor, machineName: machine.name, machineToken: machine.ownerToken };
+}
 
 function secretsOf(name: ResourceName, ...wires: (Record<string, unknown> | undefined)[]): string[] {
   return [...SECRET_PROPERTIES[name], ...wires.flatMap((w) => secretKeysOf(w))];
@@ -77,8 +104,9 @@ export class VirtProvider implements provider.Provider {
 
   async check(urn: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<provider.CheckResult> {
     const name = resourceOf(urn);
-    const input = plainProps(news);
+    let input = plainProps(news);
     for (const k of OUTPUTS_ONLY[name]) delete input[k];
+    if (name === "Snapshot") input = snapshotInputs(input);
     if (name === "Container" && input.ownerKey === undefined) input.ownerKey = ownerKeyOfUrn(urn);
     const r = await LIFECYCLES[name].check(plainProps(olds), input);
     return { inputs: toWire(r.inputs, secretsOf(name, news)), failures: r.failures };

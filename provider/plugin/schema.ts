@@ -14,6 +14,10 @@ export const RESOURCE_TOKENS = {
   Hypervisor: `${PLUGIN_PACKAGE}:index:Hypervisor`,
   Container: `${PLUGIN_PACKAGE}:index:Container`,
   Guest: `${PLUGIN_PACKAGE}:index:Guest`,
+  Network: `${PLUGIN_PACKAGE}:index:Network`,
+  StoragePool: `${PLUGIN_PACKAGE}:index:StoragePool`,
+  Image: `${PLUGIN_PACKAGE}:index:Image`,
+  Snapshot: `${PLUGIN_PACKAGE}:index:Snapshot`,
 } as const;
 export type ResourceName = keyof typeof RESOURCE_TOKENS;
 
@@ -25,19 +29,37 @@ export const SECRET_PROPERTIES: Record<ResourceName, readonly string[]> = {
   Host: ["connection", "ref"],
   Hypervisor: ["host", "ref"],
   Container: ["hypervisor", "environment", "connection"],
-  Guest: ["hypervisor", "cloudInit"],
+  Guest: ["hypervisor", "cloudInit", "connection", "sshHostKey"],
+  Network: ["host"],
+  StoragePool: ["host"],
+  Image: ["hypervisor"],
+  Snapshot: ["machine", "hypervisor"],
 };
 
-const REF_OUTPUT: Record<"Host" | "Hypervisor", PulumiProperty> = {
+const REF_OUTPUT: Partial<Record<ResourceName, PulumiProperty>> = {
   Host: {
     $ref: "pulumi.json#/Any",
     secret: true,
-    description: "What a Hypervisor takes as `host`: the connection and the facts (secret, it holds the connection).",
+    description: "What a Hypervisor, Network or StoragePool takes as `host`: the connection and the facts (secret, it holds the connection).",
   },
   Hypervisor: {
     $ref: "pulumi.json#/Any",
     secret: true,
-    description: "What a Container or Guest takes as `hypervisor`: kind, bridge, storage dir, emulation and the host (secret).",
+    description: "What a Container, Guest or Image takes as `hypervisor`: kind, bridge, storage dir, emulation and the host (secret).",
+  },
+  Container: {
+    $ref: "pulumi.json#/Any",
+    secret: true,
+    description: "What a Snapshot takes as `machine`: its hypervisor, name and owner token (secret: the hypervisor holds the connection).",
+  },
+  Guest: {
+    $ref: "pulumi.json#/Any",
+    secret: true,
+    description: "What a Snapshot takes as `machine`: its hypervisor, name and owner token (secret: the hypervisor holds the connection).",
+  },
+  Image: {
+    $ref: "pulumi.json#/Any",
+    description: "path, checksum and format of the ready file (a Guest takes the path as `rootDisk.baseImage`, a Container as `template`).",
   },
 };
 
@@ -56,7 +78,24 @@ const INPUT_DESCRIPTIONS: Record<string, Record<string, string>> = {
     bridge: "Default bridge guests and containers attach to.",
     storageDir: "Where guest disks live (kvm/xen).",
     host: "The Host's `ref` output. Secret.",
+    overcommit: "Ratios of the host's CPUs, memory and disk that its machines may commit ({cpu, memory, disk}); checked at preview.",
   },
+  Guest: {
+    imageCloudInit: "Whether the boot image runs cloud-init (NoCloud seed); false: no pinned connection without allowUnpinnedConnection.",
+  },
+  Network: { host: "The Host's `ref` output. Secret." },
+  StoragePool: { host: "The Host's `ref` output. Secret.", name: "The pool's name (its owner marker and messages)." },
+  Image: {
+    hypervisor: "The Hypervisor's `ref` output. Secret.",
+    source: "An http(s) URL the host downloads from, or a path already on the host.",
+    checksum: "sha256:<hex> or sha512:<hex> of the file at `source`; required unless allowUnverified.",
+    allowUnverified: "Accept a download without a checksum (visible opt-in).",
+    format: "qcow2, raw or rootfs (a container rootfs tarball); detected from the name when not given.",
+    compression: "none, xz, gz or zst; detected from the name when not given.",
+    name: "A name for messages and the claim on the host.",
+    downloadTimeoutSec: "Bound on the whole download, in seconds.",
+  },
+  Snapshot: { machine: "The Container's or Guest's `ref` output (its hypervisor, name and owner token). Secret." },
 };
 
 /**
@@ -98,7 +137,8 @@ export function buildPluginSchema(version = PLUGIN_VERSION): PackageSchema & Rec
     const secret = (k: string, p: PulumiProperty): PulumiProperty => forCodegen(SECRET_PROPERTIES[name].includes(k) ? { ...p, secret: true } : p);
     const inputProperties = Object.fromEntries(Object.entries(r.inputProperties).map(([k, p]) => [k, secret(k, described(k, p))]));
     const properties = Object.fromEntries(Object.entries(r.properties).map(([k, p]) => [k, secret(k, described(k, p))]));
-    if (name === "Host" || name === "Hypervisor") properties.ref = REF_OUTPUT[name];
+    const ref = REF_OUTPUT[name];
+    if (ref) properties.ref = ref;
     resources[RESOURCE_TOKENS[name]] = { ...r, inputProperties, properties };
   }
   const types = Object.fromEntries(
