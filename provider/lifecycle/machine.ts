@@ -122,6 +122,12 @@ export class MachineLifecycle<S extends MachineState> {
     return d;
   }
 
+  /** The driver, or none while the hypervisor is not known yet (a preview whose Hypervisor or Host changes too). */
+  private knownDriver(s: S): Driver<S> | undefined {
+    const kind = (s.hypervisor as Partial<S["hypervisor"]> | undefined)?.kind;
+    return kind !== undefined && BACKEND_KINDS.includes(kind) ? this.r.driverFor(kind) : undefined;
+  }
+
   /** The input a user edits for a view key (every backend of a resource names its inputs alike). */
   inputNameOf(key: string): string {
     const d = BACKEND_KINDS.map((k) => this.r.driverFor(k)).find((x) => x !== undefined);
@@ -136,7 +142,7 @@ export class MachineLifecycle<S extends MachineState> {
   private plan(olds: S | undefined, news: S): Plan {
     const empty: Plan = { overall: "none", properties: [], failures: [] };
     if (!olds) return empty;
-    const d = this.r.driverFor(news.hypervisor.kind);
+    const d = this.knownDriver(news);
     if (!d) return empty;
     let oldView: PlanView = d.view(olds);
     let newView: PlanView = d.view(news);
@@ -206,7 +212,7 @@ export class MachineLifecycle<S extends MachineState> {
     const olds = fromEngine<S>(oldsRaw);
     const news = fromEngine<S>(newsRaw);
     const plan = this.plan(olds, news);
-    const d = this.r.driverFor(news.hypervisor.kind);
+    const d = this.knownDriver(news);
     const inputName = (k: string) => (d ? d.inputName(k) : k);
     const replaces = [...new Set(plan.properties.filter((p) => p.action === "replace").map((p) => inputName(p.property)))];
     if (replaces.length) pendingReplacements.set(replacementKey(news), { overall: "replace", changes: { ...describePlan(plan), ...safetyNetLine(d, news, "replace", this.r.noun) } });
