@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostRef } from "../models/host";
-import type { HypervisorKind, HypervisorRef } from "../models/hypervisor";
+import { effectiveOvercommit, type HypervisorKind, type HypervisorRef } from "../models/hypervisor";
 import type { Host } from "./host";
 import { LazyResource } from "./dynamic";
 
@@ -66,8 +66,11 @@ export class Hypervisor extends LazyResource {
       "Hypervisor",
     );
     this.ref = pulumi.secret(
-      pulumi.all([this.kind, this.emulated, this.bridge, this.storageDir, hostRef, this.overcommit]).apply(
-        ([kind, emulated, bridge, storageDir, host, overcommit]) => ({ kind, emulated, bridge, storageDir, host, ...(overcommit ? { overcommit } : {}) }) as HypervisorRef,
+      // The ratios come from the input, not the `overcommit` output: a state saved before that output existed has
+      // none, and a missing output is unknown at preview, which would make every dependent machine's inputs unknown.
+      pulumi.all([this.kind, this.emulated, this.bridge, this.storageDir, hostRef, pulumi.output(args.overcommit)]).apply(
+        ([kind, emulated, bridge, storageDir, host, given]) =>
+          ({ kind, emulated, bridge, storageDir, host, ...(given ? { overcommit: effectiveOvercommit(kind, given) } : {}) }) as HypervisorRef,
       ),
     );
   }
