@@ -67,6 +67,39 @@ export const waitForSchema = z
   .strict();
 export type WaitFor = z.infer<typeof waitForSchema>;
 
+/** An Image's `ref` output as a Guest takes it: only the path is used (a new checksum is a new path). */
+const imageRefInput = z
+  .object({
+    path: hostPath,
+    checksum: z.string().max(200, { error: "checksum too long" }).optional(),
+    format: z.string().max(32, { error: "format too long" }).optional(),
+  })
+  .strict();
+
+/**
+ * The root disk. `image` is normalised into `baseImage` at check, so state, plans and old stacks only ever see
+ * `baseImage` (a stack written with `baseImage` and one written with `image` on the same file plan the same).
+ */
+const rootDiskSchema = z
+  .object({
+    /** Base image file on the host (qcow2 or raw); the root disk is a qcow2 overlay (default) or a copy of it. */
+    baseImage: hostPath.optional(),
+    /** An Image (its `ref` output { path, checksum, format }, or its path): the same as `baseImage` set to the Image's path. */
+    image: z
+      .union([hostPath, imageRefInput], { error: "expected an Image's ref ({ path, checksum, format }) or the absolute path of an image on the host" })
+      .optional(),
+    size: sizeMiB(16, 64 * 1024 * 1024).optional(),
+    mode: z.enum(["overlay", "copy"], { error: 'expected "overlay" or "copy"' }).default("overlay"),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.baseImage === undefined && r.image === undefined)
+      ctx.addIssue({ code: "custom", path: ["image"], message: "give image (an Image, its ref or its path) or baseImage (a qcow2/raw file on the host)" });
+    if (r.baseImage !== undefined && r.image !== undefined)
+      ctx.addIssue({ code: "custom", path: ["image"], message: "give either image or baseImage, not both" });
+  })
+  .transform(({ image, baseImage, ...rest }) => ({ baseImage: baseImage ?? (typeof image === "string" ? image : image?.path ?? ""), ...rest }));
+
 export const guestArgsSchema = z
   .object({
     name: guestName,
@@ -80,15 +113,7 @@ export const guestArgsSchema = z
     boot: z.union([kernelBoot, firmwareBoot, bootloaderBoot], {
       error: "expected { kernel, initrd?, cmdline? } (direct kernel boot), { firmware: \"bios\"|\"uefi\" } (full only) or { bootloader: \"pygrub\" } (para only)",
     }),
-    rootDisk: z
-      .object({
-        /** Base image on the host; the root disk is a qcow2 overlay (default) or a copy of it. */
-        baseImage: hostPath,
-        size: sizeMiB(16, 64 * 1024 * 1024).optional(),
-        mode: z.enum(["overlay", "copy"], { error: 'expected "overlay" or "copy"' }).default("overlay"),
-      })
-      .strict()
-      .optional(),
+    rootDisk: rootDiskSchema.optional(),
     dataDisks: z
       .array(
         z
@@ -142,7 +167,7 @@ export const guestArgsSchema = z
     if (g.memory > maxMemory) ctx.addIssue({ code: "custom", path: ["memory"], message: `memory ${g.memory} MiB exceeds maxMemory ${maxMemory} MiB; raise maxMemory (fixed at boot) or lower memory` });
     if (g.virtualization === "para" && "firmware" in g.boot) ctx.addIssue({ code: "custom", path: ["boot"], message: "a paravirtualized (Xen PV) guest boots a PV kernel directly or via pygrub, not BIOS/UEFI firmware" });
     if (g.virtualization === "full" && "bootloader" in g.boot) ctx.addIssue({ code: "custom", path: ["boot"], message: "pygrub is a Xen PV bootloader; a full-virtualization guest boots firmware or a direct kernel" });
-    if (g.virtualization === "full" && !g.rootDisk) ctx.addIssue({ code: "custom", path: ["rootDisk"], message: "a full-virtualization guest needs rootDisk: { baseImage: <path of a qcow2/raw image on the host> }" });
+    if (g.virtualization === "full" && !g.rootDisk) ctx.addIssue({ code: "custom", path: ["rootDisk"], message: "a full-virtualization guest needs rootDisk: { image: <an Image> } or { baseImage: <path of a qcow2/raw image on the host> }" });
     if (g.virtualization === "para" && g.autostart) ctx.addIssue({ code: "custom", path: ["autostart"], message: "autostart is managed for full-virtualization guests only; for Xen domains use xendomains (/etc/xen/auto)" });
     const xenName = g.virtualization === "para" ? xenDomainNameProblem(g.name) : undefined;
     if (xenName) ctx.addIssue({ code: "custom", path: ["name"], message: `${xenName}; choose another name for this paravirtualized (Xen) guest` });

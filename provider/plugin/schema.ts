@@ -59,7 +59,7 @@ const REF_OUTPUT: Partial<Record<ResourceName, PulumiProperty>> = {
   },
   Image: {
     $ref: "pulumi.json#/Any",
-    description: "path, checksum and format of the ready file (a Guest takes the path as `rootDisk.baseImage`, a Container as `template`).",
+    description: "path, checksum and format of the ready file (a Guest takes it as `rootDisk.image`, a Container its path as `template`).",
   },
 };
 

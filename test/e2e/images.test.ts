@@ -1,6 +1,6 @@
 // Issue 21 through the real CLI: Images downloaded by a lab host from the lab's HTTP image server
 // (lab/image-server.sh), two Guests booted from one Image (one download, two overlays, the image's marker on each
-// console), a Container from a rootfs Image; a new checksum previews and applies as a replacement of the guests,
+// console), one of them grown live on its own, a Container from a rootfs Image; a new checksum previews and applies as a replacement of the guests,
 // its download cut mid-way fails the up without touching the running guests and resumes on the next up.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -47,16 +47,19 @@ test("Guests and a Container from Images: one download, overlays, replace on a n
   });
 
   const qemuPid = async (name: string) => (await onHost(h1, ["sh", "-c", 'cat "/run/libvirt/qemu/$1.pid" 2>/dev/null || true', "sh", name])).stdout.trim();
-  const rootMarker = async (name: string, want: string) => {
+  // The guest's status line on its console (lab/images/guest-init.sh), polled until it says what is asked.
+  const consoleSays = async (name: string, what: string, ok: (s: Record<string, string>) => boolean) => {
     const end = Date.now() + BOOT_DEADLINE_MS;
     for (;;) {
       const s = lastPvstat((await onHost(h1, ["tail", "-n", "30", `${storageDir}/${name}/console.log`])).stdout);
-      if (s?.root_marker === want) return s;
-      if (Date.now() > end) throw new Error(`${name}: no PVSTAT with root_marker=${want}; last ${JSON.stringify(s)}`);
+      if (s && ok(s)) return s;
+      if (Date.now() > end) throw new Error(`${name}: no PVSTAT with ${what}; last ${JSON.stringify(s)}`);
       await new Promise((r) => setTimeout(r, 1000));
     }
   };
-  const backingOf = async (name: string) => JSON.parse(await onHostOk(h1, ["qemu-img", "info", "-U", "--output=json", `${storageDir}/${name}/root.qcow2`]))["backing-filename"];
+  const rootMarker = (name: string, want: string) => consoleSays(name, `root_marker=${want}`, (s) => s.root_marker === want);
+  const rootInfo = async (name: string) => JSON.parse(await onHostOk(h1, ["qemu-img", "info", "-U", "--output=json", `${storageDir}/${name}/root.qcow2`]));
+  const backingOf = async (name: string) => (await rootInfo(name))["backing-filename"];
 
   // One of the two first downloads goes slowly, so `up` has one in progress to report.
   slowNextDownload(128 * 1024);
@@ -77,6 +80,26 @@ test("Guests and a Container from Images: one download, overlays, replace on a n
       assert.match(await qemuPid(vm), /^\d+$/, `${vm}: QEMU runs`);
       await rootMarker(vm, "base-a");
     }
+  });
+
+  await t.test("each guest on the Image resizes on its own: one root disk grows live, the other overlay is untouched", async () => {
+    const MiB = 1048576;
+    await stack.setConfig("guests", JSON.stringify({ vm1: { name: names.vm1, image: "disk", size: "96MiB" }, vm2: { name: names.vm2, image: "disk" } }));
+    const p = await stack.preview({ json: true });
+    const step = (r: string) => p.steps.find((s) => s.urn.endsWith(`::${r}`));
+    assert.equal(step("vm1")?.newState?.inputs?.plannedAction, "live", "vm1's grow previews as live");
+    assert.match(JSON.stringify(step("vm1")?.newState?.inputs?.plannedChanges), /rootDisk\.size[^,]*live/);
+    assert.equal(step("vm2")?.op ?? "same", "same", "vm2 is not touched");
+    assert.equal(step("disk")?.op ?? "same", "same", "the Image is not touched");
+    const pids = [await qemuPid(names.vm1), await qemuPid(names.vm2)];
+    await stack.up();
+    assert.deepEqual([await qemuPid(names.vm1), await qemuPid(names.vm2)], pids, "same QEMU processes: the grow was live");
+    assert.equal((await rootInfo(names.vm1))["virtual-size"], 96 * MiB);
+    assert.equal((await rootInfo(names.vm2))["virtual-size"], 80 * MiB, "the other overlay keeps its size");
+    assert.equal(await backingOf(names.vm1), diskPath, "still an overlay on the one Image");
+    await consoleSays(names.vm1, `vda_bytes=${96 * MiB}`, (s) => s.vda_bytes === String(96 * MiB));
+    assert.equal((await consoleSays(names.vm2, "a status line", () => true)).vda_bytes, String(80 * MiB), "the other guest still sees its own size");
+    assert.equal(downloadsOf("test-guest-a.qcow2", since).length, 1, "no second download");
   });
 
   await t.test("a download in progress shows in `up` as percent lines", () => {
