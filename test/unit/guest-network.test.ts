@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { buildDomainXml } from "../../provider/drivers/kvm/domain-xml";
 import { guestAddresses, guestConnection, kvmMachineDriver, kvmSpec } from "../../provider/drivers/kvm/machine";
-import { addressesByMac, networkConfig, vendorData } from "../../provider/drivers/kvm/network";
+import { addressesByMac, networkConfig, nicAddresses, vendorData } from "../../provider/drivers/kvm/network";
 import { parseReadOutput } from "../../provider/drivers/kvm/parse";
 import { waitUntilReady } from "../../provider/lifecycle/readiness";
 import { defaultNicMac, guestArgsSchema } from "../../provider/models/guest";
@@ -118,6 +118,25 @@ test("addresses by MAC: dnsmasq leases, the neighbour table (not FAILED, not lin
   assert.deepEqual([...m.get("52:54:00:00:00:01")!], ["10.77.101.150"]);
   assert.deepEqual([...m.get("52:54:00:00:00:02")!].sort(), ["10.77.101.161", "fd77:101::5"]);
   assert.equal(m.has("52:54:00:99:99:99"), false, "another guest's lease is not ours");
+});
+
+test("addresses by MAC: ARP flux (two NICs on one bridge answer for each other) and expired leases are not addresses", () => {
+  const leases = "1800 52:54:00:00:00:01 10.77.101.150 vm *\n1800 52:54:00:00:00:03 10.77.101.165 vm *\n900 52:54:00:00:00:03 10.77.101.120 vm *\n0 52:54:00:00:00:04 10.77.101.170 vm *\n";
+  const neigh = [
+    "10.77.101.150 dev pvbr0 lladdr 52:54:00:00:00:03 STALE",
+    "10.77.101.165 dev pvbr0 lladdr 52:54:00:00:00:03 REACHABLE",
+    "10.77.101.180 dev pvbr0 lladdr 52:54:00:00:00:03 REACHABLE",
+  ].join("\n");
+  const domifaddr = " vnet2      52:54:00:00:00:03    ipv4         10.77.101.150/0\n";
+  const macs = ["52:54:00:00:00:01", "52:54:00:00:00:03", "52:54:00:00:00:04"];
+  const m = addressesByMac(leases, neigh, domifaddr, macs, 1000);
+  assert.deepEqual([...m.get("52:54:00:00:00:01")!], ["10.77.101.150"]);
+  assert.deepEqual([...m.get("52:54:00:00:00:03")!].sort(), ["10.77.101.165", "10.77.101.180"], "not the other NIC's leased address, not an expired lease");
+  assert.deepEqual([...m.get("52:54:00:00:00:04")!], ["10.77.101.170"], "expiry 0 never expires");
+  assert.deepEqual([...addressesByMac(leases, "", "", macs).get("52:54:00:00:00:03")!].sort(), ["10.77.101.120", "10.77.101.165"], "without the host's clock no lease is judged expired");
+  const nics = [{ bridge: "br0", mac: "52:54:00:00:00:01", addresses: ["10.77.101.180/24"] }, { bridge: "br0", mac: "52:54:00:00:00:03" }];
+  const seen = new Map([["52:54:00:00:00:03", new Set(["10.77.101.165", "10.77.101.180"])]]);
+  assert.deepEqual(nicAddresses(nics, seen, true).map((a) => a.ipv4), [["10.77.101.180"], ["10.77.101.165"]], "a static address belongs to the NIC it is configured on");
 });
 
 test("outputs: addresses per NIC (static + seen, only while running) and a pinned connection via the host", () => {

@@ -52,11 +52,16 @@ const linkLocal = (a: string) => /^fe80:/i.test(a);
 /**
  * Addresses by MAC from the host's view: dnsmasq lease lines (`expiry mac ip host clientid`), `ip neigh` lines
  * (`ADDR dev BR lladdr MAC STATE`) and `virsh domifaddr` tables (`vnet0 MAC ipv4 ADDR/NN`). Stale neighbour
- * entries (FAILED, INCOMPLETE) and link-local addresses are left out; a lease alone counts (the guest asked for it).
+ * entries (FAILED, INCOMPLETE) and link-local addresses are left out; a lease alone counts (the guest asked for it)
+ * unless it has expired by the host's clock `nowSec` (expiry 0 is dnsmasq's "infinite").
+ *
+ * The neighbour table is weaker evidence than a lease: a guest with two NICs on one bridge answers ARP for either
+ * NIC's address on both (Linux "ARP flux"), so an address leased to one MAC is never also reported for another.
  */
-export function addressesByMac(leases: string, neigh: string, domifaddr: string, macs: string[]): Map<string, Set<string>> {
+export function addressesByMac(leases: string, neigh: string, domifaddr: string, macs: string[], nowSec?: number): Map<string, Set<string>> {
   const want = new Set(macs.map((m) => m.toLowerCase()));
   const out = new Map<string, Set<string>>();
+  const leasedTo = new Map<string, string>();
   const add = (mac: string, addr: string) => {
     const m = mac.toLowerCase();
     if (!want.has(m) || linkLocal(addr)) return;
@@ -65,23 +70,35 @@ export function addressesByMac(leases: string, neigh: string, domifaddr: string,
   };
   for (const line of leases.split("\n")) {
     const f = line.trim().split(/\s+/);
-    if (f.length >= 3 && /^\d+$/.test(f[0]) && /^[0-9a-f:]{17}$/i.test(f[1])) add(f[1], f[2]);
+    if (f.length < 3 || !/^\d+$/.test(f[0]) || !/^[0-9a-f:]{17}$/i.test(f[1])) continue;
+    const expiry = Number(f[0]);
+    if (nowSec !== undefined && expiry !== 0 && expiry < nowSec) continue;
+    leasedTo.set(f[2], f[1].toLowerCase());
+    add(f[1], f[2]);
   }
+  const weak = (mac: string, addr: string) => {
+    const owner = leasedTo.get(addr);
+    if (owner === undefined || owner === mac.toLowerCase()) add(mac, addr);
+  };
   for (const line of neigh.split("\n")) {
     const m = /^(\S+)\s+dev\s+\S+\s+lladdr\s+([0-9a-f:]{17})\s+(.*)$/i.exec(line.trim());
-    if (m && !/FAILED|INCOMPLETE/.test(m[3])) add(m[2], m[1]);
+    if (m && !/FAILED|INCOMPLETE/.test(m[3])) weak(m[2], m[1]);
   }
   for (const line of domifaddr.split("\n")) {
     const m = /^\s*\S+\s+([0-9a-f:]{17})\s+ipv[46]\s+(\S+)\/\d+\s*$/i.exec(line);
-    if (m) add(m[1], m[2]);
+    if (m) weak(m[1], m[2]);
   }
   return out;
 }
 
 /** Observed addresses per NIC: static ones the guest was told, plus what the host sees for its MAC. */
 export function nicAddresses(nics: NicSpec[], seen: Map<string, Set<string>>, staticApplied: boolean): ObservedNicAddresses[] {
+  // A static address belongs to the NIC it is configured on, whatever MAC the neighbour table shows it under.
+  const staticOwner = new Map<string, string>();
+  for (const n of nics) for (const a of n.addresses ?? []) staticOwner.set(a.split("/")[0], n.mac.toLowerCase());
   return nics.map((n) => {
-    const all = new Set<string>(seen.get(n.mac.toLowerCase()) ?? []);
+    const mine = n.mac.toLowerCase();
+    const all = new Set<string>([...(seen.get(mine) ?? [])].filter((a) => (staticOwner.get(a) ?? mine) === mine));
     if (staticApplied) for (const a of n.addresses ?? []) all.add(a.split("/")[0]);
     const list = [...all].sort();
     return { mac: n.mac, ipv4: list.filter((a) => !isV6(a)), ipv6: list.filter(isV6) };

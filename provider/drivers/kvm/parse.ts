@@ -108,7 +108,7 @@ export function parseReadOutput(name: string, out: string): GuestObserved {
   });
   const nic = child(devices, "interface");
   const nics = children(devices, "interface").map((i) => ({ mac: (attr(child(i, "mac"), "address") ?? "").toLowerCase(), bridge: attr(child(i, "source"), "bridge") ?? "" }));
-  const seen = addressesByMac(s.leases ?? "", s.neigh ?? "", s.domifaddr ?? "", nics.map((n) => n.mac));
+  const seen = addressesByMac(s.leases ?? "", s.neigh ?? "", s.domifaddr ?? "", nics.map((n) => n.mac), /^\d+$/.test((s.now ?? "").trim()) ? Number(s.now!.trim()) : undefined);
   const meta = child(child(dom, "metadata"), "pv:guest");
   const dataDiskPaths: Record<string, string> = {};
   for (const d of children(meta, "pv:dataDisk")) dataDiskPaths[attr(d, "name") ?? ""] = text(d) ?? "";
