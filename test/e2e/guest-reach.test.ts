@@ -135,12 +135,12 @@ test("guests you can reach: waitFor ssh, addresses, pinned connection, two NICs,
     // A MAC of this run: an unexpired lease from an earlier run for the same MAC would count as an address (a lease
     // file cannot tell an old lease from a new one; see the report of issue 20).
     const mac = `52:54:00:${[0, 0, 0].map(() => Math.floor(Math.random() * 256).toString(16).padStart(2, "0")).join(":")}`;
-    const noaddr = { ...reach, hypervisor: "kvm2", name: "pvt-noaddr", nics: [{ bridge: "pvbr0", mac }], waitFor: { address: "ipv4", timeoutSec: 45 } };
+    const noaddr = { ...reach, hypervisor: "kvm2", name: "pvt-noaddr", nics: [{ bridge: "pvbr0", mac }], waitFor: { address: "ipv4", timeoutSec: 20 } };
     await stack.setConfig("guests", JSON.stringify({ reach, noaddr }));
     const failed = await stack.pulumi(["up", "--yes", "--skip-preview"], { okCodes: [0, 1, 255] });
     assert.notEqual(failed.code, 0, "up must fail");
     const text = failed.stdout + failed.stderr;
-    assert.match(text, /guest "pvt-noaddr" on host "pv-h2": waitFor not met within 45 s \(step: wait for readiness\)/);
+    assert.match(text, /guest "pvt-noaddr" on host "pv-h2": waitFor not met within 20 s \(step: wait for readiness\)/);
     assert.match(text, /address: not reached: 52:54:00:[0-9a-f:]+ on pvbr0: no address/);
     await ensureGuestNet();
     await stack.up();
