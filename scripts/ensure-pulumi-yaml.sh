@@ -28,22 +28,13 @@ want=$(cd "$SRC" && cat go.mod go.sum ./*.go | sha256sum | cut -d' ' -f1)
 is_current() { [ -x "$bin/pulumi-language-yaml" ] && [ "$(cat "$dest/source-hash" 2>/dev/null)" = "$want" ]; }
 if is_current; then echo "$bin"; exit 0; fi
 
-if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then PATH="/usr/local/go/bin:$PATH"; fi
+find_go
 command -v go >/dev/null || die "Go is not installed: install Go (https://go.dev/dl/) or put pulumi-language-yaml on PATH."
 
-mkdir -p "$dest"
-exec 9>"$dest/.lock"
-flock 9
-if is_current; then echo "$bin"; exit 0; fi
-log "building pulumi-language-yaml v$VERSION into $bin (first time: about 1.5 minutes)"
-tmp=$(mktemp -d "$dest/build.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-(cd "$SRC" && go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$VERSION" \
-  -o "$tmp/pulumi-language-yaml" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml) >&2 ||
-  die "building pulumi-language-yaml failed (see above); the first build downloads Go modules from the Go module proxy"
-chmod 0755 "$tmp"
-rm -rf "$bin"
-mv "$tmp" "$bin"
-trap - EXIT
-echo "$want" > "$dest/source-hash"
-echo "$bin"
+build() {
+  log "building pulumi-language-yaml v$VERSION into $bin (first time: about 1.5 minutes)"
+  (cd "$SRC" && go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$VERSION" \
+    -o "$1/pulumi-language-yaml" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml) ||
+    die "building pulumi-language-yaml failed (see above); the first build downloads Go modules from the Go module proxy"
+}
+build_cached "$dest" "$want" is_current build

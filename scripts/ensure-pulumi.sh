@@ -56,7 +56,7 @@ is_current() {
 }
 if is_current; then echo "$bin"; exit 0; fi
 
-if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then PATH="/usr/local/go/bin:$PATH"; fi
+find_go
 need_go=$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$SRC/go.mod")
 if ! command -v go >/dev/null; then
   die "no Pulumi CLI found and Go is not installed. Either install Go >= $need_go (https://go.dev/dl/, then re-run; the build needs the Go module proxy), or put pulumi >= v$VERSION and pulumi-language-nodejs on PATH."
@@ -64,26 +64,15 @@ fi
 have_go=$(go env GOVERSION | sed 's/^go//')
 version_ge "$have_go" "$need_go" || die "Go $have_go is too old to build the Pulumi CLI: install Go >= $need_go (https://go.dev/dl/)."
 
-# One build at a time: parallel test processes all call this script.
-mkdir -p "$dest"
-exec 9>"$dest/.lock"
-flock 9
-if is_current; then echo "$bin"; exit 0; fi
-
-log "building pulumi v$VERSION and pulumi-language-nodejs into $bin (first time: several minutes)"
-tmp=$(mktemp -d "$dest/build.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-(
-  cd "$SRC"
-  go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$VERSION" \
-    -o "$tmp/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
-  go build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$tmp/pulumi-language-nodejs" ./langhost
-) >&2 || die "building the Pulumi CLI failed (see above). The first build downloads Go modules from the Go module proxy (or the one GOPROXY names)."
-install -m 0755 "$SRC/launchers/pulumi-resource-pulumi-nodejs" "$tmp/pulumi-resource-pulumi-nodejs"
-chmod 0755 "$tmp" # mktemp made it private; other users run these binaries too
-rm -rf "$bin"
-mv "$tmp" "$bin"
-trap - EXIT
-echo "$want" > "$dest/source-hash"
-log "built: $("$bin/pulumi" version)"
-echo "$bin"
+build() {
+  log "building pulumi v$VERSION and pulumi-language-nodejs into $bin (first time: several minutes)"
+  (
+    cd "$SRC"
+    go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$VERSION" \
+      -o "$1/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+    go build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$1/pulumi-language-nodejs" ./langhost
+  ) || die "building the Pulumi CLI failed (see above). The first build downloads Go modules from the Go module proxy (or the one GOPROXY names)."
+  install -m 0755 "$SRC/launchers/pulumi-resource-pulumi-nodejs" "$1/pulumi-resource-pulumi-nodejs"
+  log "built: $("$1/pulumi" version)"
+}
+build_cached "$dest" "$want" is_current build

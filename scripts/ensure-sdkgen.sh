@@ -12,20 +12,11 @@ bin="$dest/bin"
 want=$(cd "$SRC" && find . -name '*.go' -o -name go.mod -o -name go.sum | LC_ALL=C sort | xargs cat | sha256sum | cut -d' ' -f1)
 is_current() { [ -x "$bin/pulumi-virt-sdkgen" ] && [ -x "$bin/pulumi-language-go" ] && [ "$(cat "$dest/source-hash" 2>/dev/null)" = "$want" ]; }
 if is_current; then echo "$bin"; exit 0; fi
-if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then PATH="/usr/local/go/bin:$PATH"; fi
+find_go
 command -v go >/dev/null || { echo "ensure-sdkgen: error: Go is not installed (https://go.dev/dl/)" >&2; exit 1; }
-mkdir -p "$dest"
-exec 9>"$dest/.lock"
-flock 9
-if is_current; then echo "$bin"; exit 0; fi
-echo "ensure-sdkgen: building pulumi-virt-sdkgen into $bin (first time: about 3 minutes)" >&2
-tmp=$(mktemp -d "$dest/build.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-(cd "$SRC" && go build -trimpath -ldflags "-s -w" -o "$tmp/pulumi-virt-sdkgen" . &&
-  go build -trimpath -ldflags "-s -w" -o "$tmp/pulumi-language-go" ./langhost-go) >&2
-chmod 0755 "$tmp"
-rm -rf "$bin"
-mv "$tmp" "$bin"
-trap - EXIT
-echo "$want" > "$dest/source-hash"
-echo "$bin"
+build() {
+  echo "ensure-sdkgen: building pulumi-virt-sdkgen into $bin (first time: about 3 minutes)"
+  (cd "$SRC" && go build -trimpath -ldflags "-s -w" -o "$1/pulumi-virt-sdkgen" . &&
+    go build -trimpath -ldflags "-s -w" -o "$1/pulumi-language-go" ./langhost-go)
+}
+build_cached "$dest" "$want" is_current build

@@ -12,15 +12,17 @@ export const GUEST_KEYS = [
 ] as const;
 export type GuestKey = (typeof GUEST_KEYS)[number];
 
+/** A guest's vCPUs and memory with their ceilings; a ceiling left out is the size itself (nothing to grow into live). */
+export function guestSizes(s: GuestState): { vcpus: number; maxVcpus: number; memoryMiB: number; maxMemoryMiB: number } {
+  return { vcpus: s.vcpus, maxVcpus: s.maxVcpus ?? s.vcpus, memoryMiB: s.memory, maxMemoryMiB: s.maxMemory ?? s.memory };
+}
+
 export function guestView(s: GuestState): PlanView<GuestKey> {
   const hv = s.hypervisor;
   const v: PlanView<GuestKey> = {
     name: s.name,
     virtualization: s.virtualization,
-    vcpus: s.vcpus,
-    maxVcpus: s.maxVcpus ?? s.vcpus,
-    memoryMiB: s.memory,
-    maxMemoryMiB: s.maxMemory ?? s.memory,
+    ...guestSizes(s),
     boot: s.boot,
     baseImage: s.rootDisk?.baseImage,
     rootDiskSizeMiB: s.rootDisk?.size,

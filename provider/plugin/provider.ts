@@ -13,6 +13,7 @@ import * as storagePoolImpl from "../resources/impl/storage-pool";
 import * as imageImpl from "../resources/impl/image";
 import * as snapshotImpl from "../resources/impl/snapshot";
 import type { EngineProps } from "../models/state";
+import { hostRefFrom, hypervisorRefFrom, imageRefFrom, machineRefFrom } from "../models/refs";
 import { buildPluginSchema, PLUGIN_VERSION, RESOURCE_TOKENS, ResourceName, SECRET_PROPERTIES } from "./schema";
 import { plainProps, secretKeysOf, toWire } from "./wire";
 import { DetailedDiff, detailedDiffOf } from "./detailed-diff";
@@ -51,19 +52,10 @@ export function ownerKeyOfUrn(urn: string): string {
 
 /** Outputs the dynamic resource classes compute on the program's side: what dependents take. */
 function withRef(name: ResourceName, outs: EngineProps): EngineProps {
-  if (name === "Host") return { ...outs, ref: { connection: outs.connection, facts: outs.facts } };
-  if (name === "Hypervisor") {
-    const { kind, emulated, bridge, storageDir, host } = outs;
-    return { ...outs, ref: { kind, emulated, bridge, storageDir, host } };
-  }
-  if (name === "Container" || name === "Guest") {
-    const { hypervisor, name: machineName, ownerToken } = outs;
-    return { ...outs, ref: { hypervisor, name: machineName, ownerToken } };
-  }
-  if (name === "Image") {
-    const { path, checksum, format } = outs;
-    return { ...outs, ref: { path, checksum, format } };
-  }
+  if (name === "Host") return { ...outs, ref: hostRefFrom(outs) };
+  if (name === "Hypervisor") return { ...outs, ref: hypervisorRefFrom(outs) };
+  if (name === "Container" || name === "Guest") return { ...outs, ref: machineRefFrom(outs) };
+  if (name === "Image") return { ...outs, ref: imageRefFrom(outs) };
   return outs;
 }
 

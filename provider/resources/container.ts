@@ -3,8 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HypervisorRef } from "../models/hypervisor";
 import type { Hypervisor } from "./hypervisor";
 import { isImage, type Image } from "./image";
-import { mergeDeps } from "./hypervisor";
 import { LazyResource } from "./dynamic";
+import { dependsOnRef, refOf } from "./ref";
 
 type Size = number | string;
 
@@ -61,7 +61,7 @@ export class Container extends LazyResource {
   declare public readonly ownerToken: pulumi.Output<string>;
 
   constructor(name: string, args: ContainerArgs, opts?: pulumi.CustomResourceOptions) {
-    const hv = isHypervisor(args.hypervisor) ? args.hypervisor.ref : pulumi.output(args.hypervisor);
+    const hv = refOf(args.hypervisor);
     const { hypervisor: _h, template, ...others } = args;
     const rest = { ...others, ...(template !== undefined ? { template: isImage(template) ? template.path : template } : {}) };
     super(
@@ -69,7 +69,7 @@ export class Container extends LazyResource {
       name,
       // Environment values carry passwords and tokens: secret in state even when the program passes them in plain.
       { ...rest, ownerKey: ownerKeyOf(name), ...(rest.environment !== undefined ? { environment: pulumi.secret(rest.environment) } : {}), hypervisor: pulumi.secret(hv), plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined, connection: undefined, ownerToken: undefined },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "hypervisor", "connection", "environment"], dependsOn: mergeDeps(opts?.dependsOn, isHypervisor(args.hypervisor) ? args.hypervisor : undefined) },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "hypervisor", "connection", "environment"], dependsOn: dependsOnRef(opts?.dependsOn, args.hypervisor) },
       "pulumi-virt",
       "Container",
     );
@@ -86,6 +86,3 @@ function ownerKeyOf(name: string): string {
   return createHash("sha256").update(JSON.stringify([org, pulumi.getProject(), pulumi.getStack(), "Container", name])).digest("hex").slice(0, 32);
 }
 
-function isHypervisor(h: unknown): h is Hypervisor {
-  return pulumi.CustomResource.isInstance(h) && "ref" in h && h.ref !== undefined;
-}

@@ -3,8 +3,8 @@ import type { HypervisorRef } from "../models/hypervisor";
 import type { ImageRef } from "../models/image";
 import type { Hypervisor } from "./hypervisor";
 import { isImage, type Image } from "./image";
-import { mergeDeps } from "./hypervisor";
 import { LazyResource } from "./dynamic";
+import { dependsOnRef, refOf } from "./ref";
 
 type Size = number | string;
 
@@ -86,7 +86,7 @@ export class Guest extends LazyResource {
   declare public readonly ownerToken: pulumi.Output<string>;
 
   constructor(name: string, args: GuestArgs, opts?: pulumi.CustomResourceOptions) {
-    const hv = isHypervisor(args.hypervisor) ? args.hypervisor.ref : pulumi.output(args.hypervisor);
+    const hv = refOf(args.hypervisor);
     const { hypervisor: _h, ...rest } = args;
     if (rest.rootDisk !== undefined) rest.rootDisk = rootDiskInput(rest.rootDisk);
     super(
@@ -94,7 +94,7 @@ export class Guest extends LazyResource {
       name,
       // cloud-init data carries passwords and keys: secret in state even when the program passes it in plain.
       { ...rest, ...(rest.cloudInit !== undefined ? { cloudInit: pulumi.secret(rest.cloudInit) } : {}), hypervisor: pulumi.secret(hv), emulated: undefined, plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined, addresses: undefined, connection: undefined, sshHostKey: undefined, ownerToken: undefined },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "hypervisor", "cloudInit", "connection", "sshHostKey"], dependsOn: mergeDeps(opts?.dependsOn, isHypervisor(args.hypervisor) ? args.hypervisor : undefined) },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "hypervisor", "cloudInit", "connection", "sshHostKey"], dependsOn: dependsOnRef(opts?.dependsOn, args.hypervisor) },
       "pulumi-virt",
       "Guest",
     );
@@ -117,6 +117,3 @@ function rootDiskInput(rd: RootDiskArg): RootDiskArg {
   }) as RootDiskArg;
 }
 
-function isHypervisor(h: unknown): h is Hypervisor {
-  return pulumi.CustomResource.isInstance(h) && "ref" in h && h.ref !== undefined;
-}

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostFacts, HostRef } from "../models/host";
+import { hostRefFrom } from "../models/refs";
 import { LazyResource } from "./dynamic";
 
 /** Connection settings, shaped like @pulumi/command's remote.Connection (see provider/ssh/connection.ts). */
@@ -38,6 +39,6 @@ export class Host extends LazyResource {
     // The whole connection is a secret: keys and passwords never reach the state file in plain text.
     const connection = pulumi.secret(args.connection);
     super("host", name, { connection, facts: undefined }, { ...opts, additionalSecretOutputs: ["connection"] }, "pulumi-virt", "Host");
-    this.ref = pulumi.secret(pulumi.all([this.connection, this.facts]).apply(([c, f]) => ({ connection: c, facts: f }) as unknown as HostRef));
+    this.ref = pulumi.secret(pulumi.all([this.connection, this.facts]).apply(([connection, facts]) => hostRefFrom({ connection, facts }) as unknown as HostRef));
   }
 }

@@ -1,8 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostRef } from "../models/host";
 import { effectiveOvercommit, type HypervisorKind, type HypervisorRef } from "../models/hypervisor";
+import { hypervisorRefFrom } from "../models/refs";
 import type { Host } from "./host";
 import { LazyResource } from "./dynamic";
+import { dependsOnRef, refOf } from "./ref";
 
 export interface HypervisorArgs {
   /** The Host (or its `ref`). */
@@ -46,7 +48,7 @@ export class Hypervisor extends LazyResource {
   public readonly ref: pulumi.Output<HypervisorRef>;
 
   constructor(name: string, args: HypervisorArgs, opts?: pulumi.CustomResourceOptions) {
-    const hostRef = isHost(args.host) ? args.host.ref : pulumi.output(args.host);
+    const hostRef = refOf(args.host);
     super(
       "hypervisor",
       name,
@@ -61,7 +63,7 @@ export class Hypervisor extends LazyResource {
         emulated: undefined, version: undefined, capabilities: undefined, capacity: undefined, details: undefined,
         committed: undefined, free: undefined,
       },
-      { ...opts, additionalSecretOutputs: ["host"], dependsOn: mergeDeps(opts?.dependsOn, isHost(args.host) ? args.host : undefined) },
+      { ...opts, additionalSecretOutputs: ["host"], dependsOn: dependsOnRef(opts?.dependsOn, args.host) },
       "pulumi-virt",
       "Hypervisor",
     );
@@ -70,22 +72,8 @@ export class Hypervisor extends LazyResource {
       // none, and a missing output is unknown at preview, which would make every dependent machine's inputs unknown.
       pulumi.all([this.kind, this.emulated, this.bridge, this.storageDir, hostRef, pulumi.output(args.overcommit)]).apply(
         ([kind, emulated, bridge, storageDir, host, given]) =>
-          ({ kind, emulated, bridge, storageDir, host, ...(given ? { overcommit: effectiveOvercommit(kind, given) } : {}) }) as HypervisorRef,
+          hypervisorRefFrom({ kind, emulated, bridge, storageDir, host }, given ? effectiveOvercommit(kind, given) : undefined) as HypervisorRef,
       ),
     );
   }
-}
-
-function isHost(h: unknown): h is Host {
-  return pulumi.CustomResource.isInstance(h) && "ref" in h && h.ref !== undefined;
-}
-
-export function mergeDeps(
-  a: pulumi.Input<pulumi.Input<pulumi.Resource>[]> | pulumi.Input<pulumi.Resource> | undefined,
-  b: pulumi.Resource | undefined,
-): pulumi.Input<pulumi.Input<pulumi.Resource>[]> | pulumi.Input<pulumi.Resource> | undefined {
-  if (!b) return a;
-  if (!a) return [b];
-  const deps: pulumi.Output<pulumi.Resource[]> = pulumi.output(a).apply((x) => [...(Array.isArray(x) ? x : [x]), b] as pulumi.Resource[]);
-  return deps;
 }

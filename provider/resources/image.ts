@@ -1,9 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HypervisorRef } from "../models/hypervisor";
 import type { ImageRef } from "../models/image";
+import { imageRefFrom } from "../models/refs";
 import type { Hypervisor } from "./hypervisor";
-import { mergeDeps } from "./hypervisor";
 import { LazyResource } from "./dynamic";
+import { dependsOnRef, refOf } from "./ref";
 
 export interface ImageArgs {
   /** The Hypervisor whose host keeps the image (or its `ref`); it lives in the hypervisor's storage directory. */
@@ -39,23 +40,20 @@ export class Image extends LazyResource {
   public readonly ref: pulumi.Output<ImageRef>;
 
   constructor(name: string, args: ImageArgs, opts?: pulumi.CustomResourceOptions) {
-    const hv = isHypervisor(args.hypervisor) ? args.hypervisor.ref : pulumi.output(args.hypervisor);
+    const hv = refOf(args.hypervisor);
     const { hypervisor: _h, ...rest } = args;
     super(
       "image",
       name,
       { ...rest, hypervisor: pulumi.secret(hv), path: undefined, size: undefined, format: rest.format, virtualSize: undefined, checksum: rest.checksum },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "hypervisor"], dependsOn: mergeDeps(opts?.dependsOn, isHypervisor(args.hypervisor) ? args.hypervisor : undefined) },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "hypervisor"], dependsOn: dependsOnRef(opts?.dependsOn, args.hypervisor) },
       "pulumi-virt",
       "Image",
     );
-    this.ref = pulumi.all([this.path, this.checksum, this.format]).apply(([path, checksum, format]) => ({ path, checksum, format }));
+    this.ref = pulumi.all([this.path, this.checksum, this.format]).apply(([path, checksum, format]) => imageRefFrom({ path, checksum, format }));
   }
 }
 
-function isHypervisor(h: unknown): h is Hypervisor {
-  return pulumi.CustomResource.isInstance(h) && "ref" in h && h.ref !== undefined;
-}
 
 export function isImage(i: unknown): i is Image {
   return pulumi.CustomResource.isInstance(i) && "ref" in i && "virtualSize" in i;

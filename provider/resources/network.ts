@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostRef } from "../models/host";
 import type { Host } from "./host";
-import { mergeDeps } from "./hypervisor";
 import { LazyResource } from "./dynamic";
+import { dependsOnRef, refOf } from "./ref";
 
 export interface StaticLeaseInput {
   mac: pulumi.Input<string>;
@@ -39,17 +39,15 @@ export class Network extends LazyResource {
   declare public readonly hostState: pulumi.Output<string>;
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.CustomResourceOptions) {
-    const hostIsResource = pulumi.CustomResource.isInstance(args.host) && "ref" in args.host;
-    const hostRef = hostIsResource ? (args.host as Host).ref : pulumi.output(args.host as pulumi.Input<HostRef>);
     super(
       "network",
       name,
       {
-        host: pulumi.secret(hostRef),
+        host: pulumi.secret(refOf(args.host)),
         bridge: args.bridge, vlan: args.vlan, ipv4: args.ipv4, ipv6: args.ipv6, uplink: args.uplink, domain: args.domain,
         plannedAction: undefined, plannedChanges: undefined, lastApplied: undefined, observed: undefined, capabilities: undefined, hostState: undefined,
       },
-      { ...opts, additionalSecretOutputs: ["host"], dependsOn: mergeDeps(opts?.dependsOn, hostIsResource ? (args.host as Host) : undefined) },
+      { ...opts, additionalSecretOutputs: ["host"], dependsOn: dependsOnRef(opts?.dependsOn, args.host) },
       "pulumi-virt",
       "Network",
     );

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Container } from "./container";
 import type { Guest } from "./guest";
 import { LazyResource } from "./dynamic";
+import { mergeDeps } from "./ref";
 
 export interface SnapshotArgs {
   /** The Container (lxc) or Guest (kvm) it is a snapshot of. Xen PV guests have none (refused at preview). */
@@ -40,14 +41,9 @@ export class Snapshot extends LazyResource {
         machineToken: args.machine.ownerToken,
         plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, hostName: undefined, takenAt: undefined, sizeBytes: undefined, covers: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "hypervisor"], dependsOn: [...toArray(opts?.dependsOn), args.machine] },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "hypervisor"], dependsOn: mergeDeps(opts?.dependsOn, args.machine) },
       "pulumi-virt",
       "Snapshot",
     );
   }
-}
-
-function toArray(d: pulumi.CustomResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] {
-  if (!d) return [];
-  return Array.isArray(d) ? d : [d as pulumi.Input<pulumi.Resource>];
 }

@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostRef } from "../models/host";
 import type { Host } from "./host";
-import { mergeDeps } from "./hypervisor";
 import { LazyResource } from "./dynamic";
+import { dependsOnRef, refOf } from "./ref";
 
 export interface StoragePoolArgs {
   /** The Host (or its `ref`). */
@@ -29,18 +29,16 @@ export class StoragePool extends LazyResource {
   declare public readonly hostState: pulumi.Output<string>;
 
   constructor(name: string, args: StoragePoolArgs, opts?: pulumi.CustomResourceOptions) {
-    const hostIsResource = pulumi.CustomResource.isInstance(args.host) && "ref" in args.host;
-    const hostRef = hostIsResource ? (args.host as Host).ref : pulumi.output(args.host as pulumi.Input<HostRef>);
     super(
       "storage-pool",
       name,
       {
-        host: pulumi.secret(hostRef),
+        host: pulumi.secret(refOf(args.host)),
         name: args.name, type: args.type, path: args.path, size: args.size,
         capacityMiB: undefined, freeMiB: undefined, plannedAction: undefined, plannedChanges: undefined, lastApplied: undefined,
         observed: undefined, capabilities: undefined, hostState: undefined,
       },
-      { ...opts, additionalSecretOutputs: ["host"], dependsOn: mergeDeps(opts?.dependsOn, hostIsResource ? (args.host as Host) : undefined) },
+      { ...opts, additionalSecretOutputs: ["host"], dependsOn: dependsOnRef(opts?.dependsOn, args.host) },
       "pulumi-virt",
       "StoragePool",
     );

@@ -37,6 +37,9 @@ const planOutputs = {
   observed: { type: "object", description: "Live values read from the host (PIDs, limits, sizes, state)." },
 };
 
+/** Networks' and StoragePools': what `refresh` found on the host. */
+const hostStateOutput = { type: "string", description: "\"ok\", or what a refresh found missing on the host (the next `up` restores it)." };
+
 export const DEFAULT_MODELS: Record<string, ResourceModel> = {
   Host: {
     token: `${PACKAGE}:index:Host`,
@@ -101,7 +104,7 @@ export const DEFAULT_MODELS: Record<string, ResourceModel> = {
       lastApplied: { type: "object", description: "What the last `up` did: time, action, per-property changes, and what happened to dnsmasq (started, reloaded, restarted, unchanged, stopped)." },
       observed: { type: "object", description: "What the host has: addresses, VLAN devices, firewall rule count, dnsmasq PID, DHCP leases, attached machines." },
       capabilities: { type: "object", description: "Per property: what changes live, with a dnsmasq restart, or by replacement." },
-      hostState: { type: "string", description: "\"ok\", or what a refresh found missing on the host (the next `up` restores it)." },
+      hostState: hostStateOutput,
     },
     changes: networkChangeColumn,
   },
@@ -121,7 +124,7 @@ export const DEFAULT_MODELS: Record<string, ResourceModel> = {
       lastApplied: { type: "object", description: "What the last `up` did: time, action, changes, outcome (created, grown, mounted, unchanged)." },
       observed: { type: "object", description: "What the host has: mounted, fstype, capacity, free space, image size, entries." },
       capabilities: { type: "object", description: "Per property: what changes live or by replacement." },
-      hostState: { type: "string", description: "\"ok\", or what a refresh found missing on the host (the next `up` restores it)." },
+      hostState: hostStateOutput,
     },
     changes: poolChangeColumn,
   },

@@ -6,7 +6,7 @@ import { hopOf } from "../lxc/machine";
 import { networkConfig, nicAddresses, vendorData } from "./network";
 import type { Remote } from "../../ssh/types";
 import { HostDriver, MachineDriver, MachineExistsError, MachineOwnedElsewhereError, problemsOf, StopOutcome } from "../contract";
-import { alignGuestViews, GuestKey, guestDisplayName, guestInputName, guestView } from "../guest-view";
+import { alignGuestViews, GuestKey, guestDisplayName, guestInputName, guestSizes, guestView } from "../guest-view";
 import { kvmCapabilities } from "./capabilities";
 import { applyLive, claimGuest, createGuest, destroyGuest, readGuest, renameGuest, restartWithDefinition, shutdownGuest, startGuest } from "./guest";
 import { verifyKvm } from "./host";
@@ -44,10 +44,7 @@ export function kvmSpec(s: GuestState, ownerToken?: string): DomainSpec {
   const root = s.rootDisk ?? { baseImage: "", size: undefined, mode: "overlay" as const };
   return {
     name: s.name,
-    vcpus: s.vcpus,
-    maxVcpus: s.maxVcpus ?? s.vcpus,
-    memoryMiB: s.memory,
-    maxMemoryMiB: s.maxMemory ?? s.memory,
+    ...guestSizes(s),
     emulated: hv.emulated,
     boot,
     rootDisk: { baseImage: root.baseImage, sizeMiB: root.size, mode: root.mode },

@@ -3,7 +3,7 @@ import { defaultNicMac } from "../../models/guest";
 import type { GuestState } from "../../models/state";
 import type { Remote } from "../../ssh/types";
 import { ChangeContext, HostDriver, MachineDriver, MachineExistsError, MachineOwnedElsewhereError, Owner, problemsOf, StopOutcome } from "../contract";
-import { alignGuestViews, GuestKey, guestDisplayName, guestInputName, guestView } from "../guest-view";
+import { alignGuestViews, GuestKey, guestDisplayName, guestInputName, guestSizes, guestView } from "../guest-view";
 import { xenCapabilities } from "./capabilities";
 import { applyLive, claimDomain, createDomain, destroyDomain, readDomain, restartWithConfig, seedRootDisk, shutdownDomain, writeConfig } from "./domain";
 import { kernelIsXenPvCapable, verifyXen } from "./host";
@@ -29,10 +29,7 @@ export function xenSpec(s: GuestState): XenDomainSpec {
   s.dataDisks.forEach((d, i) => disks.push({ path: dataDiskImage(s, d.name), vdev: `xvd${String.fromCharCode(98 + i)}`, sizeMiB: d.size, format: "raw", script }));
   return {
     name: s.name,
-    vcpus: s.vcpus,
-    maxVcpus: s.maxVcpus ?? s.vcpus,
-    memoryMiB: s.memory,
-    maxMemoryMiB: s.maxMemory ?? s.memory,
+    ...guestSizes(s),
     boot,
     disks,
     network: s.network ? { bridge: s.network.bridge ?? hv.bridge, mac: s.network.mac } : undefined,
