@@ -13,6 +13,7 @@ import * as storagePoolImpl from "../resources/impl/storage-pool";
 import * as imageImpl from "../resources/impl/image";
 import * as snapshotImpl from "../resources/impl/snapshot";
 import type { EngineProps } from "../models/state";
+import type { Overcommit } from "../models/hypervisor";
 import { hostRefFrom, hypervisorRefFrom, imageRefFrom, machineRefFrom } from "../models/refs";
 import { buildPluginSchema, PLUGIN_VERSION, RESOURCE_TOKENS, ResourceName, SECRET_PROPERTIES } from "./schema";
 import { plainProps, secretKeysOf, toWire } from "./wire";
@@ -51,9 +52,11 @@ export function ownerKeyOfUrn(urn: string): string {
 }
 
 /** Outputs the dynamic resource classes compute on the program's side: what dependents take. */
-function withRef(name: ResourceName, outs: EngineProps): EngineProps {
+export function withRef(name: ResourceName, outs: EngineProps): EngineProps {
   if (name === "Host") return { ...outs, ref: hostRefFrom(outs) };
-  if (name === "Hypervisor") return { ...outs, ref: hypervisorRefFrom(outs) };
+  // The effective overcommit the lifecycle wrote to the outputs: machines on this Hypervisor are capacity-checked
+  // with it (as the TypeScript class's ref carries the program's), not with the kind's default.
+  if (name === "Hypervisor") return { ...outs, ref: hypervisorRefFrom(outs, outs.overcommit as Overcommit | undefined) };
   if (name === "Container" || name === "Guest") return { ...outs, ref: machineRefFrom(outs) };
   if (name === "Image") return { ...outs, ref: imageRefFrom(outs) };
   return outs;

@@ -11,7 +11,7 @@ import * as container from "../../provider/resources/impl/container";
 import { buildSchema } from "../../provider/schema/build";
 import { buildPluginSchema, RESOURCE_TOKENS } from "../../provider/plugin/schema";
 import { DiffKind, detailedDiffOf } from "../../provider/plugin/detailed-diff";
-import { ownerKeyOfUrn, resourceOf, VirtProvider } from "../../provider/plugin/provider";
+import { ownerKeyOfUrn, resourceOf, VirtProvider, withRef } from "../../provider/plugin/provider";
 import { plainProps, secretKeysOf, toWire } from "../../provider/plugin/wire";
 import { hypervisorRef } from "./plan-fixtures";
 
@@ -165,4 +165,11 @@ test("import IDs: <host>/<name> of a host in virt:hosts; anything else is refuse
   configureProvider({}, { hosts: JSON.stringify({ h1: { connection: { host: "10.77.0.11" }, bridge: "bad bridge!" } }) });
   await assert.rejects(importTarget("Container", "h1/web"), /virt:hosts\.h1: bridge/);
   assert.throws(() => configureProvider({ "virt:config:hosts": "{not json" }, undefined), /virt:hosts must be a JSON object/);
+});
+
+test("a Hypervisor's ref from the plugin carries its effective overcommit, so its machines are capacity-checked with it", () => {
+  const outs = { kind: "kvm", emulated: true, bridge: "br0", storageDir: "/var/lib/x", host: { facts: {} }, overcommit: { cpu: 8, memory: 1.5, disk: 1 } };
+  assert.deepEqual((withRef("Hypervisor", outs).ref as { overcommit?: unknown }).overcommit, { cpu: 8, memory: 1.5, disk: 1 });
+  const { overcommit: _o, ...old } = outs;
+  assert.equal("overcommit" in (withRef("Hypervisor", old).ref as object), false, "state from before overcommit: the kind's default applies");
 });
