@@ -3,11 +3,11 @@
 //   virt:index:Container  <host>/<name>          (an lxc container)
 //   virt:index:Guest      <host>/<kvm|xen>/<name>
 // The host comes from the provider's config, `pulumi config set --secret virt:hosts '{"h1": {"connection": {...},
-// "bridge": "br0"}}'`: a Host's connection and the settings of the Hypervisor on it (bridge, storageDir; their
-// defaults when absent). Its facts are read now, so the imported machine's `hypervisor` equals the `ref` of that
+// "bridge": "br0"}}'`: a Host's connection and the settings of the Hypervisor on it (bridge, storageDir, overcommit;
+// their defaults when absent). Its facts are read now, so the imported machine's `hypervisor` equals the `ref` of that
 // Hypervisor when the program declares the same connection and settings: preview then shows no change.
 import { hostArgsSchema } from "../models/host";
-import { DEFAULT_BRIDGE, DEFAULT_STORAGE_DIR, hypervisorArgsSchema, HypervisorKind, HypervisorRef } from "../models/hypervisor";
+import { DEFAULT_BRIDGE, DEFAULT_STORAGE_DIR, effectiveOvercommit, hypervisorArgsSchema, HypervisorKind, HypervisorRef } from "../models/hypervisor";
 import { zodFailures } from "../models/common";
 import * as hostImpl from "../resources/impl/host";
 import type { HostRef } from "../models/host";
@@ -51,12 +51,12 @@ export async function importTarget(resource: ResourceName, id: string): Promise<
         : `a ${resource} cannot be imported: declare it in the program (a Host only reads facts; a Hypervisor only verifies its stack)`,
     );
   }
-  const entry = hostsConfig[hostName] as { connection?: unknown; bridge?: unknown; storageDir?: unknown } | undefined;
+  const entry = hostsConfig[hostName] as { connection?: unknown; bridge?: unknown; storageDir?: unknown; overcommit?: unknown } | undefined;
   if (!entry || typeof entry !== "object" || entry.connection === undefined) {
     throw new Error(`import ID "${id}": host "${hostName}" is not in the provider config virt:hosts (pulumi config set --secret virt:hosts '{"${hostName}": {"connection": {...}}}')`);
   }
   const conn = entry.connection;
-  const settings = hypervisorArgsSchema.safeParse({ kind, bridge: entry.bridge, storageDir: entry.storageDir });
+  const settings = hypervisorArgsSchema.safeParse({ kind, bridge: entry.bridge, storageDir: entry.storageDir, overcommit: entry.overcommit });
   if (!settings.success) throw new Error(`virt:hosts.${hostName}: ${zodFailures(settings.error).map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
   const parsed = hostArgsSchema.safeParse({ connection: conn });
   if (!parsed.success) throw new Error(`virt:hosts.${hostName}: ${zodFailures(parsed.error).map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
@@ -65,6 +65,8 @@ export async function importTarget(resource: ResourceName, id: string): Promise<
   const host = checked.inputs as unknown as HostRef;
   return {
     name,
-    hypervisor: { kind, emulated: kind === "kvm" && !host.facts.kvmUsable, bridge: settings.data.bridge ?? DEFAULT_BRIDGE[kind], storageDir: settings.data.storageDir ?? DEFAULT_STORAGE_DIR[kind], host: { connection: host.connection, facts: host.facts } },
+    hypervisor: { kind, emulated: kind === "kvm" && !host.facts.kvmUsable, bridge: settings.data.bridge ?? DEFAULT_BRIDGE[kind], storageDir: settings.data.storageDir ?? DEFAULT_STORAGE_DIR[kind], host: { connection: host.connection, facts: host.facts },
+      // As a plugin Hypervisor's ref carries it (its effective overcommit output).
+      overcommit: effectiveOvercommit(kind, settings.data.overcommit) },
   };
 }
