@@ -23,6 +23,11 @@ import {
 } from "../../provider/drivers/xen";
 import type { Remote } from "../../provider/ssh/types";
 import { closeAllRemotes, getRemote } from "../../provider/ssh/remote";
+import { SshPool } from "../../provider/ssh/pool";
+import * as hostImpl from "../../provider/resources/impl/host";
+import * as guestImpl from "../../provider/resources/impl/guest";
+import type { HostRef } from "../../provider/models/host";
+import type { HypervisorRef } from "../../provider/models/hypervisor";
 import { ensureLab, labDir, repoRoot, run } from "../support/lab";
 import { Stat, waitPvstat } from "../support/pvstat";
 import { waitPvdisks } from "../support/pvdisks";
@@ -31,6 +36,9 @@ const XEN_HOST_SCRIPT = path.join(repoRoot, "lab", "xen", "xen-host.sh");
 const NAME = "pvt-xen-accept";
 const NAME2 = "pvt-xen-renamed";
 const DISKS = "pvt-xen-disks";
+const REACH = "pvt-xen-reach";
+const REACH2 = "pvt-xen-reach2";
+const REACH_DIR = "/var/lib/xen/pvt-reach";
 // Writable in the lab's dom0 (tmpfs): its root is this machine's, read-only.
 const DISK_DIR = "/var/lib/xen/pvt-images";
 const CONFIG_DIR = "/etc/xen/pulumi-virt";
@@ -49,6 +57,7 @@ interface XenHostEntry {
 }
 
 let xen: Remote;
+let xenHost: XenHostEntry;
 let image: string;
 let spec: XenDomainSpec;
 const t0 = Date.now();
@@ -69,6 +78,7 @@ before(async () => {
   const doc = JSON.parse(readFileSync(path.join(labDir, "xen.json"), "utf8")) as { hosts: XenHostEntry[] };
   const h = doc.hosts.find((x) => x.name === "xen1");
   assert.ok(h, "xen.json has no xen1");
+  xenHost = h;
   console.log(`xen1 up; boot-to-SSH of this boot: ${h.bootToSshMs ?? "(already running)"} ms`);
   xen = getRemote({
     host: h.address,
@@ -98,6 +108,8 @@ before(async () => {
   // Leftovers of an interrupted run.
   await destroyDomain(xen, NAME, CONFIG_DIR);
   await destroyDomain(xen, NAME2, CONFIG_DIR);
+  await destroyDomain(xen, REACH, CONFIG_DIR);
+  await destroyDomain(xen, REACH2, CONFIG_DIR);
 });
 
 after(async () => {
@@ -105,9 +117,12 @@ after(async () => {
     if (xen) {
       await destroyDomain(xen, NAME, CONFIG_DIR).catch(() => undefined);
       await destroyDomain(xen, NAME2, CONFIG_DIR).catch(() => undefined);
+      await destroyDomain(xen, REACH, CONFIG_DIR).catch(() => undefined);
+      await destroyDomain(xen, REACH2, CONFIG_DIR).catch(() => undefined);
     }
   } finally {
     closeAllRemotes();
+    SshPool.shared().closeAll();
     await runOk(["bash", XEN_HOST_SCRIPT, "down"], 120_000);
     console.log(`Xen lab test duration (incl. Xen boot and shutdown): ${Math.round((Date.now() - t0) / 1000)} s`);
   }
@@ -277,4 +292,92 @@ test("PV guest with real disks: boots from a raw root image, grows it live, hot-
   assert.equal(await destroyDomain(xen, DISKS, CONFIG_DIR), "destroyed");
   const loops = await xen.exec(["sh", "-c", 'for f in "$@"; do losetup -n -O NAME -j "$f"; done', "sh", root, data, extra]);
   assert.equal(loops.stdout.trim(), "", "no loop device left over the images");
+});
+
+// Issue 20 on Xen, through the Guest resource's implementation (the calls the engine makes): a disk-backed PV guest
+// whose image reads NoCloud gets a seed disk with the host key pulumi-virt generated; `create` returns only once SSH
+// answers (waitFor), and the pinned `connection` output runs commands inside that guest. Then a NIC plugged in and
+// out live, and a live rename whose disk images follow the name (issue 22's known bug), all on one boot.
+test("Xen PV guest you can reach: waitFor ssh, DHCP address, pinned connection; a NIC plugged in and out live; a live rename moves its images", async () => {
+  const connection = { host: xenHost.address, port: xenHost.port, user: xenHost.user, privateKey: readFileSync(xenHost.privateKeyPath, "utf8"), hostKey: xenHost.hostKey };
+  const checkedHost = await hostImpl.check({}, { connection });
+  assert.deepEqual(checkedHost.failures, []);
+  const hv: HypervisorRef = {
+    kind: "xen", emulated: false, bridge: "xenbr0", storageDir: REACH_DIR,
+    host: { connection: checkedHost.inputs.connection as HostRef["connection"], facts: checkedHost.inputs.facts as HostRef["facts"] },
+  };
+  await xen.exec(["rm", "-rf", REACH_DIR]);
+  const args: Record<string, unknown> = {
+    hypervisor: hv, name: REACH, virtualization: "para", vcpus: 1, memory: 128, shutdownTimeoutSec: 30,
+    boot: { kernel: `${image}/vmlinuz`, initrd: `${image}/initrd.img`, cmdline: "console=hvc0 quiet" },
+    rootDisk: { baseImage: `${image}/base-a.qcow2` },
+    nics: [{ bridge: "xenbr0" }],
+    imageCloudInit: true,
+    waitFor: { ssh: true, timeoutSec: 600 },
+  };
+  const c1 = await guestImpl.check({}, args);
+  assert.deepEqual(c1.failures, []);
+  const { id, outs } = await guestImpl.create(c1.inputs);
+  let state = outs;
+  try {
+    type Addresses = { mac: string; bridge: string; ipv4: string[]; ipv6: string[] }[];
+    const addresses = outs.addresses as Addresses;
+    const conn = outs.connection as Record<string, unknown>;
+    assert.equal(addresses.length, 1);
+    assert.match(addresses[0].ipv4[0] ?? "", /^10\.77\.120\.1\d\d$/, `a lease from dom0's DHCP on xenbr0: ${JSON.stringify(addresses)}`);
+    assert.match(String(conn.hostKey), /^ssh-ed25519 /, "the connection is pinned");
+    assert.equal((conn.proxy as Record<string, unknown>).host, xenHost.address, "through dom0");
+    const domid = (await readDomain(xen, REACH, CONFIG_DIR)).domid;
+    // No retry: create already waited for SSH. The boot id is the guest's own; its console says the same.
+    const guest = getRemote({ ...conn, dialTimeoutMs: 60_000 } as Parameters<typeof getRemote>[0]);
+    const bootId = (await guest.exec(["cut", "-c1-8", "/proc/sys/kernel/random/boot_id"])).stdout.trim();
+    const stat = await waitStat(REACH, "a PVSTAT line", () => true, CHANGE_DEADLINE_MS);
+    assert.equal(bootId, stat.boot, "the connection reached this guest");
+    assert.equal((await guest.exec(["hostname"])).stdout.trim(), REACH, "its hostname came from the seed's meta-data");
+    assert.match((await guest.exec(["ip", "addr"])).stdout, new RegExp(`inet ${addresses[0].ipv4[0].replace(/\./g, "\\.")}/24`));
+    await assert.rejects(getRemote({ ...conn, hostKey: xenHost.hostKey, dialTimeoutMs: 60_000 } as Parameters<typeof getRemote>[0]).exec(["true"]), /host key|fingerprint|pin/i, "a wrong pin is refused");
+
+    const change = async (next: Record<string, unknown>, action: string) => {
+      const c = await guestImpl.check(state, next);
+      assert.deepEqual(c.failures, []);
+      assert.equal(c.inputs.plannedAction, action, JSON.stringify(c.inputs.plannedChanges));
+      state = (await guestImpl.update(id, state, c.inputs)).outs;
+    };
+    const seeMac = async (mac: string, want: boolean) => {
+      for (let i = 0; i < 60; i++) {
+        const has = (await guest.exec(["ip", "link"])).stdout.toLowerCase().includes(mac);
+        if (has === want) return;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+      assert.fail(`NIC ${mac} ${want ? "never appeared" : "never went away"} inside the guest`);
+    };
+
+    // A second NIC plugged in live: same domid, the guest sees it (and takes DHCP on it).
+    const mac2 = "00:16:3e:20:20:03";
+    const twoNics = { ...args, nics: [...(state.nics as unknown[]), { bridge: "xenbr0", mac: mac2 }] };
+    await change(twoNics, "live");
+    assert.equal((await readDomain(xen, REACH, CONFIG_DIR)).domid, domid, "same domain after the plug");
+    await seeMac(mac2, true);
+    assert.match((await readDomain(xen, REACH, CONFIG_DIR)).configText ?? "", new RegExp(mac2), "the saved config keeps the NIC");
+    await change({ ...args, nics: state.nics && (state.nics as { mac: string }[]).filter((n) => n.mac !== mac2) }, "live");
+    assert.equal((await readDomain(xen, REACH, CONFIG_DIR)).domid, domid, "same domain after the unplug");
+    await seeMac(mac2, false);
+
+    // A live rename: the domain keeps running (same domid, same boot), its images and seed follow the name.
+    await change({ ...args, nics: state.nics, name: REACH2 }, "live");
+    const renamed = await readDomain(xen, REACH2, CONFIG_DIR);
+    assert.equal(renamed.domid, domid, "same domain after the rename");
+    const files = (await xen.exec(["ls", REACH_DIR])).stdout.split("\n").filter(Boolean).sort();
+    assert.deepEqual(files, [`${REACH2}-root.img`, `${REACH2}-seed.iso`], "the images carry the new name, none the old");
+    assert.match(renamed.configText ?? "", new RegExp(`target=${REACH_DIR}/${REACH2}-root.img`));
+    const loops = await xen.exec(["losetup", "-n", "-O", "NAME", "-j", `${REACH_DIR}/${REACH2}-root.img`]);
+    assert.notEqual(loops.stdout.trim(), "", "the running guest's root disk is the moved image");
+    assert.equal((await guest.exec(["cut", "-c1-8", "/proc/sys/kernel/random/boot_id"])).stdout.trim(), bootId, "same boot");
+  } finally {
+    await guestImpl.delete(id, state);
+  }
+  assert.equal((await readDomain(xen, REACH2, CONFIG_DIR)).exists, false);
+  const loops = await xen.exec(["sh", "-c", `losetup -n -O NAME,BACK-FILE | grep -F ${REACH_DIR} || true`]);
+  assert.equal(loops.stdout.trim(), "", "no loop device left over the guest's images");
+  await xen.exec(["rm", "-rf", REACH_DIR]);
 });
