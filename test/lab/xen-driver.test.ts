@@ -352,6 +352,7 @@ test("Xen PV guest with real disks you can reach: waitFor ssh, DHCP address, pin
     await guestImpl.delete(id, state);
   }
   assert.equal((await readDomain(xen, REACH2, CONFIG_DIR)).exists, false);
+  assert.equal((await xen.exec(["test", "-e", `${REACH_DIR}/${REACH2}-seed.iso`], { okCodes: [0, 1] })).code, 1, "the seed (it holds the host key) went with the guest");
   const loops = await xen.exec(["sh", "-c", 'losetup -n -O BACK-FILE | grep -F "$1" || true', "sh", REACH_DIR]);
   assert.equal(loops.stdout.trim(), "", "no loop device left over the guest's images");
   await xen.exec(["rm", "-rf", REACH_DIR]);

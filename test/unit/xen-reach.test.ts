@@ -195,3 +195,11 @@ test("move-images.sh moves each image, skips a missing one, and refuses a taken 
   assert.match(taken.stderr, /c-root.img: that file exists.*nothing was moved/);
   assert.deepEqual(readdirSync(dir).sort(), ["b-data.img", "b-root.img", "c-root.img"], "nothing moved");
 });
+
+test("destroy removes the NoCloud seed (it holds the guest's private host key); the disk images stay", async () => {
+  const s = (await created()) as unknown as GuestState;
+  const dom0 = new RunningDom0();
+  await xenMachineDriver.destroy(dom0, s, owner);
+  assert.ok(dom0.calls.includes(`rm -f -- ${DIR}/pv1-seed.iso`), dom0.calls.join("\n"));
+  assert.ok(!dom0.calls.some((c) => c.includes("-root.img") || c.includes("-data.img")), dom0.calls.join("\n"));
+});

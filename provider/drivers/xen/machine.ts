@@ -256,7 +256,10 @@ export const xenMachineDriver: MachineDriver<GuestState, GuestKey, XenDomainObse
   restart,
   async destroy(remote, s, owner) {
     assertOwned(await readDomain(remote, s.name).catch(() => undefined), { ...owner, adopt: false }, s.name);
-    return destroyDomain(remote, s.name);
+    const r = await destroyDomain(remote, s.name);
+    // The seed holds the guest's private host key and is made from state at every build: it goes with the guest.
+    if (s.sshHostKey) await remote.exec(["rm", "-f", "--", seedImage(s)], { step: `remove the NoCloud seed of ${s.name}` });
+    return r;
   },
   withObserved(s, o) {
     const p: GuestState = { ...s, observed: o };
