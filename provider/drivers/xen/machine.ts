@@ -58,11 +58,13 @@ const isRunning = (o: XenDomainObserved | undefined) => o?.state === "running" |
 
 /** Addresses per NIC from a read: what dom0 sees for each vif's MAC, plus the static ones while the guest runs. */
 export function xenGuestAddresses(s: GuestState, o: XenDomainObserved | undefined): GuestNicAddresses[] {
-  const nics = xenNicsOf(s) ?? (s.network ? [{ bridge: s.network.bridge ?? s.hypervisor.bridge ?? "", mac: s.network.mac ?? o?.interfaces?.[0]?.mac ?? "" }] : []);
+  // The single-NIC form's MAC is xl's choice when not given: the domain's first vif.
+  const single = s.network ? [{ bridge: s.network.bridge ?? s.hypervisor.bridge ?? "", mac: s.network.mac ?? o?.interfaces?.[0]?.mac ?? "" }] : [];
+  const nics = (xenNicsOf(s) ?? single).filter((n) => n.mac);
   const seen = new Map((o?.interfaces ?? []).map((i) => [i.mac, new Set(i.addresses)]));
   const running = isRunning(o);
   // Static addresses only reach the guest through its seed.
-  return nicAddresses(nics.filter((n) => n.mac), seen, running && !!s.sshHostKey).map((a, i) => ({ mac: a.mac, bridge: nics[i].bridge, ipv4: running ? a.ipv4 : [], ipv6: running ? a.ipv6 : [] }));
+  return nicAddresses(nics, seen, running && !!s.sshHostKey).map((a, i) => ({ mac: a.mac, bridge: nics[i].bridge, ipv4: running ? a.ipv4 : [], ipv6: running ? a.ipv6 : [] }));
 }
 const presentKey = (d: GuestState["dataDisks"][number]) => `${d.bus === "sata" ? "dataDiskSataPresent" : "dataDiskPresent"}:${d.name}`;
 
