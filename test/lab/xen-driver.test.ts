@@ -241,6 +241,9 @@ test("PV guest: create, adopt, grow and shrink memory and vCPUs live, rename liv
 // and out (same domid); a NIC is plugged in and out live; a live rename moves its images (issue 22's known bug).
 test("Xen PV guest with real disks you can reach: waitFor ssh, DHCP address, pinned connection; disks grown and hot-plugged, a NIC plugged in and out, renamed, all live", async () => {
   const MiB = 1024 * 1024;
+  // Where the time goes (printed, not asserted): this test is most of the Xen tier's cost.
+  const began = Date.now();
+  const mark = (what: string) => console.log(`xen reach: ${what} at ${Math.round((Date.now() - began) / 1000)} s`);
   const connection = { host: xenHost.address, port: xenHost.port, user: xenHost.user, privateKey: readFileSync(xenHost.privateKeyPath, "utf8"), hostKey: xenHost.hostKey };
   const checkedHost = await hostImpl.check({}, { connection });
   assert.deepEqual(checkedHost.failures, []);
@@ -268,6 +271,7 @@ test("Xen PV guest with real disks you can reach: waitFor ssh, DHCP address, pin
   const c1 = await guestImpl.check({}, args);
   assert.deepEqual(c1.failures, []);
   const { id, outs } = await guestImpl.create(c1.inputs);
+  mark("created, SSH answering");
   let state = outs;
   try {
     type Addresses = { mac: string; bridge: string; ipv4: string[]; ipv6: string[] }[];
@@ -287,6 +291,7 @@ test("Xen PV guest with real disks you can reach: waitFor ssh, DHCP address, pin
     assert.match((await guest.exec(["ip", "addr"])).stdout, new RegExp(`inet ${addresses[0].ipv4[0].replace(/\./g, "\\.")}/24`));
     await assert.rejects(getRemote({ ...conn, hostKey: xenHost.hostKey, dialTimeoutMs: 60_000 } as Parameters<typeof getRemote>[0]).exec(["true"]), /host key|fingerprint|pin/i, "a wrong pin is refused");
 
+    mark("connection checked");
     // Disks (issue 22): root from the base image, the data disk with its marker; the seed is the third (xvdc).
     const log = consoleLogPath(REACH);
     // Under TCG the guest's marker reads sometimes fail (busybox segfaults in the PV guest): wait for a line that has them.
@@ -309,6 +314,7 @@ test("Xen PV guest with real disks you can reach: waitFor ssh, DHCP address, pin
     assert.equal((await xen.exec(["test", "-f", extra], { okCodes: [0, 1] })).code, 0, "the unplugged image is kept");
     assert.equal((await readDomain(xen, REACH, CONFIG_DIR)).domid, domid, "the domain was not rebuilt");
 
+    mark("disks grown and hot-plugged");
     const change = async (next: Record<string, unknown>, action: string) => {
       const c = await guestImpl.check(state, next);
       assert.deepEqual(c.failures, []);
@@ -336,6 +342,7 @@ test("Xen PV guest with real disks you can reach: waitFor ssh, DHCP address, pin
     await seeMac(mac2, false);
     assert.doesNotMatch((await readDomain(xen, REACH, CONFIG_DIR)).configText ?? "", new RegExp(mac2));
 
+    mark("NIC plugged in and out");
     // A live rename: the domain runs on (same domid, same boot); its images and seed follow the name.
     await change({ ...args, nics: oneNic, name: REACH2 }, "live");
     const renamed = await readDomain(xen, REACH2, CONFIG_DIR);
@@ -348,6 +355,7 @@ test("Xen PV guest with real disks you can reach: waitFor ssh, DHCP address, pin
     await growDisk(xen, `${REACH_DIR}/${REACH2}-root.img`, 112);
     await waitPvdisks(xen, log, "the root disk grown after the rename", (d) => d.xvda?.bytes === 112 * MiB, CHANGE_DEADLINE_MS);
     assert.equal((await guest.exec(["cut", "-c1-8", "/proc/sys/kernel/random/boot_id"])).stdout.trim(), bootId, "same boot");
+    mark("renamed");
   } finally {
     await guestImpl.delete(id, state);
   }
