@@ -348,7 +348,7 @@ test("Xen PV guest with real disks you can reach: waitFor ssh, DHCP address, pin
     const renamed = await readDomain(xen, REACH2, CONFIG_DIR);
     assert.equal(renamed.domid, domid, "same domain after the rename");
     const files = (await xen.exec(["ls", REACH_DIR])).stdout.split("\n").filter(Boolean).sort();
-    assert.deepEqual(files, [`${REACH2}-data.img`, `${REACH2}-root.img`, `${REACH2}-seed.iso`, `${REACH}-extra.img`], "the guest's images carry the new name (the unplugged extra was never the resource's)");
+    assert.deepEqual(files, [`${REACH2}-data.img`, `${REACH2}-root.img`, `${REACH2}-seed.iso`, `${REACH}-extra.img`].sort(), "the guest's images carry the new name (the unplugged extra was never the resource's)");
     assert.match(renamed.configText ?? "", new RegExp(`target=${REACH_DIR}/${REACH2}-root.img`));
     assert.doesNotMatch(renamed.configText ?? "", new RegExp(`${REACH}-`), "the config names no old path");
     // The running guest's root disk is the moved file: growing it under its new name reaches the guest.
