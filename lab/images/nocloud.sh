@@ -14,7 +14,8 @@ seed_read() {
   local dev found=""
   # The CD-ROM appears a moment after its driver loads.
   for i in 1 2 3 4 5; do
-    for dev in /dev/sr0 /dev/sr1 /dev/vdb /dev/xvdb; do
+    # A Xen PV guest's seed is the disk after its data disks.
+    for dev in /dev/sr0 /dev/sr1 /dev/vdb /dev/xvd[b-p]; do
       [ -b "$dev" ] || continue
       mount -t iso9660 -o ro "$dev" "$SEED" 2>/dev/null || continue
       if [ -f "$SEED/meta-data" ] || [ -f "$SEED/user-data" ]; then found=$dev; break 2; fi

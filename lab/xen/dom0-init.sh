@@ -28,7 +28,7 @@ mount --move /dev "$R/dev"
 mkdir -p "$R/dev/pts" 2>/dev/null
 mount -t devpts devpts "$R/dev/pts" -o gid=5,mode=620 2>/dev/null
 mount -t tmpfs tmpfs "$R/dev/shm" 2>/dev/null
-for d in /run /tmp /var/tmp /var/lib/xen /var/log /root; do
+for d in /run /tmp /var/tmp /var/lib/xen /var/lib/misc /var/log /root; do
   mount -t tmpfs -o mode=0755 tmpfs "$R$d"
 done
 chmod 1777 "$R/tmp" "$R/var/tmp"
@@ -47,8 +47,10 @@ hostname xen1
 ip link set lo up
 ip link set eth0 up
 [ -n "$ADDR" ] && ip addr add "$ADDR" dev eth0
-# A bridge for guests' vifs (no uplink: guest networking stays inside dom0).
+# A bridge for guests' vifs (no uplink: guest networking stays inside dom0, reached through dom0 as SSH proxy),
+# with dom0's address on it for the DHCP server below.
 ip link add xenbr0 type bridge 2>/dev/null && ip link set xenbr0 up
+ip addr add 10.77.120.1/24 dev xenbr0
 
 echo "dom0-init: chroot"
 exec chroot "$R" /bin/sh -c '
@@ -78,6 +80,11 @@ MaxStartups 64:30:128
 Subsystem sftp /usr/lib/openssh/sftp-server
 EOF
   /usr/sbin/sshd -f /run/pvlab/sshd_config -E /var/log/sshd.log
+  # DHCP for guests on xenbr0 (no DNS); leases where Debian keeps them, which the provider reads.
+  /usr/sbin/dnsmasq --conf-file=/dev/null --port=0 --bind-interfaces --interface=xenbr0 --except-interface=lo \
+    --user=root --group=root --dhcp-range=10.77.120.100,10.77.120.199,255.255.255.0,1h --dhcp-authoritative \
+    --dhcp-leasefile=/var/lib/misc/dnsmasq.xenbr0.leases --pid-file=/run/pvlab/dnsmasq.pid \
+    --log-facility=/var/log/dnsmasq.log || echo "dom0-init: dnsmasq failed"
   echo "dom0-init: ready"
   # PID 1 must not exit; reap orphans.
   while :; do sleep 3600; done

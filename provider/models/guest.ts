@@ -136,7 +136,8 @@ export const guestArgsSchema = z
     /**
      * The guest image has cloud-init (NoCloud): pulumi-virt injects the SSH host key it generated (so the `connection`
      * output is pinned) and the NICs' network-config. Default true for full virtualization; a para (Xen PV) guest
-     * gets no seed. Without it, `waitFor.ssh` and the `connection` output need allowUnpinnedConnection.
+     * gets its seed (a read-only disk after the data disks) only with true. Without a seed, `waitFor.ssh` and the
+     * `connection` output need allowUnpinnedConnection.
      */
     imageCloudInit: z.boolean({ error: "expected true or false" }).optional(),
     /** Accept a `connection` whose host key pulumi-virt does not know (first use decides). Visible opt-in. */
@@ -174,9 +175,9 @@ export const guestArgsSchema = z
     if (g.virtualization === "para" && "bootloader" in g.boot && !g.rootDisk && g.dataDisks.length === 0)
       ctx.addIssue({ code: "custom", path: ["boot"], message: "pygrub reads the guest's /boot from a disk: give rootDisk (or a data disk) with it" });
     if (g.virtualization === "para" && g.cloudInit) ctx.addIssue({ code: "custom", path: ["cloudInit"], message: "cloudInit is supported for full-virtualization guests only" });
-    (g.virtualization === "para" ? g.nics ?? [] : []).forEach((n, i) => {
+    (g.virtualization === "para" && g.imageCloudInit !== true ? g.nics ?? [] : []).forEach((n, i) => {
       if (n.addresses?.length || n.gateway4 || n.gateway6 || n.dhcp4 !== undefined)
-        ctx.addIssue({ code: "custom", path: ["nics", i], message: "static addresses reach a guest through cloud-init, which a para (Xen PV) guest does not get here: give its NICs only bridge and mac, and configure addresses inside the guest" });
+        ctx.addIssue({ code: "custom", path: ["nics", i], message: "static addresses reach a para (Xen PV) guest through its NoCloud seed, which it gets only with imageCloudInit: true: set it (the image must read NoCloud), or give its NICs only bridge and mac" });
     });
     if (g.network && g.nics) ctx.addIssue({ code: "custom", path: ["nics"], message: "give either network (one NIC) or nics, not both" });
     const macs = new Set<string>();
@@ -184,11 +185,11 @@ export const guestArgsSchema = z
       if (n.mac && macs.has(n.mac)) ctx.addIssue({ code: "custom", path: ["nics", i, "mac"], message: `duplicate MAC ${n.mac}` });
       if (n.mac) macs.add(n.mac);
     });
-    const pinnable = g.virtualization === "full" && g.imageCloudInit !== false;
+    const pinnable = g.virtualization === "full" ? g.imageCloudInit !== false : g.imageCloudInit === true;
     const wantsSsh = !!(g.waitFor?.ssh || g.waitFor?.cloudInit);
     if (wantsSsh && !pinnable && !g.allowUnpinnedConnection)
       ctx.addIssue({ code: "custom", path: ["waitFor"], message: g.virtualization === "para"
-        ? "a para (Xen PV) guest gets no cloud-init seed here, so pulumi-virt cannot inject and pin its SSH host key: set allowUnpinnedConnection: true to accept an unpinned connection"
+        ? "a para (Xen PV) guest gets a NoCloud seed (and so a pinned SSH host key) only with imageCloudInit: true: set it if its image reads NoCloud, or set allowUnpinnedConnection: true to accept an unpinned connection"
         : "imageCloudInit is false, so pulumi-virt cannot inject and pin the guest's SSH host key: set allowUnpinnedConnection: true to accept an unpinned connection" });
     const names = new Set<string>();
     g.dataDisks.forEach((d, i) => {

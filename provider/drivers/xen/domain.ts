@@ -3,8 +3,8 @@ import { Remote } from "../../ssh/types";
 import { installHotplugScript } from "./disks";
 import { parseReadOutput } from "./parse";
 import { configPath, DEFAULT_CONFIG_DIR, ownerPath } from "./paths";
-import { CREATE_SCRIPT, DESTROY_SCRIPT, LIVE_SCRIPT, MOVE_OWNER_SCRIPT, READ_SCRIPT, SEED_ROOT_DISK_SCRIPT, SHUTDOWN_SCRIPT } from "./scripts";
-import type { CreateOutcome, ShutdownOutcome, XenDomainObserved, XenDomainSpec, XenLiveChange } from "./types";
+import { CREATE_SCRIPT, DESTROY_SCRIPT, LIVE_SCRIPT, MOVE_IMAGES_SCRIPT, MOVE_OWNER_SCRIPT, READ_SCRIPT, SEED_ISO_SCRIPT, SEED_ROOT_DISK_SCRIPT, SHUTDOWN_SCRIPT } from "./scripts";
+import type { CreateOutcome, ShutdownOutcome, XenDomainObserved, XenDomainSpec, XenLiveChange, XenSeed } from "./types";
 import { InvalidXenSpecError, validateDomainName, validateInt, validatePath, validateXenSpec } from "./validate";
 import { renderXlConfig } from "./xl-config";
 
@@ -28,10 +28,47 @@ export async function writeConfig(remote: Remote, spec: XenDomainSpec): Promise<
   return path;
 }
 
+/**
+ * The NoCloud seed ISO the guest reads at boot (host key, login key, NIC config): packed in dom0 from files written
+ * into a 0700 directory, which is removed once packed. Rewritten before every build so a restart reads the current one.
+ */
+export async function writeSeed(remote: Remote, name: string, seed: XenSeed): Promise<void> {
+  validatePath("seed path", seed.path);
+  const dir = seed.path.slice(0, seed.path.lastIndexOf("/")) || "/";
+  const src = `${dir}/.${name}-seed.src`;
+  const step = `NoCloud seed of ${name}`;
+  await remote.exec(["mkdir", "-p", dir], { step });
+  // Made 0700 (and emptied) before any secret is written into it.
+  await remote.exec(["rm", "-rf", src], { step });
+  await remote.exec(["install", "-d", "-m", "0700", src], { step });
+  await remote.upload(`${src}/user-data`, seed.userData, { mode: 0o600 });
+  await remote.upload(`${src}/meta-data`, seed.metaData, { mode: 0o600 });
+  if (seed.networkConfig) await remote.upload(`${src}/network-config`, seed.networkConfig, { mode: 0o600 });
+  if (seed.vendorData) await remote.upload(`${src}/vendor-data`, seed.vendorData, { mode: 0o600 });
+  await remote.script(SEED_ISO_SCRIPT, [seed.path, src], { step });
+}
+
+/**
+ * A renamed domain's disk images follow its name (pairs of old and new paths), running or not: refused before
+ * anything moves when a new path is taken. Missing old images are skipped (made at the next start).
+ */
+export async function moveImages(remote: Remote, name: string, pairs: [string, string][]): Promise<void> {
+  validateDomainName(name);
+  const moves = pairs.filter(([a, b]) => a !== b);
+  if (!moves.length) return;
+  for (const [a, b] of moves) {
+    validatePath("disk image", a);
+    validatePath("disk image", b);
+  }
+  await remote.script(MOVE_IMAGES_SCRIPT, [name, ...moves.flat()], { step: `move the disk images of ${name} to its new name` });
+}
+
 /** Write the config and start the domain. Idempotent: a running domain of that name is adopted as is. */
 export async function createDomain(remote: Remote, spec: XenDomainSpec): Promise<{ outcome: CreateOutcome; observed: XenDomainObserved }> {
   const cfg = await writeConfig(remote, spec);
-  if (spec.disks.some((d) => d.script)) await installHotplugScript(remote, spec.configDir);
+  if (spec.disks.some((d) => d.script) || spec.seed) await installHotplugScript(remote, spec.configDir);
+  // Replaced by rename: a running domain's loop device keeps the seed it booted with, a new build reads this one.
+  if (spec.seed && spec.running) await writeSeed(remote, spec.name, spec.seed);
   const diskArgs = spec.disks.flatMap((d) => [d.path, d.format ?? "raw", d.sizeMiB === undefined ? "" : String(d.sizeMiB)]);
   const r = await remote.script(CREATE_SCRIPT, [spec.name, cfg, spec.running ? "1" : "0", ...diskArgs], {
     step: `create Xen domain ${spec.name}`,
@@ -68,6 +105,8 @@ export async function applyLive(remote: Remote, name: string, spec: XenDomainSpe
   if (change.vcpus !== undefined && cur.maxVcpus !== undefined && change.vcpus > cur.maxVcpus)
     throw new Error(`domain ${name}: ${change.vcpus} vCPUs is above its maxvcpus ${cur.maxVcpus}; that needs restartWithConfig`);
   const renaming = change.name !== undefined && change.name !== name;
+  // Images first: a new path that is taken refuses the rename before the domain changes.
+  if (renaming && change.imageMoves?.length) await moveImages(remote, name, change.imageMoves);
   await remote.script(
     LIVE_SCRIPT,
     [name, change.memoryMiB === undefined ? "" : String(change.memoryMiB), change.vcpus === undefined ? "" : String(change.vcpus), renaming ? spec.name : ""],

@@ -1,24 +1,76 @@
 // The Xen backend of the driver contract: paravirtualized Guests on a xen Hypervisor (the xl toolstack).
 import { defaultNicMac } from "../../models/guest";
-import type { GuestState } from "../../models/state";
+import type { GuestNicAddresses, GuestState } from "../../models/state";
+import { generateHostKey, publicKeyLine } from "../../ssh/keys";
+import { guestConnection } from "../kvm/machine";
+import { networkConfig, nicAddresses, vendorData } from "../kvm/network";
 import type { Remote } from "../../ssh/types";
 import { ChangeContext, HostDriver, MachineDriver, MachineExistsError, MachineOwnedElsewhereError, Owner, problemsOf, StopOutcome } from "../contract";
 import { alignGuestViews, GuestKey, guestDisplayName, guestInputName, guestSizes, guestView } from "../guest-view";
 import { xenCapabilities } from "./capabilities";
-import { applyLive, claimDomain, createDomain, destroyDomain, readDomain, restartWithConfig, seedRootDisk, shutdownDomain, writeConfig } from "./domain";
+import { applyLive, claimDomain, createDomain, destroyDomain, moveImages, readDomain, restartWithConfig, seedRootDisk, shutdownDomain, writeConfig } from "./domain";
+import { attachNic, detachNic } from "./nics";
 import { kernelIsXenPvCapable, verifyXen } from "./host";
 import { installXen, prepareXenHost, XEN_PACKAGES } from "./install";
 import { attachDisk, detachDisk, growDisk } from "./disks";
 import { DEFAULT_CONFIG_DIR, hotplugScriptPath, ownerPath } from "./paths";
-import type { XenDomainObserved, XenDomainSpec, XenLiveChange } from "./types";
+import type { XenDomainObserved, XenDomainSpec, XenLiveChange, XenNic } from "./types";
 import { validateXenSpec } from "./validate";
 
 const rootDiskImage = (s: GuestState) => `${s.hypervisor.storageDir}/${s.name}-root.img`;
 const dataDiskImage = (s: GuestState, disk: string) => `${s.hypervisor.storageDir}/${s.name}-${disk}.img`;
+const seedImage = (s: GuestState) => `${s.hypervisor.storageDir}/${s.name}-seed.iso`;
+
+/** The guest's vifs with their MACs (given, or derived from the name and position) and static configuration. */
+export function xenNicsOf(s: GuestState): XenNic[] | undefined {
+  return s.nics?.map((n, i) => ({ bridge: n.bridge, mac: n.mac ?? defaultNicMac(s.name, i), addresses: n.addresses, gateway4: n.gateway4, gateway6: n.gateway6, dhcp4: n.dhcp4 }));
+}
+
+/**
+ * The NoCloud seed of a guest whose image reads one (imageCloudInit): the SSH host key pulumi-virt generated (so the
+ * connection is pinned), the host connection's key for the login user, the NICs' network-config. It is the disk after
+ * the data disks, read-only.
+ */
+function xenSeedOf(s: GuestState, nics: XenNic[] | undefined): XenDomainSpec["seed"] {
+  if (!s.sshHostKey) return undefined;
+  const c = s.hypervisor.host.connection;
+  const login = c.privateKey ? publicKeyLine(c.privateKey, c.privateKeyPassword) : undefined;
+  return {
+    path: seedImage(s),
+    vdev: `xvd${String.fromCharCode(98 + s.dataDisks.length)}`,
+    userData: "#cloud-config\n",
+    metaData: `instance-id: ${s.name}\nlocal-hostname: ${s.name}\n`,
+    networkConfig: nics ? networkConfig(nics) : undefined,
+    vendorData: vendorData(s.sshHostKey, login ? [login] : []),
+  };
+}
+
+/** Images that follow a rename: the root disk, the data disks the guest keeps, and the seed. */
+function imageMovesOf(olds: GuestState, news: GuestState): [string, string][] {
+  const moves: [string, string][] = [];
+  if (olds.rootDisk && news.rootDisk) moves.push([rootDiskImage(olds), rootDiskImage(news)]);
+  for (const d of news.dataDisks) if (olds.dataDisks.some((o) => o.name === d.name)) moves.push([dataDiskImage(olds, d.name), dataDiskImage(news, d.name)]);
+  if (olds.sshHostKey && news.sshHostKey) moves.push([seedImage(olds), seedImage(news)]);
+  return moves.filter(([a, b]) => a !== b);
+}
+
+const isRunning = (o: XenDomainObserved | undefined) => o?.state === "running" || o?.state === "blocked" || o?.state === "paused";
+
+/** Addresses per NIC from a read: what dom0 sees for each vif's MAC, plus the static ones while the guest runs. */
+export function xenGuestAddresses(s: GuestState, o: XenDomainObserved | undefined): GuestNicAddresses[] {
+  // The single-NIC form's MAC is xl's choice when not given: the domain's first vif.
+  const single = s.network ? [{ bridge: s.network.bridge ?? s.hypervisor.bridge ?? "", mac: s.network.mac ?? o?.interfaces?.[0]?.mac ?? "" }] : [];
+  const nics = (xenNicsOf(s) ?? single).filter((n) => n.mac);
+  const seen = new Map((o?.interfaces ?? []).map((i) => [i.mac, new Set(i.addresses)]));
+  const running = isRunning(o);
+  // Static addresses only reach the guest through its seed.
+  return nicAddresses(nics, seen, running && !!s.sshHostKey).map((a, i) => ({ mac: a.mac, bridge: nics[i].bridge, ipv4: running ? a.ipv4 : [], ipv6: running ? a.ipv6 : [] }));
+}
 const presentKey = (d: GuestState["dataDisks"][number]) => `${d.bus === "sata" ? "dataDiskSataPresent" : "dataDiskPresent"}:${d.name}`;
 
 export function xenSpec(s: GuestState): XenDomainSpec {
   const hv = s.hypervisor;
+  const nics = xenNicsOf(s);
   const boot: XenDomainSpec["boot"] = "kernel" in s.boot
     ? { kind: "kernel", kernel: s.boot.kernel, ramdisk: s.boot.initrd, extra: s.boot.cmdline }
     : { kind: "bootloader", bootloader: "pygrub" };
@@ -33,7 +85,8 @@ export function xenSpec(s: GuestState): XenDomainSpec {
     boot,
     disks,
     network: s.network ? { bridge: s.network.bridge ?? hv.bridge, mac: s.network.mac } : undefined,
-    nics: s.nics?.map((n, i) => ({ bridge: n.bridge, mac: n.mac ?? defaultNicMac(s.name, i) })),
+    nics,
+    seed: xenSeedOf(s, nics),
     running: s.running,
     shutdownTimeoutSec: s.shutdownTimeoutSec,
     configDir: DEFAULT_CONFIG_DIR,
@@ -174,7 +227,10 @@ export const xenMachineDriver: MachineDriver<GuestState, GuestKey, XenDomainObse
     const live: XenLiveChange = {};
     if (changed.has("memoryMiB")) live.memoryMiB = spec.memoryMiB;
     if (changed.has("vcpus")) live.vcpus = spec.vcpus;
-    if (changed.has("name")) live.name = news.name;
+    if (changed.has("name")) {
+      live.name = news.name;
+      live.imageMoves = imageMovesOf(olds, news);
+    }
     if (changed.has("running")) {
       // Writes the config, stops the domain, and builds it again only when it should run.
       const { stopped } = await restartWithConfig(remote, spec);
@@ -183,17 +239,26 @@ export const xenMachineDriver: MachineDriver<GuestState, GuestKey, XenDomainObse
     const disks = [...changed].some(isDiskKey);
     if (Object.keys(live).length || !disks) await applyLive(remote, changed.has("name") ? olds.name : news.name, spec, live);
     if (disks) await applyDiskChanges(remote, olds, news, changed);
+    // vifs plugged in and out (the config written above keeps them); removals first.
+    const plugged = [...changed].filter((k) => k.startsWith("nicPresent:")).map((k) => k.slice("nicPresent:".length));
+    const nics = spec.nics ?? [];
+    for (const mac of plugged) if (!nics.some((n) => n.mac === mac)) await detachNic(remote, news.name, mac);
+    for (const n of nics) if (plugged.includes(n.mac)) await attachNic(remote, news.name, n.bridge, n.mac);
     return undefined;
   },
   async rename(remote, { olds, news }) {
-    // The restart that follows builds the domain under its new name from the new config.
+    // The restart that follows builds the domain under its new name from the new config; its images follow the name.
     const stopped = await shutdownDomain(remote, olds.name, news.shutdownTimeoutSec);
+    await moveImages(remote, olds.name, imageMovesOf(olds, news));
     return { stopped, restarted: false };
   },
   restart,
   async destroy(remote, s, owner) {
     assertOwned(await readDomain(remote, s.name).catch(() => undefined), { ...owner, adopt: false }, s.name);
-    return destroyDomain(remote, s.name);
+    const r = await destroyDomain(remote, s.name);
+    // The seed holds the guest's private host key and is made from state at every build: it goes with the guest.
+    if (s.sshHostKey) await remote.exec(["rm", "-f", "--", seedImage(s)], { step: `remove the NoCloud seed of ${s.name}` });
+    return r;
   },
   withObserved(s, o) {
     const p: GuestState = { ...s, observed: o };
@@ -202,9 +267,20 @@ export const xenMachineDriver: MachineDriver<GuestState, GuestKey, XenDomainObse
     if (typeof o.maxMemoryMiB === "number" && s.maxMemory !== undefined) p.maxMemory = o.maxMemoryMiB;
     if (typeof o.maxVcpus === "number" && s.maxVcpus !== undefined) p.maxVcpus = o.maxVcpus;
     if (typeof o.state === "string") p.running = o.state === "running" || o.state === "blocked" || o.state === "paused";
-    return p;
+    return { ...p, ...this.outputs(p) };
   },
-  outputs: () => ({}),
+  // A guest whose image reads a NoCloud seed (imageCloudInit: true; PV images vary, so it is an opt-in) gets a host
+  // key made here at create and kept in state (secret), so its connection is pinned to a key pulumi-virt knows.
+  prepare(s, olds) {
+    if (olds?.sshHostKey) return { sshHostKey: olds.sshHostKey };
+    if (olds || s.imageCloudInit !== true) return {};
+    return { sshHostKey: generateHostKey() };
+  },
+  outputs(s) {
+    const o = s.observed as XenDomainObserved | undefined;
+    const addresses = xenGuestAddresses(s, exists(o) ? o : undefined);
+    return { addresses, connection: guestConnection(s, addresses) };
+  },
 };
 
 export const xenHostDriver: HostDriver = {

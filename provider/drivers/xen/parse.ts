@@ -1,4 +1,5 @@
 // Parsers of xl and probe output: pure, so unit tests feed them recorded text.
+import { addressesByMac } from "../kvm/network";
 import type { KernelPvProbe, XenDomainObserved, XenDomainState, XenHostFacts } from "./types";
 
 /** Flags column of `xl list`: r b p s c d. */
@@ -71,7 +72,22 @@ export function parseReadOutput(name: string, out: string): XenDomainObserved {
   }
   const up = parseUptime((s.get("uptime") ?? "").trim().split("\n").pop() ?? "");
   if (up !== undefined) obs.uptimeSec = up;
+  if (s.has("vifs")) {
+    const macs = parseNetworkList(s.get("vifs") ?? "");
+    const seen = addressesByMac(s.get("leases") ?? "", s.get("neigh") ?? "", "", macs);
+    obs.interfaces = macs.map((mac) => ({ mac, addresses: [...(seen.get(mac) ?? [])].sort() }));
+  }
   return obs;
+}
+
+/** MACs of `xl network-list` rows (Idx BE Mac-Addr handle state evt-ch tx/rx-ring-ref BE-path), lower case. */
+export function parseNetworkList(text: string): string[] {
+  const macs: string[] = [];
+  for (const line of text.split("\n")) {
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 3 && /^\d+$/.test(f[0]) && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(f[2])) macs.push(f[2].toLowerCase());
+  }
+  return macs;
 }
 
 export function parseVerifyOutput(out: string): XenHostFacts {

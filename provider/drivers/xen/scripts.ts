@@ -15,6 +15,10 @@ export const VERIFY_SCRIPT = load("verify.sh");
 export const ATTACH_DISK_SCRIPT = load("attach-disk.sh");
 export const DETACH_DISK_SCRIPT = load("detach-disk.sh");
 export const GROW_DISK_SCRIPT = load("grow-disk.sh");
+export const SEED_ISO_SCRIPT = load("seed-iso.sh");
+export const ATTACH_NIC_SCRIPT = load("attach-nic.sh");
+export const DETACH_NIC_SCRIPT = load("detach-nic.sh");
+export const MOVE_IMAGES_SCRIPT = load("move-images.sh");
 /** Installed on the host (libxl runs it), not sent through `sh -c`. */
 export const HOTPLUG_BLOCK_SCRIPT = load("hotplug-block.sh");
 /** Is a kernel image bootable as a Xen PV guest? The method is described in host.ts. */

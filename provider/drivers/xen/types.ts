@@ -14,6 +14,29 @@ export interface XenDisk {
   format?: "raw" | "qcow2";
   /** The hotplug script libxl runs for it (absolute path); unset: Xen's own `block` script. */
   script?: string;
+  /** Read-only (the NoCloud seed). */
+  readOnly?: boolean;
+}
+
+/** A vif: its bridge and MAC, and the static configuration the seed's network-config gives the guest. */
+export interface XenNic {
+  bridge: string;
+  mac: string;
+  addresses?: string[];
+  gateway4?: string;
+  gateway6?: string;
+  dhcp4?: boolean;
+}
+
+/** The NoCloud seed (ISO, label cidata) the guest reads at boot: its SSH host key, login key and NIC config. Secret. */
+export interface XenSeed {
+  /** The ISO in dom0; attached read-only as the disk after the data disks. */
+  path: string;
+  vdev: string;
+  userData: string;
+  metaData: string;
+  networkConfig?: string;
+  vendorData?: string;
 }
 
 export interface XenDomainSpec {
@@ -26,7 +49,9 @@ export interface XenDomainSpec {
   disks: XenDisk[];
   network?: { bridge: string; mac?: string };
   /** Several vifs; when given, `network` is ignored. */
-  nics?: { bridge: string; mac: string }[];
+  nics?: XenNic[];
+  /** Written before every `xl create` (so a restart reads the current NIC config); none: no seed disk. */
+  seed?: XenSeed;
   running: boolean;
   shutdownTimeoutSec: number;
   /** Directory in dom0 for the domain's xl config file, e.g. /etc/xen/pulumi-virt. */
@@ -59,6 +84,8 @@ export interface XenDomainObserved {
   configText?: string;
   /** The owning resource's token, from the file beside the config (absent: a release before tokens, or not ours). */
   ownerToken?: string;
+  /** The domain's vifs (`xl network-list`) and the addresses dom0 sees for their MACs (DHCP leases, neighbours). */
+  interfaces?: { mac: string; addresses: string[] }[];
 }
 
 export type CreateOutcome = "created" | "adopted" | "defined";
@@ -68,6 +95,8 @@ export interface XenLiveChange {
   vcpus?: number;
   /** New name (`xl rename`); spec.name must equal it. */
   name?: string;
+  /** With a new name: disk images (old path, new path) that follow it, moved while the domain runs. */
+  imageMoves?: [string, string][];
 }
 
 export type ShutdownOutcome = "graceful" | "destroyed" | "already-off";

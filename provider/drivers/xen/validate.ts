@@ -74,6 +74,10 @@ export function validateXenSpec(spec: XenDomainSpec): void {
     if (d.sizeMiB !== undefined) validateInt(`disk ${d.vdev} sizeMiB`, d.sizeMiB, 1, 64 * 1024 * 1024);
     if (d.script !== undefined) validatePath(`disk ${d.vdev} script`, d.script);
   }
+  if (spec.seed) {
+    validatePath("seed path", spec.seed.path);
+    if (!VDEV_RE.test(spec.seed.vdev) || vdevs.has(spec.seed.vdev)) throw new InvalidXenSpecError(`seed vdev ${JSON.stringify(spec.seed.vdev)} must be a free xvd name`);
+  }
   for (const n of spec.nics ?? []) {
     if (typeof n.bridge !== "string" || !BRIDGE_RE.test(n.bridge)) throw new InvalidXenSpecError(`nic bridge ${JSON.stringify(n.bridge)} must be an interface name of 1-15 [A-Za-z0-9_.-]`);
     if (!MAC_RE.test(n.mac) || !isUnicastMac(n.mac)) throw new InvalidXenSpecError(`nic mac ${JSON.stringify(n.mac)} must be a unicast MAC like 00:16:3e:12:34:56`);

@@ -1,4 +1,5 @@
 // The xl domain config file (cfg) text.
+import { hotplugScriptPath } from "./paths";
 import type { XenDomainSpec } from "./types";
 import { validateXenSpec } from "./validate";
 
@@ -23,7 +24,9 @@ export function renderXlConfig(spec: XenDomainSpec): string {
     lines.push(`bootloader = ${q(spec.boot.bootloader)}`);
   }
   // target= must come last: xl reads the rest of the spec as the target.
-  const disks = spec.disks.map((d) => q(`format=${d.format ?? "raw"}, vdev=${d.vdev}, access=rw, ${d.script ? `script=${d.script}, ` : ""}target=${d.path}`));
+  const disks = spec.disks.map((d) => q(`format=${d.format ?? "raw"}, vdev=${d.vdev}, access=${d.readOnly ? "ro" : "rw"}, ${d.script ? `script=${d.script}, ` : ""}target=${d.path}`));
+  // The NoCloud seed: read-only, behind the driver's hotplug script like every other disk.
+  if (spec.seed) disks.push(q(`format=raw, vdev=${spec.seed.vdev}, access=ro, script=${hotplugScriptPath(spec.configDir)}, target=${spec.seed.path}`));
   lines.push(`disk = [ ${disks.join(", ")} ]`);
   if (spec.nics?.length) {
     lines.push(`vif = [ ${spec.nics.map((n) => q(`bridge=${n.bridge},mac=${n.mac.toLowerCase()}`)).join(", ")} ]`);
