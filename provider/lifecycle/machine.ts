@@ -327,7 +327,7 @@ export class MachineLifecycle<S extends MachineState> {
     if (o === undefined) return {};
     const token = d.ownerOf(o);
     if (token && token !== ownerTokenOf(id)) throw new Error(ownedElsewhereMessage(this.what(seed), hv.host, "imported"));
-    const parsed = this.r.schema.safeParse(d.importedArgs(o, hv.host.facts));
+    const parsed = this.r.schema.safeParse(d.importedArgs(o, hv.host.facts, hv));
     if (!parsed.success) throw new Error(`${this.what(seed)} on ${hv.host.facts.hostname} cannot be imported: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
     const s = fromEngine<S>({ ...(parsed.data as EngineProps), hypervisor: hv });
     Object.assign(s, this.r.derived(s));
