@@ -210,13 +210,12 @@ test("pulumi import of a KVM guest defined by hand with virsh: no changes after,
   });
   const xml = [
     `<domain type='qemu'><name>${name}</name><memory unit='MiB'>320</memory><currentMemory unit='MiB'>256</currentMemory><vcpu>1</vcpu>`,
-    `<os><type arch='x86_64' machine='pc'>hvm</type><kernel>${boot.kernel}</kernel><initrd>${boot.initrd}</initrd><cmdline>${boot.cmdline}</cmdline></os>`,
+    `<os><type arch='x86_64'>hvm</type><kernel>${boot.kernel}</kernel><initrd>${boot.initrd}</initrd><cmdline>${boot.cmdline}</cmdline></os>`,
     `<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${dir}/root.qcow2'/><target dev='vda' bus='virtio'/></disk>`,
     `<interface type='bridge'><mac address='${mac}'/><source bridge='${h1.bridge}'/><model type='virtio'/></interface>`,
     "<memballoon model='virtio'/><serial type='pty'/><console type='pty'/></devices></domain>",
   ].join("");
-  await onHostOk(h1, ["sh", "-c", 'cat > "$1"', "sh", `${dir}/hand.xml`], { stdin: xml });
-  await virsh(h1, ["define", `${dir}/hand.xml`]);
+  await onHostOk(h1, ["sh", "-c", 'f=$(mktemp) && cat > "$f" && virsh -c qemu:///system define "$f"; rc=$?; rm -f "$f"; exit $rc'], { stdin: xml });
   await virsh(h1, ["start", name]);
   const pid = await qemuPid(h1, name);
 
