@@ -218,6 +218,18 @@ test("pulumi import of a KVM guest defined by hand with virsh: no changes after,
   await onHostOk(h1, ["sh", "-c", 'f=$(mktemp) && cat > "$f" && virsh -c qemu:///system define "$f"; rc=$?; rm -f "$f"; exit $rc'], { stdin: xml });
   await virsh(h1, ["start", name]);
   const pid = await qemuPid(h1, name);
+  // A domain laid out otherwise (its root disk outside the storage dir), defined but never started.
+  const stray = `${name}-x`;
+  const strayDisk = `/var/lib/libvirt/images/${stray}.qcow2`;
+  await onHostOk(h1, ["qemu-img", "create", "-q", "-f", "qcow2", strayDisk, "16M"]);
+  t.after(async () => {
+    await onHost(h1, ["virsh", "-c", "qemu:///system", "undefine", stray]);
+    await onHost(h1, ["rm", "-f", strayDisk]);
+  });
+  const strayXml = xml.replaceAll(name, stray).replace(`${KVM_STORAGE}/${stray}/root.qcow2`, strayDisk).replace(`<mac address='${mac}'/>`, "");
+  await onHostOk(h1, ["sh", "-c", 'f=$(mktemp) && cat > "$f" && virsh -c qemu:///system define "$f"; rc=$?; rm -f "$f"; exit $rc'], { stdin: strayXml });
+  const definitions = async () => [await virsh(h1, ["dumpxml", name]), await virsh(h1, ["dumpxml", "--inactive", name]), await virsh(h1, ["dumpxml", "--inactive", stray])];
+  const before = await definitions();
 
   // The Host and the kvm Hypervisor exist first, as where an operator adopts an existing guest.
   const stack = await yamlStack(h1, {}, {});
@@ -228,9 +240,14 @@ test("pulumi import of a KVM guest defined by hand with virsh: no changes after,
   const connection = { host: h1.address, port: h1.port, user: h1.user, privateKey: fs.readFileSync(h1.privateKeyPath, "utf8").trim(), hostKey: h1.hostKey };
   await stack.setConfig("virt:hosts", JSON.stringify({ h1: { connection, bridge: h1.bridge } }), { secret: true });
   await stack.up();
+  const refused = await stack.pulumi(["import", "virt:index:Guest", "stray", `h1/kvm/${stray}`, "--yes", "--protect=false"], { okCodes: [255, 1] });
+  assert.match(refused.stdout + refused.stderr, new RegExp(`guest ${stray} cannot be imported: its root disk \\(vda\\) is ${strayDisk}; pulumi-virt keeps a guest's root disk at ${KVM_STORAGE}/${stray}/root.qcow2`));
   const imported = await stack.pulumi(["import", "virt:index:Guest", "vm", `h1/kvm/${name}`, "--yes", "--protect=false"]);
   assert.match(imported.stdout, /1 imported/);
   assert.match(imported.stdout, /maxMemory: 320/);
+  assert.doesNotMatch(imported.stdout + imported.stderr, /PRIVATE KEY|importedHypervisor/, "the generated code holds no connection");
+  assert.deepEqual(await definitions(), before, "the imports changed no definition");
+  assert.equal(await qemuPid(h1, name), pid);
 
   const properties = [
     `      name: ${name}`,
@@ -253,6 +270,12 @@ test("pulumi import of a KVM guest defined by hand with virsh: no changes after,
   await stack.preview({ expectNoChanges: true });
 
   await stack.setConfig("vmMemory", "288");
+  // The plan of the first preview after the import (from the imported inputs): the memory, live; nothing else.
+  const p = await stack.preview({ json: true });
+  const step = p.steps.find((s) => s.urn.endsWith("::vm"))!;
+  assert.equal(step.op, "update");
+  assert.deepEqual(Object.keys(step.newState?.inputs?.plannedChanges as Record<string, string>), ["memory"]);
+  assert.match(String((step.newState?.inputs?.plannedChanges as Record<string, string>).memory), /^live: 256 → 288/);
   const up = await stack.up();
   assert.match(up.stdout, /\[diff: ~memory\]/);
   assert.equal(await qemuPid(h1, name), pid, "the imported guest was resized live");

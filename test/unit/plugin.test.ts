@@ -161,7 +161,8 @@ test("import: a KVM guest's args from libvirt's read; only a domain laid out as 
   const { kvmMachineDriver } = await import("../../provider/drivers/kvm/machine");
   const { parseReadOutput } = await import("../../provider/drivers/kvm/parse");
   const { guestArgsSchema } = await import("../../provider/models/guest");
-  const hv = hypervisorRef("kvm");
+  // A TCG host: its guests are emulated, like this domain (type qemu).
+  const hv = hypervisorRef("kvm", { kvmUsable: false });
   const dir = `${hv.storageDir}/vm1`;
   // A running overlay guest defined by hand: libvirt lists the overlay's backing image in the live XML.
   const out = [
@@ -194,6 +195,15 @@ test("import: a KVM guest's args from libvirt's read; only a domain laid out as 
   const strayDisk = { ...o, disks: [...o.disks!, { target: "vdb", path: "/srv/x.img", sizeMiB: 8, device: "disk" }] };
   assert.throws(() => kvmMachineDriver.importedArgs!(strayDisk, hv.host.facts, hv), /disk vdb \(\/srv\/x.img\) is not a data disk of pulumi-virt's/);
   assert.throws(() => kvmMachineDriver.importedArgs!({ ...o, interfaces: [] }, hv.host.facts, hv), /has no NIC/);
+  // A restart redefines the domain from the args: what it would silently change is refused, saying what to do.
+  const kvmHv = hypervisorRef("kvm");
+  assert.throws(() => kvmMachineDriver.importedArgs!(o, kvmHv.host.facts, kvmHv), /vm1 cannot be imported: it runs under QEMU emulation \(domain type qemu\), but guests of this Hypervisor run under KVM/);
+  const iso = { target: "hdc", path: "/srv/installer.iso", sizeMiB: 300, device: "cdrom" };
+  assert.throws(() => kvmMachineDriver.importedArgs!({ ...o, disks: [...o.disks!, iso] }, hv.host.facts, hv), /cdrom hdc holds \/srv\/installer.iso, which a redefinition would drop; eject it first/);
+  const seed = { ...iso, path: `${dir}/cidata/seed.iso` };
+  assert.throws(() => kvmMachineDriver.importedArgs!({ ...o, disks: [...o.disks!, seed] }, hv.host.facts, hv), /cloud-init seed .* cannot be read back; declare it in the program with its cloudInit and adopt: true/);
+  const emptyDrive = { ...iso, path: "" };
+  assert.doesNotThrow(() => kvmMachineDriver.importedArgs!({ ...o, disks: [...o.disks!, emptyDrive] }, hv.host.facts, hv), "an empty CD drive holds nothing to lose");
   // The defaults stay implicit: the Hypervisor's bridge, the MAC derived from the name; a plain image stands for itself.
   const { stableMac } = await import("../../provider/drivers/kvm/paths");
   const plain = kvmMachineDriver.importedArgs!(

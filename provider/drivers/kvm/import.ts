@@ -1,7 +1,8 @@
 // `pulumi import` of a libvirt domain: the Guest args a program would declare for it, from one read. Only a domain
-// pulumi-virt could go on managing is accepted: its root disk must be where the driver keeps it (a restart redefines
-// the domain from the args, and would otherwise boot a new root disk), every other disk one of its data disks, every
-// NIC on a bridge.
+// laid out as pulumi-virt keeps one is accepted, since a restart redefines the domain from the args alone: its root
+// disk where the driver keeps it (or it would boot a new root disk), every other disk one of its data disks, no
+// media in a CD drive (a redefinition has none), every NIC on a bridge, and the accelerator the Hypervisor's guests
+// get (a restart would switch it without preview saying so). Anything else is refused, saying why; nothing is changed.
 import type { HypervisorRef } from "../../models/hypervisor";
 import type { GuestObserved, ObservedDisk } from "./types";
 import { dataDiskPath, domainPaths, stableMac } from "./paths";
@@ -48,9 +49,28 @@ function networkOf(o: GuestObserved, hv: HypervisorRef): Record<string, unknown>
   return Object.keys(network).length ? { network } : {};
 }
 
+function refuseMedia(o: GuestObserved, seedIso: string): void {
+  const media = (o.disks ?? []).find((d) => d.device !== "disk" && d.path);
+  if (!media) return;
+  if (media.path === seedIso) {
+    refuse(o.name, `it boots with a cloud-init seed (${media.path}) whose data cannot be read back; declare it in the program with its cloudInit and adopt: true instead`);
+  }
+  refuse(o.name, `${media.device} ${media.target} holds ${media.path}, which a redefinition would drop; eject it first (virsh change-media ${o.name} ${media.target} --eject --config)`);
+}
+
+function refuseAccelerator(o: GuestObserved, hv: HypervisorRef): void {
+  if (o.emulated === undefined || o.emulated === hv.emulated) return;
+  const how = (emulated: boolean) => (emulated ? "QEMU emulation (domain type qemu)" : "KVM (domain type kvm)");
+  refuse(o.name, `it runs under ${how(o.emulated)}, but guests of this Hypervisor run under ${how(hv.emulated)}: a restart would switch it`);
+}
+
 /** A guest's args from what libvirt reports (`pulumi import`): what preview then compares the program with. */
 export function kvmImportedArgs(o: GuestObserved, hv: HypervisorRef): Record<string, unknown> {
-  const dir = domainPaths({ name: o.name, storageDir: hv.storageDir, dataDisks: [], cloudInit: undefined }).dir;
+  // Where pulumi-virt keeps this guest's files (the seed's path as if it had cloud-init data).
+  const paths = domainPaths({ name: o.name, storageDir: hv.storageDir, dataDisks: [], cloudInit: { userData: "" } });
+  const dir = paths.dir;
+  refuseAccelerator(o, hv);
+  refuseMedia(o, paths.seedIso!);
   const disks = (o.disks ?? []).filter((d) => d.device === "disk");
   const root = disks.find((d) => d.target === "vda");
   const rootPath = `${dir}/root.qcow2`;
