@@ -53,16 +53,16 @@ const SETTINGS_ONLY = "settings only";
 export const DELETE_FIRST = (noun: string) =>
   `delete-first: the old ${noun} is destroyed before the new one is built (same name, disk files and data disks), so a failed build leaves no ${noun}`;
 
-/** A replacement that keeps the name on the same host: the old machine must go before a new one can take the name. */
 /**
  * The old state as check plans from it. The inputs `pulumi import` wrote hold the machine's Hypervisor ref as
  * `importedHypervisor` (see importMachine), every other state as `hypervisor`: the plan, the host identity and the
  * capacity check read the same ref either way.
  */
-export function plannedOld<S extends MachineState>(olds: S): S {
+function plannedOld<S extends MachineState>(olds: S): S {
   return olds.hypervisor === undefined && olds.importedHypervisor ? { ...olds, hypervisor: olds.importedHypervisor } : olds;
 }
 
+/** A replacement that keeps the name on the same host: the old machine must go before a new one can take the name. */
 function isDeleteFirst(replaces: string[], olds: MachineState, news: MachineState): boolean {
   return replaces.length > 0 && olds.name === news.name && !replaces.includes("hypervisor");
 }

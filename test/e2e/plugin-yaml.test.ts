@@ -5,7 +5,8 @@
 // everything is destroyed. Then a container made by hand with lxc-create is adopted with `pulumi import`
 // (host from the provider config virt:hosts), a program declaring it previews no change, and its live resize keeps
 // its init PID. Last, a KVM guest defined by hand with virsh (kernel+initrd, its root disk an overlay where
-// pulumi-virt keeps one) is imported as a Guest, previews no change, and a live memory resize keeps its QEMU PID.
+// pulumi-virt keeps one) is imported as a Guest, previews no change, and a live memory resize keeps its QEMU PID;
+// a domain laid out otherwise is refused, and neither import changes a definition.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -180,6 +181,11 @@ test("pulumi import of a container made by hand with lxc-create: no changes afte
   await stack.preview({ expectNoChanges: true });
 
   await stack.setConfig("handMemory", "256");
+  // The first preview after the import plans from the imported inputs: the memory, live; no host move.
+  const p = await stack.preview({ json: true });
+  const planned = p.steps.find((s) => s.urn.endsWith("::hand"))?.newState?.inputs?.plannedChanges as Record<string, string>;
+  assert.deepEqual(Object.keys(planned), ["memory"]);
+  assert.match(planned.memory, /^live: 192 → 256/);
   const up = await stack.up();
   assert.match(up.stdout, /\[diff: ~memory\]/);
   assert.equal(await initPid(h1, name), pid, "the imported container was resized live");
@@ -228,7 +234,12 @@ test("pulumi import of a KVM guest defined by hand with virsh: no changes after,
   });
   const strayXml = xml.replaceAll(name, stray).replace(`${KVM_STORAGE}/${stray}/root.qcow2`, strayDisk).replace(`<mac address='${mac}'/>`, "");
   await onHostOk(h1, ["sh", "-c", 'f=$(mktemp) && cat > "$f" && virsh -c qemu:///system define "$f"; rc=$?; rm -f "$f"; exit $rc'], { stdin: strayXml });
-  const definitions = async () => [await virsh(h1, ["dumpxml", name]), await virsh(h1, ["dumpxml", "--inactive", name]), await virsh(h1, ["dumpxml", "--inactive", stray])];
+  // The persistent definitions, and the running one but for the balloon's momentary size (the booting guest moves it).
+  const definitions = async () => [
+    (await virsh(h1, ["dumpxml", name])).replace(/<currentMemory[^>]*>\d+</, "<currentMemory>"),
+    await virsh(h1, ["dumpxml", "--inactive", name]),
+    await virsh(h1, ["dumpxml", "--inactive", stray]),
+  ];
   const before = await definitions();
 
   // The Host and the kvm Hypervisor exist first, as where an operator adopts an existing guest.
