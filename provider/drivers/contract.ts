@@ -1,7 +1,7 @@
 // The contract every backend (lxc, kvm, xen, and any added later) implements, and the one lifecycle
 // (provider/lifecycle/machine.ts) drives. A driver knows nothing of Pulumi: it gets typed state and a Remote.
 import type { HostFacts } from "../models/host";
-import type { HypervisorKind } from "../models/hypervisor";
+import type { HypervisorKind, HypervisorRef } from "../models/hypervisor";
 import type { MachineState } from "../models/state";
 import type { CapabilityTable, PlanView } from "../plan/types";
 import type { MachineAllocation } from "../plan/capacity";
@@ -146,9 +146,10 @@ export interface MachineDriver<S extends MachineState, K extends string, O> {
   outputs(state: S): Partial<S>;
   /**
    * `pulumi import` (the plugin): the args of an existing machine, from a read, as a program would declare them
-   * (before the model's defaults). Absent: the backend cannot be imported.
+   * (before the model's defaults). Absent: the backend cannot be imported. Throws for a machine pulumi-virt could
+   * not manage as it is (the message says why).
    */
-  importedArgs?(observed: O, facts: HostFacts): Record<string, unknown>;
+  importedArgs?(observed: O, facts: HostFacts, hypervisor: HypervisorRef): Record<string, unknown>;
   /**
    * State the provider makes before a create (olds undefined) or an update (e.g. a guest's SSH host key, generated
    * once and then carried over from the old state).

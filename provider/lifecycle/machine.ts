@@ -53,6 +53,15 @@ const SETTINGS_ONLY = "settings only";
 export const DELETE_FIRST = (noun: string) =>
   `delete-first: the old ${noun} is destroyed before the new one is built (same name, disk files and data disks), so a failed build leaves no ${noun}`;
 
+/**
+ * The old state as check plans from it. The inputs `pulumi import` wrote hold the machine's Hypervisor ref as
+ * `importedHypervisor` (see importMachine), every other state as `hypervisor`: the plan, the host identity and the
+ * capacity check read the same ref either way.
+ */
+function plannedOld<S extends MachineState>(olds: S): S {
+  return olds.hypervisor === undefined && olds.importedHypervisor ? { ...olds, hypervisor: olds.importedHypervisor } : olds;
+}
+
 /** A replacement that keeps the name on the same host: the old machine must go before a new one can take the name. */
 function isDeleteFirst(replaces: string[], olds: MachineState, news: MachineState): boolean {
   return replaces.length > 0 && olds.name === news.name && !replaces.includes("hypervisor");
@@ -139,9 +148,10 @@ export class MachineLifecycle<S extends MachineState> {
     return this.plan(olds ? fromEngine<S>(olds) : undefined, fromEngine<S>(news));
   }
 
-  private plan(olds: S | undefined, news: S): Plan {
+  private plan(oldState: S | undefined, news: S): Plan {
     const empty: Plan = { overall: "none", properties: [], failures: [] };
-    if (!olds) return empty;
+    if (!oldState) return empty;
+    const olds = plannedOld(oldState);
     const d = this.knownDriver(news);
     if (!d) return empty;
     let oldView: PlanView = d.view(olds);
@@ -181,10 +191,11 @@ export class MachineLifecycle<S extends MachineState> {
     // The driver's own refusals, found now instead of during `up`, named by the input they come from.
     if (d) out.push(...d.specProblems(news), ...safetyNetProblems(d, news));
     const hasOld = !!oldsRaw && Object.keys(oldsRaw).length > 0 && oldsRaw.name !== undefined;
-    const plan = this.plan(hasOld ? fromEngine<S>(oldsRaw) : undefined, news);
+    const olds = hasOld ? plannedOld(fromEngine<S>(oldsRaw)) : undefined;
+    const plan = this.plan(olds, news);
     out.push(...plan.failures);
     // Capacity last: it may read the host, and only for a machine that is otherwise acceptable.
-    if (out.length === 0) out.push(...(await checkCapacity(hasOld ? fromEngine<S>(oldsRaw) : undefined, news)));
+    if (out.length === 0) out.push(...(await checkCapacity(olds, news)));
     this.recordPlan(inputs, plan, hasOld ? settingsChanges(this.r.settings, oldsRaw, inputs, this.defaults) : undefined);
     return { inputs, failures: out };
   }
@@ -317,7 +328,9 @@ export class MachineLifecycle<S extends MachineState> {
    * `pulumi import` of an existing machine named `name` on `hv` (the plugin's read without state): its args come from
    * what the host reports, with the model's defaults, so a program that declares them previews no change. A machine
    * another resource owns is refused; one nobody owns (made by hand) is claimed by the first update, like a state from
-   * before owner tokens.
+   * before owner tokens. Only reads: the machine is not touched until that update.
+   * The inputs hold the Hypervisor ref as `importedHypervisor`, not `hypervisor` (an input property: the engine would
+   * write it, connection and key, into the code it generates); the outputs hold it as every state does.
    */
   async importMachine(id: string, hv: HypervisorRef, name: string): Promise<{ id?: string; props?: EngineProps; inputs?: EngineProps }> {
     const seed = fromEngine<S>({ name, hypervisor: hv });
@@ -327,11 +340,12 @@ export class MachineLifecycle<S extends MachineState> {
     if (o === undefined) return {};
     const token = d.ownerOf(o);
     if (token && token !== ownerTokenOf(id)) throw new Error(ownedElsewhereMessage(this.what(seed), hv.host, "imported"));
-    const parsed = this.r.schema.safeParse(d.importedArgs(o, hv.host.facts));
+    const parsed = this.r.schema.safeParse(d.importedArgs(o, hv.host.facts, hv));
     if (!parsed.success) throw new Error(`${this.what(seed)} on ${hv.host.facts.hostname} cannot be imported: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
     const s = fromEngine<S>({ ...(parsed.data as EngineProps), hypervisor: hv });
     Object.assign(s, this.r.derived(s));
-    const inputs = toEngine<S>(s);
+    const { hypervisor: _hv, ...args } = toEngine<S>(s);
+    const inputs: EngineProps = { ...args, importedHypervisor: hv };
     return { id, props: { ...this.outs(s, o, { token: ownerTokenOf(id), adopt: false }, { at: nowIso(), action: "none", changes: {} }) }, inputs };
   }
 

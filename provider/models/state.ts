@@ -34,6 +34,12 @@ export interface MachineCommon {
   ownerToken?: string;
   /** The resource's stable key, computed by its class (resources/container.ts); absent for Guests. */
   ownerKey?: string;
+  /**
+   * Only in the inputs `pulumi import` writes (lifecycle importMachine): the Hypervisor ref the machine was read
+   * through. It is not an input property, so the code the import generates never holds the connection, and the first
+   * check after the import plans from it as from the `hypervisor` a created machine's inputs hold.
+   */
+  importedHypervisor?: HypervisorRef;
 }
 
 /** A connection shaped like @pulumi/command's remote.Connection (secret: it holds the host's credentials). */

@@ -138,10 +138,9 @@ export class VirtProvider implements provider.Provider {
       const lifecycle = name === "Container" ? containerImpl : guestImpl;
       const r = await lifecycle.importMachine(id, target.hypervisor, target.name);
       if (!r.props) return { id: undefined, props: undefined };
-      // The program passes a Hypervisor's `ref` as `hypervisor`: the imported inputs leave it out, so the code
-      // `pulumi import` generates holds no connection (it would print the private key) and the state has it as output.
-      const { hypervisor: _hv, ...inputs } = r.inputs ?? {};
-      return { id: r.id, props: toWire(r.props, secretsOf(name)), inputs: toWire(inputs, secretsOf(name)) };
+      // The imported inputs hold the Hypervisor ref as importedHypervisor (not an input property, so the code
+      // `pulumi import` generates holds no connection); secret like `hypervisor`.
+      return { id: r.id, props: toWire(r.props, secretsOf(name)), inputs: toWire(r.inputs ?? {}, secretsOf(name)) };
     }
     const r = await LIFECYCLES[name].read(id, state);
     if (!r.id || !r.props) return { id: undefined, props: undefined };

@@ -28,8 +28,8 @@ export type ResourceName = keyof typeof RESOURCE_TOKENS;
 export const SECRET_PROPERTIES: Record<ResourceName, readonly string[]> = {
   Host: ["connection", "ref"],
   Hypervisor: ["host", "ref"],
-  Container: ["hypervisor", "environment", "connection"],
-  Guest: ["hypervisor", "cloudInit", "connection", "sshHostKey"],
+  Container: ["hypervisor", "environment", "connection", "importedHypervisor"],
+  Guest: ["hypervisor", "cloudInit", "connection", "sshHostKey", "importedHypervisor"],
   Network: ["host"],
   StoragePool: ["host"],
   Image: ["hypervisor"],

@@ -145,14 +145,75 @@ test("the plugin process: GetSchema serves schema.virt.json, Diff carries the de
 
 test("import: a container's args from what the host reports; kernel defaults are not limits", async () => {
   const { lxcMachineDriver } = await import("../../provider/drivers/lxc/machine");
-  const facts = hypervisorRef("lxc", { cgroupVersion: 1, cpus: 2 }).host.facts;
+  const hv = hypervisorRef("lxc", { cgroupVersion: 1, cpus: 2 });
+  const facts = hv.host.facts;
   const args = lxcMachineDriver.importedArgs!(
     { name: "hand", running: true, autostart: false, memoryMiB: 192, cpus: 2, cpuShares: 1024, diskSizeMiB: 300, fstype: "xfs", template: "busybox" },
     facts,
+    hv,
   );
   assert.deepEqual(args, { name: "hand", template: "busybox", memory: 192, disk: { size: 300, fstype: "xfs" }, running: true, autostart: false });
-  const limited = lxcMachineDriver.importedArgs!({ name: "x", running: false, autostart: true, cpus: 1, cpuShares: 512, template: "tarball:/srv/r.tar" }, facts);
+  const limited = lxcMachineDriver.importedArgs!({ name: "x", running: false, autostart: true, cpus: 1, cpuShares: 512, template: "tarball:/srv/r.tar" }, facts, hv);
   assert.deepEqual(limited, { name: "x", template: "/srv/r.tar", cpus: 1, cpuShares: 512, running: false, autostart: true });
+});
+
+test("import: a KVM guest's args from libvirt's read; only a domain laid out as pulumi-virt keeps one is accepted", async () => {
+  const { kvmMachineDriver } = await import("../../provider/drivers/kvm/machine");
+  const { parseReadOutput } = await import("../../provider/drivers/kvm/parse");
+  const { guestArgsSchema } = await import("../../provider/models/guest");
+  // A TCG host: its guests are emulated, like this domain (type qemu).
+  const hv = hypervisorRef("kvm", { kvmUsable: false });
+  const dir = `${hv.storageDir}/vm1`;
+  // A running overlay guest defined by hand: libvirt lists the overlay's backing image in the live XML.
+  const out = [
+    "@@dominfo", "State:          running", "Max memory:     327680 KiB", "Used memory:    327680 KiB", "Autostart:      disable",
+    "@@xml",
+    `<domain type='qemu'><name>vm1</name><os><type>hvm</type><kernel>/img/vmlinuz</kernel><initrd>/img/initrd.img</initrd><cmdline>console=ttyS0</cmdline></os><devices>`,
+    `<disk type='file' device='disk'><source file='${dir}/root.qcow2'/><backingStore type='file'><format type='qcow2'/><source file='/img/base-a.qcow2'/><backingStore/></backingStore><target dev='vda' bus='virtio'/></disk>`,
+    `<disk type='file' device='disk'><source file='${dir}/data-logs.qcow2'/><backingStore/><target dev='sda' bus='scsi'/></disk>`,
+    `<interface type='bridge'><mac address='52:54:00:aa:bb:cc'/><source bridge='${hv.bridge}'/></interface>`,
+    "</devices></domain>",
+    "@@inactive", "  <currentMemory unit='KiB'>262144</currentMemory>",
+    "@@vcpucount", "maximum      config         2", "maximum      live           2", "current      config         1", "current      live           1",
+    "@@blk", "vda 100663296 1 1", "sda 33554432 1 1",
+    "@@end",
+  ].join("\n");
+  const o = parseReadOutput("vm1", out);
+  const args = kvmMachineDriver.importedArgs!(o, hv.host.facts, hv);
+  assert.deepEqual(args, {
+    name: "vm1", virtualization: "full", vcpus: 1, maxVcpus: 2, memory: 256, maxMemory: 320,
+    boot: { kernel: "/img/vmlinuz", initrd: "/img/initrd.img", cmdline: "console=ttyS0" },
+    rootDisk: { baseImage: "/img/base-a.qcow2", size: 96, mode: "overlay" },
+    dataDisks: [{ name: "logs", size: 32, bus: "scsi" }],
+    network: { mac: "52:54:00:aa:bb:cc" },
+    running: true, autostart: false,
+  });
+  assert.ok(guestArgsSchema.safeParse(args).success, "the imported args are valid Guest args");
+  // A root disk elsewhere would be replaced by a new one at the first restart: refused, saying where it must be.
+  const elsewhere = { ...o, disks: o.disks!.map((d) => (d.target === "vda" ? { ...d, path: "/srv/vm1.qcow2" } : d)) };
+  assert.throws(() => kvmMachineDriver.importedArgs!(elsewhere, hv.host.facts, hv), new RegExp(`root disk \\(vda\\) is /srv/vm1.qcow2; pulumi-virt keeps a guest's root disk at ${dir}/root.qcow2`));
+  const strayDisk = { ...o, disks: [...o.disks!, { target: "vdb", path: "/srv/x.img", sizeMiB: 8, device: "disk" }] };
+  assert.throws(() => kvmMachineDriver.importedArgs!(strayDisk, hv.host.facts, hv), /disk vdb \(\/srv\/x.img\) is not a data disk of pulumi-virt's/);
+  assert.throws(() => kvmMachineDriver.importedArgs!({ ...o, interfaces: [] }, hv.host.facts, hv), /has no NIC/);
+  // A restart redefines the domain from the args: what it would silently change is refused, saying what to do.
+  const kvmHv = hypervisorRef("kvm");
+  assert.throws(() => kvmMachineDriver.importedArgs!(o, kvmHv.host.facts, kvmHv), /vm1 cannot be imported: it runs under QEMU emulation \(domain type qemu\), but guests of this Hypervisor run under KVM/);
+  const iso = { target: "hdc", path: "/srv/installer.iso", sizeMiB: 300, device: "cdrom" };
+  assert.throws(() => kvmMachineDriver.importedArgs!({ ...o, disks: [...o.disks!, iso] }, hv.host.facts, hv), /cdrom hdc holds \/srv\/installer.iso, which a redefinition would drop; eject it first/);
+  const seed = { ...iso, path: `${dir}/cidata/seed.iso` };
+  assert.throws(() => kvmMachineDriver.importedArgs!({ ...o, disks: [...o.disks!, seed] }, hv.host.facts, hv), /cloud-init seed .* cannot be read back; declare it in the program with its cloudInit and adopt: true/);
+  const emptyDrive = { ...iso, path: "" };
+  assert.doesNotThrow(() => kvmMachineDriver.importedArgs!({ ...o, disks: [...o.disks!, emptyDrive] }, hv.host.facts, hv), "an empty CD drive holds nothing to lose");
+  // The defaults stay implicit: the Hypervisor's bridge, the MAC derived from the name; a plain image stands for itself.
+  const { stableMac } = await import("../../provider/drivers/kvm/paths");
+  const plain = kvmMachineDriver.importedArgs!(
+    { ...o, state: "shutoff", interfaces: [{ mac: stableMac("vm1"), bridge: hv.bridge, addresses: [] }], disks: [{ target: "vda", path: `${dir}/root.qcow2`, sizeMiB: 64, device: "disk" }] },
+    hv.host.facts,
+    hv,
+  );
+  assert.deepEqual(plain.rootDisk, { baseImage: `${dir}/root.qcow2`, size: 64, mode: "copy" });
+  assert.equal(plain.network, undefined);
+  assert.equal(plain.running, false);
 });
 
 test("import IDs: <host>/<name> of a host in virt:hosts; anything else is refused before any SSH", async () => {

@@ -16,6 +16,7 @@ import { domainPaths } from "./paths";
 import type { DomainSpec, GuestObserved, LiveChange, NicSpec, StopOutcome as KvmStop } from "./types";
 import { validateDomainSpec } from "./validate";
 import { kvmSnapshots } from "./snapshot";
+import { kvmImportedArgs } from "./import";
 
 /** The guest's NICs with their MACs (given, or derived from the name and position). */
 export function nicsOf(s: GuestState): NicSpec[] | undefined {
@@ -215,6 +216,7 @@ export const kvmMachineDriver: MachineDriver<GuestState, GuestKey, GuestObserved
     return { addresses, connection: guestConnection(s, addresses) };
   },
   snapshots: kvmSnapshots,
+  importedArgs: (o, _facts, hv) => kvmImportedArgs(o, hv),
 };
 
 export const kvmHostDriver: HostDriver = {

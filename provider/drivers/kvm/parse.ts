@@ -99,11 +99,15 @@ export function parseReadOutput(name: string, out: string): GuestObserved {
   }
   const disks: ObservedDisk[] = children(devices, "disk").map((d) => {
     const target = attr(child(d, "target"), "dev") ?? "";
+    const bus = attr(child(d, "target"), "bus");
+    const backingFile = attr(child(child(d, "backingStore"), "source"), "file");
     return {
       target,
       device: attr(d, "device") ?? "disk",
       path: attr(child(d, "source"), "file") ?? attr(child(d, "source"), "dev") ?? "",
       sizeMiB: sizes[target] !== undefined ? Math.round(sizes[target] / MiB) : 0,
+      ...(bus ? { bus } : {}),
+      ...(backingFile ? { backingFile } : {}),
     };
   });
   const nic = child(devices, "interface");

@@ -65,6 +65,10 @@ export interface ObservedDisk {
   path: string;
   sizeMiB: number;
   device: string;
+  /** The target's bus (virtio, scsi, sata, ide...). */
+  bus?: string;
+  /** The image this one is an overlay of (libvirt lists it in a running domain's XML). */
+  backingFile?: string;
 }
 
 export interface GuestObserved {

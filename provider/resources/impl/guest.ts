@@ -10,7 +10,7 @@ const formOf = (raw: EngineProps): VirtualizationForm | undefined => VIRTUALIZAT
 const lifecycle = new MachineLifecycle<GuestState>({
   noun: "guest",
   schema: guestArgsSchema,
-  nonArgs: ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "emulated", "ownerToken", "addresses", "sshHostKey"],
+  nonArgs: ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "emulated", "ownerToken", "addresses", "sshHostKey", "importedHypervisor"],
   settings: GUEST_SETTINGS,
   domainRules: (raw, hv) => {
     const form = formOf(raw);
