@@ -116,11 +116,12 @@ const rootDiskSchema = z
   })
   .strict()
   .superRefine((r, ctx) => {
-    const given = [r.baseImage, r.image, r.cloneFrom].filter((x) => x !== undefined).length;
-    if (given === 0)
-      ctx.addIssue({ code: "custom", path: ["image"], message: "give image (an Image, its ref or its path), baseImage (a qcow2/raw file on the host) or cloneFrom (a Guest or an Image)" });
-    if (given > 1)
-      ctx.addIssue({ code: "custom", path: [r.cloneFrom !== undefined ? "cloneFrom" : "image"], message: "give one of image, baseImage or cloneFrom, not several" });
+    if (r.baseImage === undefined && r.image === undefined && r.cloneFrom === undefined)
+      ctx.addIssue({ code: "custom", path: ["image"], message: "give image (an Image, its ref or its path) or baseImage (a qcow2/raw file on the host), or cloneFrom (a Guest or an Image)" });
+    if (r.baseImage !== undefined && r.image !== undefined)
+      ctx.addIssue({ code: "custom", path: ["image"], message: "give either image or baseImage, not both" });
+    if (r.cloneFrom !== undefined && (r.baseImage !== undefined || r.image !== undefined))
+      ctx.addIssue({ code: "custom", path: ["cloneFrom"], message: "give cloneFrom alone, without image or baseImage (the root disk is a copy of one source)" });
   })
   // A guest clone keeps only the source's name and token; an Image given as cloneFrom is its path, as with `image`.
   .transform(({ image, baseImage, cloneFrom, ...rest }) =>

@@ -40,7 +40,7 @@ test("cloneFrom refusals name the property: a bare name (not provably managed), 
     const f = failures({ ...VM, rootDisk: { cloneFrom: bad } });
     assert.ok(f.length > 0 && f.every((x) => x.startsWith("rootDisk.cloneFrom")), `${JSON.stringify(bad)}: ${f.join("; ")}`);
   }
-  assert.match(failures({ ...VM, rootDisk: { cloneFrom: src(), image: IMG } }).join("\n"), /^rootDisk\.cloneFrom: give one of image, baseImage or cloneFrom/m);
+  assert.match(failures({ ...VM, rootDisk: { cloneFrom: src(), image: IMG } }).join("\n"), /^rootDisk\.cloneFrom: give cloneFrom alone, without image or baseImage/m);
   assert.match(failures({ ...VM, name: "vm1", rootDisk: { cloneFrom: src() } }).join("\n"), /^rootDisk\.cloneFrom: a guest cannot be a clone of itself/m);
   assert.match(failures({ ...VM, virtualization: "para", boot: { kernel: "/boot/k" }, rootDisk: { cloneFrom: src() } }).join("\n"), /^rootDisk\.cloneFrom: copying another guest's disk is for full-virtualization/m);
 });
@@ -101,4 +101,13 @@ test("at up, the host decides: a missing source, one with another or no owner to
   assert.match(cloneSourceProblem(s, { ...ok, ownerToken: undefined }, "h")!, /carries no pulumi-virt owner token\): only a guest pulumi-virt manages is copied/);
   for (const state of ["running", "paused"] as const)
     assert.match(cloneSourceProblem(s, { ...ok, state }, "h")!, new RegExp(`is ${state}: only a stopped guest is copied.*Set running: false`));
+});
+
+test("qemu-img info: a clone reads its source's backing file and format (absolute), or none", async () => {
+  const { parseQemuImgInfo } = await import("../../provider/drivers/kvm/parse");
+  const overlay = JSON.stringify({ format: "qcow2", "virtual-size": 1048576, "backing-filename": "/i/base.qcow2", "full-backing-filename": "/i/base.qcow2", "backing-filename-format": "qcow2" });
+  assert.deepEqual(parseQemuImgInfo(overlay, "x"), { format: "qcow2", virtualSize: 1048576, backingFile: "/i/base.qcow2", backingFormat: "qcow2" });
+  // A relative name qemu-img could not resolve is not used: the clone is then flattened.
+  const relative = JSON.stringify({ format: "qcow2", "virtual-size": 1048576, "backing-filename": "base.qcow2", "backing-filename-format": "qcow2" });
+  assert.deepEqual(parseQemuImgInfo(relative, "x"), { format: "qcow2", virtualSize: 1048576 });
 });

@@ -169,6 +169,6 @@ export function parseQemuImgInfo(json: string, what: string): QemuImageInfo {
     format: o.format,
     virtualSize: o["virtual-size"],
     ...(typeof backing === "string" && backing.startsWith("/") ? { backingFile: backing } : {}),
-    ...(typeof backingFormat === "string" && /^[a-z0-9]+$/.test(backingFormat) ? { backingFormat } : {}),
+    ...(typeof backing === "string" && backing.startsWith("/") && typeof backingFormat === "string" && /^[a-z0-9]+$/.test(backingFormat) ? { backingFormat } : {}),
   };
 }
