@@ -175,7 +175,7 @@ test("Guests and a Container from Images: one download, overlays, replace on a n
     // vm2 still runs: a clone of it fails preview, naming the property, before anything changes.
     await stack.setConfig("guests", JSON.stringify({ ...guests, vm3: { name: names.vm3, cloneFrom: "vm2" } }));
     const refused = await stack.pulumi(["preview"], { okCodes: [255, 1] });
-    assert.match(refused.stdout + refused.stderr, /rootDisk\.cloneFrom: guest "img-vm2-[0-9a-f]+" is meant to run \(running: true\): only a stopped guest is copied/);
+    assert.match(refused.stdout + refused.stderr, /rootDisk\.cloneFrom[^\n]*: guest "img-vm2-[0-9a-f]+" is meant to run \(running: true\): only a stopped guest is copied/);
     guests.vm2.running = false;
     await stack.setConfig("guests", JSON.stringify(guests));
     await stack.up();
