@@ -2,7 +2,6 @@
 // wants it running. Pure: the checked inputs and the program's raw cloneFrom in, failures out. At `up` the host is
 // asked again (drivers/kvm/clone.ts), for what a preview cannot know (a source started by hand, a hand-written ref).
 import type { HypervisorRef } from "../models/hypervisor";
-import { guestCloneRefSchema } from "../models/guest";
 import type { PlannedAction } from "../models/state";
 
 export interface CloneFailure {
@@ -13,11 +12,13 @@ export interface CloneFailure {
 /**
  * A copy is made when the guest is created or replaced, so only then must its source be stopped; a running source
  * never blocks a guest that already exists. A source on another host is refused always: clones are made beside it.
+ * Each field is read on its own: a source created in the same program has no owner token yet at preview, but its
+ * host and running are known.
  */
 export function cloneFromFailures(rawCloneFrom: unknown, hv: HypervisorRef, action: PlannedAction | undefined): CloneFailure[] {
-  const ref = guestCloneRefSchema.safeParse(rawCloneFrom);
-  if (!ref.success) return [];
-  const src = ref.data;
+  if (!rawCloneFrom || typeof rawCloneFrom !== "object" || !("guest" in rawCloneFrom)) return [];
+  const raw = rawCloneFrom as { guest?: unknown; host?: unknown; running?: unknown };
+  const src = { guest: typeof raw.guest === "string" && /^[\w.-]+$/.test(raw.guest) ? raw.guest : "(its source)", host: typeof raw.host === "string" ? raw.host : undefined, running: raw.running };
   const here = hv.host.facts.hostname;
   const out: CloneFailure[] = [];
   if (src.host !== undefined && src.host !== here)

@@ -38,7 +38,7 @@ export interface GuestArgs {
      * the copy: refused at preview when the program wants it running) or of an Image. "overlay" (default) copies
      * only the source's own layer and shares its read-only base image; "copy" makes a standalone file.
      */
-    cloneFrom?: Guest | Image | pulumi.Input<GuestCloneRef | ImageRef>;
+    cloneFrom?: Guest | Image | pulumi.Input<GuestCloneRefArgs | ImageRef>;
     size?: pulumi.Input<Size>;
     mode?: pulumi.Input<"overlay" | "copy">;
   }>;
@@ -68,6 +68,9 @@ export interface GuestArgs {
   /** How many of those snapshots are kept (default 3). */
   keep?: pulumi.Input<number>;
 }
+
+/** A Guest's clone ref field by field (what a Guest object gives: its name and ownerToken outputs, host, running). */
+export type GuestCloneRefArgs = { [K in keyof GuestCloneRef]: pulumi.Input<GuestCloneRef[K]> };
 
 export interface GuestNicArgs {
   bridge: pulumi.Input<string>;
@@ -136,11 +139,12 @@ function rootDiskInput(rd: RootDiskArg): RootDiskArg {
 }
 
 /** A Guest as the clone ref check reads: its name and owner token, its host's name (not secret) and its running. */
-function cloneRefOf(src: NonNullable<GuestCloneArg>): pulumi.Input<GuestCloneRef | ImageRef> {
+function cloneRefOf(src: NonNullable<GuestCloneArg>): pulumi.Input<GuestCloneRefArgs | ImageRef> {
   if (isImage(src)) return src.ref;
   if (!isGuest(src)) return src;
-  return pulumi.all([src.name, src.ownerToken, pulumi.unsecret(src.hypervisor.apply((h) => h.host.facts.hostname)), src.running])
-    .apply(([guest, ownerToken, host, running]) => ({ guest, ownerToken, host, ...(running === undefined ? {} : { running }) }));
+  // Field by field, so a field known at preview (running, host) is seen even while another (the token of a source
+  // created in the same up) is not.
+  return { guest: src.name, ownerToken: src.ownerToken, host: pulumi.unsecret(src.hypervisor.apply((h) => h.host.facts.hostname)), running: src.running };
 }
 
 type GuestCloneArg = Exclude<RootDiskArg, pulumi.Output<unknown> | Promise<unknown>>["cloneFrom"];

@@ -183,6 +183,11 @@ test("Guests and a Container from Images: one download, overlays, replace on a n
     // A token written into the stopped source's disk, where the guest's console reports it (its first sector).
     const token = `clone-${suffix}`;
     const vm2Disk = `${storageDir}/${names.vm2}/root.qcow2`;
+    // A ref by name with a token that is not the source's: nothing pulumi-virt manages under that pair, refused at up.
+    await stack.setConfig("guests", JSON.stringify({ ...guests, vm5: { name: `img-vm5-${suffix}`, cloneRef: { guest: names.vm2, ownerToken: "0".repeat(32) } } }));
+    const wrongToken = await stack.pulumi(["up", "--yes", "--skip-preview"], { okCodes: [255, 1] });
+    assert.match(wrongToken.stdout + wrongToken.stderr, /rootDisk\.cloneFrom: guest "img-vm2-[0-9a-f]+" on host [^\n]* is not the pulumi-virt guest given \(another resource's token is in its metadata\)/);
+    assert.equal((await onHost(h1, ["test", "-e", `${storageDir}/img-vm5-${suffix}/root.qcow2`])).code, 1, "no disk was copied");
     await onHostOk(h1, ["sh", "-c", 'f=$(mktemp) && printf "PVMARK:%s\\n" "$1" > "$f" && truncate -s 512 "$f" && qemu-io -f qcow2 -c "write -s $f 0 512" "$2" && rm -f "$f"', "sh", token, vm2Disk]);
     await stack.setConfig("guests", JSON.stringify({ ...guests, vm3: { name: names.vm3, cloneFrom: "vm2", size: "112MiB" }, vm4: { name: names.vm4, cloneFrom: "vm2", mode: "copy", running: false } }));
     await stack.up();

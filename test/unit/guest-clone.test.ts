@@ -111,3 +111,11 @@ test("qemu-img info: a clone reads its source's backing file and format (absolut
   const relative = JSON.stringify({ format: "qcow2", "virtual-size": 1048576, "backing-filename": "base.qcow2", "backing-filename-format": "qcow2" });
   assert.deepEqual(parseQemuImgInfo(relative, "x"), { format: "qcow2", virtualSize: 1048576 });
 });
+
+test("check: a source created in the same program (its token unknown at preview) that is meant to run is refused all the same", async () => {
+  const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+  const r = await guest.check({}, { ...VM, hypervisor: hv, rootDisk: { cloneFrom: { guest: "vm1", ownerToken: UNKNOWN, host: HOST, running: true } } });
+  assert.deepEqual(r.failures.map((f) => f.property), ["rootDisk.cloneFrom"]);
+  const stopped = await guest.check({}, { ...VM, hypervisor: hv, rootDisk: { cloneFrom: { guest: "vm1", ownerToken: UNKNOWN, host: HOST, running: false } } });
+  assert.deepEqual(stopped.failures, []);
+});

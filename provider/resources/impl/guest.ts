@@ -32,9 +32,11 @@ export const inputNameOf = lifecycle.inputNameOf.bind(lifecycle);
 export async function check(olds: EngineProps, news: EngineProps) {
   const r = await lifecycle.check(olds, news);
   const rawCloneFrom = (news.rootDisk as EngineProps | undefined)?.cloneFrom;
-  if (rawCloneFrom !== undefined && r.failures.length === 0 && !isUnknown(rawCloneFrom) && !isUnknown(news.hypervisor) && news.hypervisor !== undefined) {
+  if (rawCloneFrom !== undefined && r.failures.length === 0 && !isUnknown(news.hypervisor) && news.hypervisor !== undefined) {
     const s = fromEngine<GuestState>(r.inputs);
-    r.failures.push(...cloneFromFailures(rawCloneFrom, s.hypervisor, s.plannedAction));
+    // With unknowns (a source created in this program) check records no plan: no old state is a create.
+    const created = !olds || Object.keys(olds).length === 0 || olds.name === undefined;
+    r.failures.push(...cloneFromFailures(rawCloneFrom, s.hypervisor, s.plannedAction ?? (created ? "create" : undefined)));
   }
   return r;
 }
