@@ -10,4 +10,5 @@ export { Image, ImageArgs } from "./resources/image";
 export type { HostFacts, HostRef } from "./models/host";
 export type { HypervisorRef, HypervisorKind } from "./models/hypervisor";
 export type { ImageRef } from "./models/image";
+export type { GuestCloneRef } from "./models/guest";
 export { WebTier, WebTierArgs, WebTierSize, WEB_TIER_SIZES } from "./components/web-tier";

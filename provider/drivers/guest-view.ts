@@ -24,7 +24,8 @@ export function guestView(s: GuestState): PlanView<GuestKey> {
     virtualization: s.virtualization,
     ...guestSizes(s),
     boot: s.boot,
-    baseImage: s.rootDisk?.baseImage,
+    // A clone is compared by its source's name: a source replaced later (a new token) does not rebuild its clones.
+    baseImage: s.rootDisk ? ("cloneFrom" in s.rootDisk ? `(a copy of guest "${s.rootDisk.cloneFrom.guest}")` : s.rootDisk.baseImage) : undefined,
     rootDiskSizeMiB: s.rootDisk?.size,
     rootDiskMode: s.rootDisk ? s.rootDisk.mode ?? "overlay" : undefined,
     network: s.network,

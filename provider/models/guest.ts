@@ -77,6 +77,22 @@ const imageRefInput = z
   .strict();
 
 /**
+ * Another Guest pulumi-virt manages, as a Guest object gives it (its name and owner token, the host it is on and
+ * whether it is meant to run). Only the name and token are kept: they are what the host is asked about at `up`.
+ */
+export const guestCloneRefSchema = z
+  .object({
+    guest: guestName,
+    ownerToken: z.string().regex(/^[0-9a-f]{16,64}$/, { error: "expected the source Guest's ownerToken output (16-64 lowercase hex digits)" }),
+    /** The source's host (its hostname): a clone is made on the source's host. */
+    host: safeText("host", 253).optional(),
+    /** The source's `running` input: a running guest is not copied (its disk changes under the copy). */
+    running: z.boolean({ error: "expected true or false" }).optional(),
+  })
+  .strict();
+export type GuestCloneRef = z.infer<typeof guestCloneRefSchema>;
+
+/**
  * The root disk. `image` is normalised into `baseImage` at check, so state, plans and old stacks only ever see
  * `baseImage` (a stack written with `baseImage` and one written with `image` on the same file plan the same).
  */
@@ -88,17 +104,30 @@ const rootDiskSchema = z
     image: z
       .union([hostPath, imageRefInput], { error: "expected an Image's ref ({ path, checksum, format }) or the absolute path of an image on the host" })
       .optional(),
+    /**
+     * A copy of another Guest's root disk (a Guest pulumi-virt manages, on the same host, stopped while it is copied)
+     * or of an Image (its ref: the same as `image`). Made once, at create; later changes of the source do not follow.
+     */
+    cloneFrom: z
+      .union([guestCloneRefSchema, imageRefInput], { error: "expected a Guest ({ guest, ownerToken, host?, running? }: a Guest object gives it) or an Image's ref ({ path, checksum, format })" })
+      .optional(),
     size: sizeMiB(16, 64 * 1024 * 1024).optional(),
     mode: z.enum(["overlay", "copy"], { error: 'expected "overlay" or "copy"' }).default("overlay"),
   })
   .strict()
   .superRefine((r, ctx) => {
-    if (r.baseImage === undefined && r.image === undefined)
-      ctx.addIssue({ code: "custom", path: ["image"], message: "give image (an Image, its ref or its path) or baseImage (a qcow2/raw file on the host)" });
+    if (r.baseImage === undefined && r.image === undefined && r.cloneFrom === undefined)
+      ctx.addIssue({ code: "custom", path: ["image"], message: "give image (an Image, its ref or its path) or baseImage (a qcow2/raw file on the host), or cloneFrom (a Guest or an Image)" });
     if (r.baseImage !== undefined && r.image !== undefined)
       ctx.addIssue({ code: "custom", path: ["image"], message: "give either image or baseImage, not both" });
+    if (r.cloneFrom !== undefined && (r.baseImage !== undefined || r.image !== undefined))
+      ctx.addIssue({ code: "custom", path: ["cloneFrom"], message: "give cloneFrom alone, without image or baseImage (the root disk is a copy of one source)" });
   })
-  .transform(({ image, baseImage, ...rest }) => ({ baseImage: baseImage ?? (typeof image === "string" ? image : image?.path ?? ""), ...rest }));
+  // A guest clone keeps only the source's name and token; an Image given as cloneFrom is its path, as with `image`.
+  .transform(({ image, baseImage, cloneFrom, ...rest }) =>
+    cloneFrom && "guest" in cloneFrom
+      ? { cloneFrom: { guest: cloneFrom.guest, ownerToken: cloneFrom.ownerToken }, ...rest }
+      : { baseImage: baseImage ?? (typeof image === "string" ? image : image?.path ?? cloneFrom?.path ?? ""), ...rest });
 
 export const guestArgsSchema = z
   .object({
@@ -168,6 +197,11 @@ export const guestArgsSchema = z
     if (g.memory > maxMemory) ctx.addIssue({ code: "custom", path: ["memory"], message: `memory ${g.memory} MiB exceeds maxMemory ${maxMemory} MiB; raise maxMemory (fixed at boot) or lower memory` });
     if (g.virtualization === "para" && "firmware" in g.boot) ctx.addIssue({ code: "custom", path: ["boot"], message: "a paravirtualized (Xen PV) guest boots a PV kernel directly or via pygrub, not BIOS/UEFI firmware" });
     if (g.virtualization === "full" && "bootloader" in g.boot) ctx.addIssue({ code: "custom", path: ["boot"], message: "pygrub is a Xen PV bootloader; a full-virtualization guest boots firmware or a direct kernel" });
+    const cloneOf = g.rootDisk && "cloneFrom" in g.rootDisk ? g.rootDisk.cloneFrom : undefined;
+    if (cloneOf && g.virtualization === "para")
+      ctx.addIssue({ code: "custom", path: ["rootDisk", "cloneFrom"], message: "copying another guest's disk is for full-virtualization (kvm) guests; a para (Xen PV) guest takes rootDisk.image or rootDisk.baseImage" });
+    if (cloneOf && cloneOf.guest === g.name)
+      ctx.addIssue({ code: "custom", path: ["rootDisk", "cloneFrom"], message: `a guest cannot be a clone of itself ("${g.name}"): give another Guest` });
     if (g.virtualization === "full" && !g.rootDisk) ctx.addIssue({ code: "custom", path: ["rootDisk"], message: "a full-virtualization guest needs rootDisk: { image: <an Image> } or { baseImage: <path of a qcow2/raw image on the host> }" });
     if (g.virtualization === "para" && g.autostart) ctx.addIssue({ code: "custom", path: ["autostart"], message: "autostart is managed for full-virtualization guests only; for Xen domains use xendomains (/etc/xen/auto)" });
     const xenName = g.virtualization === "para" ? xenDomainNameProblem(g.name) : undefined;

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HypervisorRef } from "../models/hypervisor";
 import type { ImageRef } from "../models/image";
+import type { GuestCloneRef } from "../models/guest";
 import type { Hypervisor } from "./hypervisor";
 import { isImage, type Image } from "./image";
 import { LazyResource } from "./dynamic";
@@ -29,7 +30,18 @@ export interface GuestArgs {
    * ref or its path) or a `baseImage` file already on the host, grown to `size`. A new image (another checksum) is a
    * new path: the guest is replaced, as preview shows.
    */
-  rootDisk?: pulumi.Input<{ baseImage?: pulumi.Input<string>; image?: Image | pulumi.Input<ImageRef | string>; size?: pulumi.Input<Size>; mode?: pulumi.Input<"overlay" | "copy"> }>;
+  rootDisk?: pulumi.Input<{
+    baseImage?: pulumi.Input<string>;
+    image?: Image | pulumi.Input<ImageRef | string>;
+    /**
+     * A copy of another Guest's root disk (a Guest of this program or its clone ref; on the same host, stopped at
+     * the copy: refused at preview when the program wants it running) or of an Image. "overlay" (default) copies
+     * only the source's own layer and shares its read-only base image; "copy" makes a standalone file.
+     */
+    cloneFrom?: Guest | Image | pulumi.Input<GuestCloneRefArgs | ImageRef>;
+    size?: pulumi.Input<Size>;
+    mode?: pulumi.Input<"overlay" | "copy">;
+  }>;
   dataDisks?: pulumi.Input<pulumi.Input<{ name: pulumi.Input<string>; size: pulumi.Input<Size>; bus?: pulumi.Input<"virtio" | "scsi" | "sata">; deleteOnDestroy?: pulumi.Input<boolean> }>[]>;
   network?: pulumi.Input<{ bridge?: pulumi.Input<string>; mac?: pulumi.Input<string> }>;
   /** Several NICs (instead of `network`): each on a bridge (e.g. a Network's `bridge` output), DHCP unless static addresses are given. */
@@ -56,6 +68,9 @@ export interface GuestArgs {
   /** How many of those snapshots are kept (default 3). */
   keep?: pulumi.Input<number>;
 }
+
+/** A Guest's clone ref field by field (what a Guest object gives: its name and ownerToken outputs, host, running). */
+export type GuestCloneRefArgs = { [K in keyof GuestCloneRef]: pulumi.Input<GuestCloneRef[K]> };
 
 export interface GuestNicArgs {
   bridge: pulumi.Input<string>;
@@ -84,6 +99,8 @@ export class Guest extends LazyResource {
   /** Its Hypervisor's ref (secret), and the token that says on the host which resource owns it: what a Snapshot needs. */
   declare public readonly hypervisor: pulumi.Output<HypervisorRef>;
   declare public readonly ownerToken: pulumi.Output<string>;
+  /** Whether the program wants it running (its checked input). */
+  declare public readonly running: pulumi.Output<boolean>;
 
   constructor(name: string, args: GuestArgs, opts?: pulumi.CustomResourceOptions) {
     const hv = refOf(args.hypervisor);
@@ -93,7 +110,7 @@ export class Guest extends LazyResource {
       "guest",
       name,
       // cloud-init data carries passwords and keys: secret in state even when the program passes it in plain.
-      { ...rest, ...(rest.cloudInit !== undefined ? { cloudInit: pulumi.secret(rest.cloudInit) } : {}), hypervisor: pulumi.secret(hv), emulated: undefined, plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined, addresses: undefined, connection: undefined, sshHostKey: undefined, ownerToken: undefined },
+      { ...rest, ...(rest.cloudInit !== undefined ? { cloudInit: pulumi.secret(rest.cloudInit) } : {}), hypervisor: pulumi.secret(hv), emulated: undefined, plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined, running: rest.running, addresses: undefined, connection: undefined, sshHostKey: undefined, ownerToken: undefined },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "hypervisor", "cloudInit", "connection", "sshHostKey"], dependsOn: dependsOnRef(opts?.dependsOn, args.hypervisor) },
       "pulumi-virt",
       "Guest",
@@ -103,13 +120,17 @@ export class Guest extends LazyResource {
 
 type RootDiskArg = NonNullable<GuestArgs["rootDisk"]>;
 
-/** `rootDisk.image` reaches the engine as `rootDisk.baseImage`: the Image's path (which depends on the Image). */
+/**
+ * `rootDisk.image` reaches the engine as `rootDisk.baseImage`: the Image's path (which depends on the Image); a Guest
+ * or Image as `cloneFrom` as its ref (which depends on it).
+ */
 function rootDiskInput(rd: RootDiskArg): RootDiskArg {
   const pathOf = (image: unknown): pulumi.Input<string> =>
     isImage(image) ? image.path : pulumi.output(image as pulumi.Input<ImageRef | string>).apply((i) => (typeof i === "string" ? i : i.path));
   if (!pulumi.Output.isInstance(rd) && !(rd instanceof Promise)) {
-    const { image, ...plain } = rd as Exclude<RootDiskArg, pulumi.Output<unknown> | Promise<unknown>>;
-    return image === undefined ? rd : { ...plain, baseImage: pathOf(image) };
+    const { image, cloneFrom, ...plain } = rd as Exclude<RootDiskArg, pulumi.Output<unknown> | Promise<unknown>>;
+    const withClone = cloneFrom === undefined ? plain : { ...plain, cloneFrom: cloneRefOf(cloneFrom) };
+    return image === undefined ? withClone : { ...withClone, baseImage: pathOf(image) };
   }
   return pulumi.output(rd).apply((r) => {
     const { image, ...plain } = r as { image?: ImageRef | string; baseImage?: string };
@@ -117,3 +138,17 @@ function rootDiskInput(rd: RootDiskArg): RootDiskArg {
   }) as RootDiskArg;
 }
 
+/** A Guest as the clone ref check reads: its name and owner token, its host's name (not secret) and its running. */
+function cloneRefOf(src: NonNullable<GuestCloneArg>): pulumi.Input<GuestCloneRefArgs | ImageRef> {
+  if (isImage(src)) return src.ref;
+  if (!isGuest(src)) return src;
+  // Field by field, so a field known at preview (running, host) is seen even while another (the token of a source
+  // created in the same up) is not.
+  return { guest: src.name, ownerToken: src.ownerToken, host: pulumi.unsecret(src.hypervisor.apply((h) => h.host.facts.hostname)), running: src.running };
+}
+
+type GuestCloneArg = Exclude<RootDiskArg, pulumi.Output<unknown> | Promise<unknown>>["cloneFrom"];
+
+function isGuest(g: unknown): g is Guest {
+  return pulumi.CustomResource.isInstance(g) && "ownerToken" in g && "sshHostKey" in g;
+}

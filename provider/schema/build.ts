@@ -83,7 +83,8 @@ export const DEFAULT_MODELS: Record<string, ResourceModel> = {
     description:
       "A VM: full virtualization on a kvm Hypervisor (any unmodified OS) or paravirtualized on a xen Hypervisor (an OS modified for Xen). " +
       "Its root disk comes from `rootDisk.image` (an Image's `ref` { path, checksum, format } or its path) or `rootDisk.baseImage` (a file already on the host); " +
-      "`image` is normalised at check into `baseImage`, which is what state and plans show.",
+      "`image` is normalised at check into `baseImage`, which is what state and plans show; " +
+      "or from `rootDisk.cloneFrom`: a copy of another stopped Guest's root disk on the same host ({ guest, ownerToken }: its name and `ownerToken` output).",
     input: guestArgsSchema,
     extraInputs: { hypervisor: { type: "Hypervisor", description: "kvm for virtualization \"full\", xen for \"para\" (or its `ref`)." } },
     outputs: { ...planOutputs, emulated: { type: "boolean", description: "The guest runs under QEMU software emulation (TCG)." } },

@@ -1,7 +1,9 @@
 // Issue 21 through the real CLI: Images downloaded by a lab host from the lab's HTTP image server
 // (lab/image-server.sh), two Guests booted from one Image (one download, two overlays, the image's marker on each
 // console), one of them grown live on its own, a Container from a rootfs Image; a new checksum previews and applies as a replacement of the guests,
-// its download cut mid-way fails the up without touching the running guests and resumes on the next up.
+// its download cut mid-way fails the up without touching the running guests and resumes on the next up. One guest
+// waits for SSH and is reached over its pinned `connection` output; a stopped guest's root disk is cloned (overlay
+// and standalone copy) into new guests, and a clone of a guest the program wants running is refused at preview.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -9,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT, TestStack } from "./harness";
+import { closeAllRemotes, getRemote } from "../../provider/ssh/remote";
 import { ensureLab, loadLab, onHost, onHostOk } from "../support/lab";
 import { cutNextDownload, downloadsOf, ensureImageServer, servedRequests, slowNextDownload } from "../support/image-server";
 import { lastPvstat } from "../support/pvstat";
@@ -24,7 +27,12 @@ test("Guests and a Container from Images: one download, overlays, replace on a n
   const suffix = randomBytes(3).toString("hex");
   // A storage dir of this run only, so the first download is really one.
   const storageDir = `/var/lib/libvirt/images/pv-e2e-img-${suffix}`;
-  const names = { vm1: `img-vm1-${suffix}`, vm2: `img-vm2-${suffix}`, ct: `img-ct-${suffix}` };
+  const names = { vm1: `img-vm1-${suffix}`, vm2: `img-vm2-${suffix}`, vm3: `img-vm3-${suffix}`, vm4: `img-vm4-${suffix}`, ct: `img-ct-${suffix}` };
+  // vm1 answers SSH on a static address of h1's guest bridge (pvbr0 is 10.77.101.1/24, lab.sh).
+  const guests: Record<string, Record<string, unknown>> = {
+    vm1: { name: names.vm1, image: "disk", ssh: { addresses: ["10.77.101.81/24"] } },
+    vm2: { name: names.vm2, image: "disk" },
+  };
   const image = (file: string, on: "kvm" | "lxc") => ({ source: `${server.url}/${file}`, checksum: server.sha256[file], on });
   const images = { disk: image("test-guest-a.qcow2", "kvm"), rootfs: image("rootfs-busybox.tar.gz", "lxc") };
   const since = servedRequests().length;
@@ -35,12 +43,13 @@ test("Guests and a Container from Images: one download, overlays, replace on a n
       boot: JSON.stringify({ kernel: `${img}/vmlinuz`, initrd: `${img}/initrd.img` }),
       storageDir,
       images: JSON.stringify(images),
-      guests: JSON.stringify({ vm1: { name: names.vm1, image: "disk" }, vm2: { name: names.vm2, image: "disk" } }),
+      guests: JSON.stringify(guests),
       containers: JSON.stringify({ ct: { name: names.ct, image: "rootfs" } }),
     },
     secrets: { privateKey: readFileSync(h1.privateKeyPath, "utf8") },
   });
   t.after(async () => {
+    closeAllRemotes();
     await stack.destroy().catch(() => undefined);
     await stack.rm();
     await onHost(h1, ["rm", "-rf", storageDir]);
@@ -70,6 +79,21 @@ test("Guests and a Container from Images: one download, overlays, replace on a n
   assert.equal(outs.disk.checksum, images.disk.checksum);
   assert.equal(outs.rootfs.format, "rootfs");
 
+  await t.test("a guest built from an Image answers SSH on its pinned connection output: its own hostname and boot id", async () => {
+    const outs = (await stack.outputs({ showSecrets: true })).machines as Record<string, { connection?: Record<string, unknown> }>;
+    const connection = outs.vm1.connection;
+    assert.ok(connection, "vm1 has a connection output");
+    assert.match(String(connection.hostKey), /^ssh-ed25519 /, "pinned to the host key pulumi-virt injected");
+    assert.equal(connection.host, "10.77.101.81");
+    // The first try, no retry loop: up returned only once SSH answered.
+    const vm1 = getRemote({ ...connection, dialTimeoutMs: 20_000 });
+    assert.equal((await vm1.exec(["hostname"])).stdout.trim(), names.vm1, "the hostname the seed gave this guest");
+    // The boot id only this boot of this guest has: the same one its console reports, not vm2's.
+    const bootId = (await vm1.exec(["cat", "/proc/sys/kernel/random/boot_id"])).stdout.trim();
+    assert.equal(bootId.slice(0, 8), (await consoleSays(names.vm1, "a status line", () => true)).boot);
+    assert.notEqual(bootId.slice(0, 8), (await consoleSays(names.vm2, "a status line", () => true)).boot);
+  });
+
   await t.test("two guests on one Image: one download, two overlays on it, both boot its content", async () => {
     assert.equal(downloadsOf("test-guest-a.qcow2", since).length, 1);
     assert.equal(await backingOf(names.vm1), diskPath);
@@ -84,7 +108,8 @@ test("Guests and a Container from Images: one download, overlays, replace on a n
 
   await t.test("each guest on the Image resizes on its own: one root disk grows live, the other overlay is untouched", async () => {
     const MiB = 1048576;
-    await stack.setConfig("guests", JSON.stringify({ vm1: { name: names.vm1, image: "disk", size: "96MiB" }, vm2: { name: names.vm2, image: "disk" } }));
+    guests.vm1.size = "96MiB";
+    await stack.setConfig("guests", JSON.stringify(guests));
     const p = await stack.preview({ json: true });
     const step = (r: string) => p.steps.find((s) => s.urn.endsWith(`::${r}`));
     assert.equal(step("vm1")?.newState?.inputs?.plannedAction, "live", "vm1's grow previews as live");
@@ -143,5 +168,39 @@ test("Guests and a Container from Images: one download, overlays, replace on a n
     }
     assert.notDeepEqual([await qemuPid(names.vm1), await qemuPid(names.vm2)], pids, "new QEMU processes");
     assert.equal((await onHost(h1, ["test", "-e", diskPath])).code, 1, "the old image, no longer used, was removed");
+  });
+
+  await t.test("cloneFrom: a stopped guest's root disk copied into new guests (overlay on its base, standalone copy); a running source is refused at preview", async () => {
+    const virsh = (...args: string[]) => onHostOk(h1, ["virsh", "-c", "qemu:///system", ...args]);
+    // vm2 still runs: a clone of it fails preview, naming the property, before anything changes.
+    await stack.setConfig("guests", JSON.stringify({ ...guests, vm3: { name: names.vm3, cloneFrom: "vm2" } }));
+    const refused = await stack.pulumi(["preview"], { okCodes: [255, 1] });
+    assert.match(refused.stdout + refused.stderr, /rootDisk\.cloneFrom[^\n]*: guest "img-vm2-[0-9a-f]+" is meant to run \(running: true\): only a stopped guest is copied/);
+    guests.vm2.running = false;
+    await stack.setConfig("guests", JSON.stringify(guests));
+    await stack.up();
+    assert.equal((await virsh("domstate", names.vm2)).trim(), "shut off");
+    // A token written into the stopped source's disk, where the guest's console reports it (its first sector).
+    const token = `clone-${suffix}`;
+    const vm2Disk = `${storageDir}/${names.vm2}/root.qcow2`;
+    // A ref by name with a token that is not the source's: nothing pulumi-virt manages under that pair, refused at up.
+    await stack.setConfig("guests", JSON.stringify({ ...guests, vm5: { name: `img-vm5-${suffix}`, cloneRef: { guest: names.vm2, ownerToken: "0".repeat(32) } } }));
+    const wrongToken = await stack.pulumi(["up", "--yes", "--skip-preview"], { okCodes: [255, 1] });
+    assert.match(wrongToken.stdout + wrongToken.stderr, /rootDisk\.cloneFrom: guest "img-vm2-[0-9a-f]+" on host [^\n]* is not the pulumi-virt guest given \(another resource's token is in its metadata\)/);
+    assert.equal((await onHost(h1, ["test", "-e", `${storageDir}/img-vm5-${suffix}/root.qcow2`])).code, 1, "no disk was copied");
+    await onHostOk(h1, ["sh", "-c", 'f=$(mktemp) && printf "PVMARK:%s\\n" "$1" > "$f" && truncate -s 512 "$f" && qemu-io -f qcow2 -c "write -s $f 0 512" "$2" && rm -f "$f"', "sh", token, vm2Disk]);
+    await stack.setConfig("guests", JSON.stringify({ ...guests, vm3: { name: names.vm3, cloneFrom: "vm2", size: "112MiB" }, vm4: { name: names.vm4, cloneFrom: "vm2", mode: "copy", running: false } }));
+    await stack.up();
+    const newPath = ((await stack.outputs()).imageOutputs as Record<string, { path: string }>).disk.path;
+    assert.equal(await backingOf(names.vm3), newPath, "overlay: the clone shares the source's base image");
+    assert.equal((await rootInfo(names.vm3))["virtual-size"], 112 * 1048576, "grown to its own rootDisk.size");
+    assert.equal(await backingOf(names.vm4), undefined, "copy: a standalone file");
+    assert.match(await onHostOk(h1, ["qemu-img", "compare", "-U", vm2Disk, `${storageDir}/${names.vm4}/root.qcow2`]), /identical/);
+    await rootMarker(names.vm3, token);
+    // Its own identity: another libvirt UUID and MAC than the source's.
+    assert.notEqual((await virsh("domuuid", names.vm3)).trim(), (await virsh("domuuid", names.vm2)).trim());
+    const macOf = async (n: string) => /([0-9a-f]{2}:){5}[0-9a-f]{2}/.exec(await virsh("domiflist", n))?.[0];
+    assert.notEqual(await macOf(names.vm3), await macOf(names.vm2));
+    assert.equal((await virsh("domstate", names.vm2)).trim(), "shut off", "the source was not started by the copy");
   });
 });

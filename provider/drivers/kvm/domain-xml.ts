@@ -85,6 +85,7 @@ export function buildDomainXml(spec: DomainSpec, paths: DomainPaths = domainPath
       "pv:rootDisk": paths.rootDisk,
       "pv:baseImage": spec.rootDisk.baseImage,
       "pv:rootMode": spec.rootDisk.mode,
+      ...(spec.rootDisk.cloneFrom ? { "pv:cloneOf": spec.rootDisk.cloneFrom.guest } : {}),
       "pv:consoleLog": paths.consoleLog,
       ...(paths.seedIso ? { "pv:seedIso": paths.seedIso } : {}),
       ...(spec.dataDisks.length

@@ -1,6 +1,7 @@
 // Guest I/O through virsh over a Remote: create / read / applyLive / restart / rename / destroy.
 import { Remote, RemoteCommandError } from "../../ssh/types";
 import { buildDomainXml, OWNER_NS } from "./domain-xml";
+import { cloneRootDisk } from "./clone";
 import { parseQemuImgInfo, parseReadOutput } from "./parse";
 import { dataDiskPath, domainPaths } from "./paths";
 import { DATA_DISK_SCRIPT, MOVE_DIR_SCRIPT, READ_SCRIPT, REMOVE_FILES_SCRIPT, ROOT_DISK_SCRIPT, SEED_SCRIPT, SHUTDOWN_SCRIPT } from "./scripts";
@@ -112,12 +113,18 @@ export async function shutdownGuest(remote: Remote, name: string, timeoutSec: nu
   return r.stdout.trim() as StopOutcome;
 }
 
-async function qemuImgInfo(remote: Remote, path: string, step: string): Promise<QemuImageInfo> {
+export async function qemuImgInfo(remote: Remote, path: string, step: string): Promise<QemuImageInfo> {
   const r = await remote.exec(["qemu-img", "info", "--output=json", "--", path], { step });
   return parseQemuImgInfo(r.stdout, path);
 }
 
 async function ensureDisks(remote: Remote, spec: DomainSpec, paths: DomainPaths): Promise<void> {
+  if (spec.rootDisk.cloneFrom) await cloneRootDisk(remote, spec, paths);
+  else await baseRootDisk(remote, spec, paths);
+  await otherDisks(remote, spec, paths);
+}
+
+async function baseRootDisk(remote: Remote, spec: DomainSpec, paths: DomainPaths): Promise<void> {
   const base = await qemuImgInfo(remote, spec.rootDisk.baseImage, `read base image of ${spec.name}`).catch((e: Error) => {
     throw new Error(`base image ${spec.rootDisk.baseImage} of ${spec.name} not found or unreadable: ${e.message}`);
   });
@@ -126,6 +133,9 @@ async function ensureDisks(remote: Remote, spec: DomainSpec, paths: DomainPaths)
     [paths.dir, paths.rootDisk, spec.rootDisk.baseImage, spec.rootDisk.mode, spec.rootDisk.sizeMiB ? String(spec.rootDisk.sizeMiB) : "", base.format, String(base.virtualSize)],
     { step: `root disk of ${spec.name}` },
   );
+}
+
+async function otherDisks(remote: Remote, spec: DomainSpec, paths: DomainPaths): Promise<void> {
   for (const d of spec.dataDisks) {
     await remote.script(DATA_DISK_SCRIPT, [paths.dataDisks[d.name], String(d.sizeMiB)], { step: `data disk ${d.name} of ${spec.name}` });
   }

@@ -48,7 +48,7 @@ export function kvmSpec(s: GuestState, ownerToken?: string): DomainSpec {
     ...guestSizes(s),
     emulated: hv.emulated,
     boot,
-    rootDisk: { baseImage: root.baseImage, sizeMiB: root.size, mode: root.mode },
+    rootDisk: { baseImage: "baseImage" in root ? root.baseImage : "", sizeMiB: root.size, mode: root.mode, ...("cloneFrom" in root ? { cloneFrom: root.cloneFrom } : {}) },
     dataDisks: s.dataDisks.map((d) => ({ name: d.name, sizeMiB: d.size, bus: d.bus, deleteOnDestroy: d.deleteOnDestroy })),
     network: { bridge: s.network?.bridge ?? hv.bridge, mac: s.network?.mac },
     nics,

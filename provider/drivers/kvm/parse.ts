@@ -163,9 +163,16 @@ export function parseQemuImgInfo(json: string, what: string): QemuImageInfo {
   } catch {
     throw new Error(`qemu-img info of ${what} did not print JSON`);
   }
-  const o = v as { format?: unknown; "virtual-size"?: unknown };
+  const o = v as { format?: unknown; "virtual-size"?: unknown; "full-backing-filename"?: unknown; "backing-filename"?: unknown; "backing-filename-format"?: unknown };
   if (!o || typeof o !== "object" || typeof o.format !== "string" || !/^[a-z0-9]+$/.test(o.format) || typeof o["virtual-size"] !== "number" || !Number.isSafeInteger(o["virtual-size"])) {
     throw new Error(`qemu-img info of ${what} has no format or virtual-size`);
   }
-  return { format: o.format, virtualSize: o["virtual-size"] };
+  const backing = o["full-backing-filename"] ?? o["backing-filename"];
+  const backingFormat = o["backing-filename-format"];
+  return {
+    format: o.format,
+    virtualSize: o["virtual-size"],
+    ...(typeof backing === "string" && backing.startsWith("/") ? { backingFile: backing } : {}),
+    ...(typeof backing === "string" && backing.startsWith("/") && typeof backingFormat === "string" && /^[a-z0-9]+$/.test(backingFormat) ? { backingFormat } : {}),
+  };
 }

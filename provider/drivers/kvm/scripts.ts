@@ -13,3 +13,4 @@ export const SEED_SCRIPT = load("seed-iso.sh");
 export const REMOVE_FILES_SCRIPT = load("remove-files.sh");
 export const MOVE_DIR_SCRIPT = load("move-dir.sh");
 export const VERIFY_SCRIPT = load("verify.sh");
+export const CLONE_DISK_SCRIPT = load("clone-disk.sh");

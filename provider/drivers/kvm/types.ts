@@ -33,7 +33,8 @@ export interface DomainSpec {
   /** true: QEMU software emulation (TCG, domain type 'qemu'); false: hardware KVM. */
   emulated: boolean;
   boot: BootSpec;
-  rootDisk: { baseImage: string; sizeMiB?: number; mode: "overlay" | "copy" };
+  /** baseImage is "" for a clone: its disk is a copy of the stopped guest cloneFrom names (checked by its owner token). */
+  rootDisk: { baseImage: string; sizeMiB?: number; mode: "overlay" | "copy"; cloneFrom?: { guest: string; ownerToken: string } };
   dataDisks: DataDiskSpec[];
   network?: { bridge: string; mac?: string };
   /** Several NICs; when given, `network` is ignored. */
@@ -115,6 +116,9 @@ export interface GuestObserved {
 export interface QemuImageInfo {
   format: string;
   virtualSize: number;
+  /** The image's backing file (absolute, as qemu-img resolves it) and its format, when it has one. */
+  backingFile?: string;
+  backingFormat?: string;
 }
 
 export interface LiveChange {

@@ -37,7 +37,11 @@ export function validateDomainSpec(spec: DomainSpec): void {
   if (spec.memoryMiB > spec.maxMemoryMiB)
     throw new InvalidDomainSpecError(`memoryMiB (${spec.memoryMiB}) exceeds maxMemoryMiB (${spec.maxMemoryMiB}); raise maxMemoryMiB`);
   if (spec.rootDisk.sizeMiB !== undefined) posInt(spec.rootDisk.sizeMiB, "rootDisk.sizeMiB");
-  if (!spec.rootDisk.baseImage.startsWith("/")) throw new InvalidDomainSpecError("rootDisk.baseImage must be an absolute path on the host");
+  if (spec.rootDisk.cloneFrom) {
+    validateGuestName(spec.rootDisk.cloneFrom.guest);
+    if (!OWNER_TOKEN_RE.test(spec.rootDisk.cloneFrom.ownerToken)) throw new InvalidDomainSpecError("rootDisk.cloneFrom.ownerToken must be 16-64 lowercase hex digits");
+    if (spec.rootDisk.cloneFrom.guest === spec.name) throw new InvalidDomainSpecError("rootDisk.cloneFrom names the guest itself");
+  } else if (!spec.rootDisk.baseImage.startsWith("/")) throw new InvalidDomainSpecError("rootDisk.baseImage must be an absolute path on the host");
   if (!spec.storageDir.startsWith("/")) throw new InvalidDomainSpecError("storageDir must be an absolute path on the host");
   const seen = new Set<string>();
   for (const d of spec.dataDisks) {

@@ -117,6 +117,8 @@ async function preflightKernel(remote: Remote, olds: GuestState | undefined, new
 
 async function seedRoot(remote: Remote, s: GuestState): Promise<void> {
   if (!s.rootDisk) return;
+  // cloneFrom is refused at check for a para guest.
+  if (!("baseImage" in s.rootDisk)) throw new Error(`guest ${s.name}: rootDisk.cloneFrom is for kvm guests`);
   await seedRootDisk(remote, s.name, s.rootDisk.baseImage, xenSpec(s).disks[0].path, s.rootDisk.size);
 }
 

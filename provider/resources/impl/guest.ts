@@ -1,7 +1,9 @@
 // Guest: the engine's calls for a VM (full virtualization on kvm, paravirtualized on xen), handed to the machine
 // lifecycle. The backend is chosen by the hypervisor's kind.
 import { defaultNicMac, GUEST_SETTINGS, guestArgsSchema, VIRTUALIZATION_FORMS, VirtualizationForm } from "../../models/guest";
-import type { EngineProps, GuestState } from "../../models/state";
+import { EngineProps, fromEngine, GuestState } from "../../models/state";
+import { cloneFromFailures } from "../../plan/clone";
+import { isUnknown } from "../../lifecycle/support";
 import { guestRules } from "../../plan/rules";
 import { guestDriverFor, MachineLifecycle } from "../../lifecycle/machine";
 
@@ -26,7 +28,18 @@ const lifecycle = new MachineLifecycle<GuestState>({
 
 export const planFor = lifecycle.planFor.bind(lifecycle);
 export const inputNameOf = lifecycle.inputNameOf.bind(lifecycle);
-export const check = lifecycle.check.bind(lifecycle);
+/** The lifecycle's check, then what preview can know about a cloneFrom source (plan/clone.ts). */
+export async function check(olds: EngineProps, news: EngineProps) {
+  const r = await lifecycle.check(olds, news);
+  const rawCloneFrom = (news.rootDisk as EngineProps | undefined)?.cloneFrom;
+  if (rawCloneFrom !== undefined && r.failures.length === 0 && !isUnknown(news.hypervisor) && news.hypervisor !== undefined) {
+    const s = fromEngine<GuestState>(r.inputs);
+    // With unknowns (a source created in this program) check records no plan: no old state is a create.
+    const created = !olds || Object.keys(olds).length === 0 || olds.name === undefined;
+    r.failures.push(...cloneFromFailures(rawCloneFrom, s.hypervisor, s.plannedAction ?? (created ? "create" : undefined)));
+  }
+  return r;
+}
 export const diff = lifecycle.diff.bind(lifecycle);
 export const create = lifecycle.create.bind(lifecycle);
 export const importMachine = lifecycle.importMachine.bind(lifecycle);
