@@ -138,7 +138,11 @@ func (h *pythonLanguageHost) Run(ctx context.Context, req *pulumirpc.RunRequest)
 	if err := os.WriteFile(runner, runnerSource, 0o600); err != nil {
 		return nil, err
 	}
-	config, err := json.Marshal(req.GetConfig())
+	configMap := req.GetConfig()
+	if configMap == nil {
+		configMap = map[string]string{} // a stack without config: "{}", not "null"
+	}
+	config, err := json.Marshal(configMap)
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ def main() -> int:
     parser.add_argument("args", nargs="*")
     args = parser.parse_args()
 
-    pulumi.runtime.set_all_config(pulumi.runtime.get_config_env(), pulumi.runtime.get_config_secret_keys_env())
+    pulumi.runtime.set_all_config(pulumi.runtime.get_config_env() or {}, pulumi.runtime.get_config_secret_keys_env())
     pulumi.runtime.configure(
         pulumi.runtime.Settings(
             project=args.project,
