@@ -9,7 +9,8 @@ SRC="$REPO/tools/pulumi-sdkgen"
 . "$(dirname "${BASH_SOURCE[0]}")/cache-root.sh"
 dest="$(cache_root)/pulumi/sdkgen"
 bin="$dest/bin"
-want=$(cd "$SRC" && find . -name '*.go' -o -name go.mod -o -name go.sum | LC_ALL=C sort | xargs cat | sha256sum | cut -d' ' -f1)
+# langhost-python has its own build and hash (scripts/ensure-langhost-python.sh).
+want=$(cd "$SRC" && find . -path ./langhost-python -prune -o \( -name '*.go' -o -name go.mod -o -name go.sum \) -print | LC_ALL=C sort | xargs cat | sha256sum | cut -d' ' -f1)
 is_current() { [ -x "$bin/pulumi-virt-sdkgen" ] && [ -x "$bin/pulumi-language-go" ] && [ "$(cat "$dest/source-hash" 2>/dev/null)" = "$want" ]; }
 if is_current; then echo "$bin"; exit 0; fi
 find_go

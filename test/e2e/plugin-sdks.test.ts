@@ -4,7 +4,10 @@
 // program that declares a Host, an lxc Hypervisor and a Container with it (the Go SDK github.com/pulumi/pulumi/sdk/v3
 // from the Go module proxy); the Python SDK is byte-compiled. Then a Go program runs through the real CLI (the minimal
 // pulumi-language-go of tools/pulumi-sdkgen) against lab host h1: it creates a Host, an lxc Hypervisor and a
-// Container, resizes it live (preview --diff shows `~ memory`, the init PID stays) and destroys it.
+// Container, resizes it live (preview --diff shows `~ memory`, the init PID stays) and destroys it. Where a Python
+// environment with the `pulumi` Python SDK is found (PULUMI_VIRT_PYTHON, else python3 on PATH: python-env.ts), the
+// generated Python SDK is installed beside it and imported, and a Python program does the same as the Go one through
+// the CLI (the minimal pulumi-language-python of tools/pulumi-sdkgen); without one, those two tests are skipped.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -12,6 +15,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { REPO_ROOT, run, TestStack } from "./harness";
+import { findPythonEnv, installGeneratedSdk, PythonEnv } from "./python-env";
 import { ensureLab, loadLab, onHost, onHostOk } from "../support/lab";
 
 const GO_PROGRAM = `package main
@@ -47,6 +51,20 @@ func main() {
 		return nil
 	})
 }
+`;
+
+const PYTHON_PROGRAM = `import pulumi
+import pulumi_virt as virt
+
+cfg = pulumi.Config()
+h1 = virt.Host("h1", connection={
+    "host": cfg.require("address"), "user": "root",
+    "privateKey": cfg.require_secret("privateKey"), "hostKey": cfg.require("hostKey"),
+})
+lxc = virt.Hypervisor("lxc", host=h1.ref, kind="lxc", bridge=cfg.require("bridge"))
+web = virt.Container("web", hypervisor=lxc.ref, name=cfg.require("name"), memory=cfg.require_int("memory"), cpus=1,
+                     disk=virt.ContainerDiskArgs(size=300))
+pulumi.export("observed", web.observed)
 `;
 
 const goEnv = () => ({ ...process.env, PATH: ["/usr/local/go/bin", process.env.PATH].join(path.delimiter) });
@@ -107,6 +125,65 @@ test("a Go program through the plugin: create Host + lxc Hypervisor + Container,
   );
   fs.copyFileSync(path.join(out, "go", "go.sum"), path.join(stack.dir, "go.sum"));
   await run("go", ["mod", "tidy"], { cwd: stack.dir, env: goEnv() });
+  await stack.up();
+  const pid = (await onHostOk(h1, ["lxc-info", "-n", name, "-p", "-H"])).trim();
+  assert.match(pid, /^\d+$/);
+  await stack.setConfig("memory", "384");
+  const preview = await stack.preview({ diff: true });
+  assert.match(preview.stdout, /~ virt:index:Container: \(update\)[\s\S]*~ memory: 256 => 384/);
+  const up = await stack.up();
+  assert.match(up.stdout, /\[diff: ~memory\]/);
+  assert.equal((await onHostOk(h1, ["lxc-info", "-n", name, "-p", "-H"])).trim(), pid, "resized live: same init");
+  assert.equal((await onHostOk(h1, ["lxc-cgroup", "-n", name, "memory.limit_in_bytes"])).trim(), String(384 * 1024 * 1024));
+  await stack.destroy();
+  assert.notEqual((await onHost(h1, ["lxc-info", "-n", name])).code, 0, "destroyed");
+});
+
+let python: PythonEnv | undefined;
+const pythonSite = path.join(out, "python-site");
+
+test("the generated Python SDK installs beside the user's `pulumi` Python SDK and imports", async (t) => {
+  assert.ok(toolsBin, "the SDK test above ran first");
+  const found = await findPythonEnv();
+  if (typeof found === "string") return t.skip(found);
+  python = found;
+  await installGeneratedSdk(python, path.join(out, "python"), pythonSite);
+  const probe = await run(python.python, ["-c", [
+    "import pulumi_virt as v, pulumi_virt._utilities as u",
+    "print(v.Container.__name__, v.Hypervisor.__name__, v.Host.__name__, u.get_version())",
+  ].join("\n")], { env: { ...process.env, PYTHONPATH: pythonSite } });
+  assert.equal(probe.stdout.trim(), "Container Hypervisor Host 0.0.0");
+});
+
+test("a Python program through the plugin: create Host + lxc Hypervisor + Container, live resize with ~memory, destroy", async (t) => {
+  if (!python) return t.skip("no Python environment with the `pulumi` SDK (see the test above)");
+  const langhost = (await run("bash", [path.join(REPO_ROOT, "scripts/ensure-langhost-python.sh")])).stdout.trim().split("\n").pop()!;
+  await ensureLab();
+  const h1 = loadLab().hosts.find((h) => h.name === "h1")!;
+  const name = `plpy-${randomBytes(3).toString("hex")}`;
+  process.env.PATH = [path.join(REPO_ROOT, "plugin"), langhost, path.dirname(process.execPath), process.env.PATH].join(path.delimiter);
+  const program = fs.mkdtempSync(path.join(os.tmpdir(), "pv-plugin-py-"));
+  const consumer = fs.mkdtempSync(path.join(os.tmpdir(), "pv-plugin-py-consumer-"));
+  fs.writeFileSync(path.join(program, "__main__.py"), PYTHON_PROGRAM);
+  const runtime = python.virtualenv
+    ? `runtime:\n  name: python\n  options:\n    virtualenv: ${python.virtualenv}\n`
+    : "runtime: python\n";
+  fs.writeFileSync(path.join(program, "Pulumi.yaml"), `name: virt-python-e2e\n${runtime}`);
+  if (!python.virtualenv) process.env.PATH = [path.dirname(python.python), process.env.PATH].join(path.delimiter);
+  const stack = await TestStack.create({
+    program,
+    consumer,
+    config: { address: h1.address, hostKey: h1.hostKey, bridge: h1.bridge, name, memory: "256" },
+    secrets: { privateKey: fs.readFileSync(h1.privateKeyPath, "utf8") },
+    env: { PYTHONPATH: pythonSite },
+  });
+  t.after(async () => {
+    await stack.destroy().catch(() => undefined);
+    await stack.rm();
+    fs.rmSync(program, { recursive: true, force: true });
+    fs.rmSync(consumer, { recursive: true, force: true });
+    await onHost(h1, ["lxc-destroy", "-f", "-n", name]);
+  });
   await stack.up();
   const pid = (await onHostOk(h1, ["lxc-info", "-n", name, "-p", "-H"])).trim();
   assert.match(pid, /^\d+$/);
