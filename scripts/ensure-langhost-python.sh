@@ -13,19 +13,10 @@ bin="$dest/bin"
 want=$(cd "$SRC" && { echo go.mod go.sum; find langhost-python -type f; } | xargs -n1 | LC_ALL=C sort | xargs cat | sha256sum | cut -d' ' -f1)
 is_current() { [ -x "$bin/pulumi-language-python" ] && [ "$(cat "$dest/source-hash" 2>/dev/null)" = "$want" ]; }
 if is_current; then echo "$bin"; exit 0; fi
-if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then PATH="/usr/local/go/bin:$PATH"; fi
+find_go
 command -v go >/dev/null || { echo "ensure-langhost-python: error: Go is not installed (https://go.dev/dl/)" >&2; exit 1; }
-mkdir -p "$dest"
-exec 9>"$dest/.lock"
-flock 9
-if is_current; then echo "$bin"; exit 0; fi
-echo "ensure-langhost-python: building pulumi-language-python into $bin" >&2
-tmp=$(mktemp -d "$dest/build.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-(cd "$SRC" && go build -trimpath -ldflags "-s -w" -o "$tmp/pulumi-language-python" ./langhost-python) >&2
-chmod 0755 "$tmp"
-rm -rf "$bin"
-mv "$tmp" "$bin"
-trap - EXIT
-echo "$want" > "$dest/source-hash"
-echo "$bin"
+build() {
+  echo "ensure-langhost-python: building pulumi-language-python into $bin"
+  (cd "$SRC" && go build -trimpath -ldflags "-s -w" -o "$1/pulumi-language-python" ./langhost-python)
+}
+build_cached "$dest" "$want" is_current build
