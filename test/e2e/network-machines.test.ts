@@ -3,7 +3,8 @@
 // in a StoragePool, and a Container on the same bridge. The guest gets the static lease (its `addresses` output and
 // dnsmasq's lease file agree), the container a lease from the range; the guest reaches the container and the
 // container the guest's SSH port; the static lease's name resolves through the Network's dnsmasq, from inside the
-// guest. A new static lease is live: dnsmasq, QEMU and the container's init keep their PIDs. `pulumi destroy` leaves
+// guest; IPv6: a DHCPv6 client on the bridge leases from the range, the guest configures SLAAC from the router
+// advertisements. A new static lease is live: dnsmasq, QEMU and the container's init keep their PIDs. `pulumi destroy` leaves
 // the host as it was (links, firewall rules, dnsmasq processes, files, domains, containers). One booted guest
 // serves every assertion.
 import { test } from "node:test";
@@ -29,6 +30,7 @@ type Addresses = { mac: string; bridge: string; ipv4: string[]; ipv6: string[] }
 const network = () => ({
   bridge: BR,
   ipv4: { address: "10.77.161.1/24", dhcp: { start: "10.77.161.100", end: "10.77.161.150", hosts: [{ mac: GUEST_MAC, ip: "10.77.161.20", name: "vm" }] } },
+  ipv6: { address: "fd77:161::1/64", dhcp: { start: "fd77:161::100", end: "fd77:161::1ff" } },
   uplink: "nat",
   domain: "mach.test",
 });
@@ -111,6 +113,33 @@ test("machines on a Network with the real CLI: static lease, DHCP, reachability,
     assert.match(banner, /^SSH-2\.0-/);
     const ns = await guest.exec(["nslookup", "vm.mach.test", "10.77.161.1"]);
     assert.match(ns.stdout, /Address:? 10\.77\.161\.20\b/, `nslookup in the guest:\n${ns.stdout}${ns.stderr}`);
+  });
+
+  await t.test("IPv6: a DHCPv6 client on the bridge leases an address from the range; the guest has a SLAAC address from the advertisements", async () => {
+    // The test guest has no DHCPv6 client: a veth on the bridge with a minimal one (test/support/dhcpv6-probe.ts).
+    const setup = [
+      'ip link add "$1" type veth peer name "$2"',
+      'echo 0 > "/proc/sys/net/ipv6/conf/$2/accept_dad"',
+      'ip link set "$1" master "$3" up',
+      'ip link set "$2" up',
+    ].join(" && ");
+    await onHostOk(h, ["sh", "-c", setup, "sh", "pvm-d6a", "pvm-d6b", BR]);
+    try {
+      const probe = join(__dirname, "..", "support", "dhcpv6-probe.js");
+      const leased = (await onHostOk(h, [process.execPath, probe, "pvm-d6b", "52:54:00:77:16:3f", "15000"], { timeoutMs: 30_000 })).trim();
+      assert.match(leased, /^fd77:161:0:0:0:0:0:1[0-9a-f]{2}$/, `the DHCPv6 address is in the range: ${leased}`);
+      const last = leased.split(":").pop();
+      const leases = await onHostOk(h, ["cat", `/var/lib/pulumi-virt/net/${BR}/leases`]);
+      assert.match(leases, new RegExp(`^\\d+ \\d+ fd77:161::${last} `, "m"), `dnsmasq recorded the DHCPv6 lease:\n${leases}`);
+    } finally {
+      await onHost(h, ["ip", "link", "del", "pvm-d6a"]);
+    }
+    const slaac = await waitFor("a SLAAC address in the guest", async () => {
+      const m = /inet6 (fd77:161:[0-9a-f:]+)\/64 scope global/.exec((await guest.exec(["ip", "-6", "-o", "addr", "show", "eth0"])).stdout);
+      return m?.[1];
+    }, 30_000, 1000);
+    // SLAAC from the guest's MAC (EUI-64): 52:54:00:77:16:31 → 5054:ff:fe77:1631.
+    assert.equal(slaac, "fd77:161::5054:ff:fe77:1631");
   });
 
   await t.test("a new static lease is live: dnsmasq, the guest's QEMU and the container's init keep their PIDs; its name resolves", async () => {
