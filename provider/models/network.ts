@@ -16,6 +16,31 @@ const ipv6Cidr = z
   .refine((s) => s.includes("::") ? s.split("::").length === 2 : s.split("/")[0].split(":").length === 8, { error: 'expected an IPv6 address with prefix length like "fd00:77::1/64"' })
   .transform((s) => s.toLowerCase());
 
+/** An IPv6 address as a number; undefined when the text is not one (hex groups, at most one "::"). */
+export function ipv6ToBigInt(text: string): bigint | undefined {
+  if (!/^[0-9a-fA-F:]{2,39}$/.test(text)) return undefined;
+  const halves = text.split("::");
+  if (halves.length > 2) return undefined;
+  const groups = (h: string) => (h === "" ? [] : h.split(":"));
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
+  const fill = 8 - head.length - tail.length;
+  if (halves.length === 2 ? fill < 1 : fill !== 0) return undefined;
+  const all = [...head, ...Array<string>(halves.length === 2 ? fill : 0).fill("0"), ...tail];
+  if (all.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
+  return all.reduce((n, g) => (n << 16n) | BigInt(parseInt(g, 16)), 0n);
+}
+
+const ipv6Address = z
+  .string({ error: 'expected an IPv6 address like "fd00:77::100"' })
+  .refine((s) => ipv6ToBigInt(s) !== undefined, { error: 'expected an IPv6 address like "fd00:77::100"' })
+  .transform((s) => s.toLowerCase());
+
+/** The network part of an IPv6 address under `prefix` bits. */
+function ipv6Network(n: bigint, prefix: number): bigint {
+  return n >> BigInt(128 - prefix);
+}
+
 export const staticLeaseSchema = z
   .object({
     mac: macAddress,
@@ -56,6 +81,14 @@ export const networkArgsSchema = z
         address: ipv6Cidr,
         /** Router advertisements (SLAAC) from dnsmasq for the bridge's prefixes. */
         ra: z.boolean({ error: "expected true or false" }).default(true),
+        /**
+         * Stateful DHCPv6 from this range (in the address's prefix), next to SLAAC: the router advertisements say
+         * both (M and A flags), so clients with a DHCPv6 client also lease an address and others keep SLAAC.
+         */
+        dhcp: z
+          .object({ start: ipv6Address, end: ipv6Address, leaseTimeSec: count("seconds", 120, 31_536_000).default(3600) })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),
@@ -68,6 +101,20 @@ export const networkArgsSchema = z
   .superRefine((n, ctx) => {
     if (n.uplink !== "none" && !n.ipv4) ctx.addIssue({ code: "custom", path: ["uplink"], message: `uplink "${n.uplink}" needs ipv4.address (the subnet to forward)` });
     if (n.domain && !n.ipv4?.dhcp) ctx.addIssue({ code: "custom", path: ["domain"], message: "domain needs ipv4.dhcp (dnsmasq serves the names)" });
+    const dhcp6 = n.ipv6?.dhcp;
+    if (n.ipv6 && dhcp6) {
+      if (!n.ipv6.ra) ctx.addIssue({ code: "custom", path: ["ipv6", "dhcp"], message: "ipv6.dhcp needs ipv6.ra: clients learn from the router advertisements to ask DHCPv6" });
+      const [addr6, p6] = n.ipv6.address.split("/");
+      const [a6, start6, end6] = [addr6, dhcp6.start, dhcp6.end].map(ipv6ToBigInt);
+      // Refinements run even when a field failed its own check: compare only what parsed.
+      if (a6 !== undefined && start6 !== undefined && end6 !== undefined) {
+        const net6 = ipv6Network(a6, Number(p6));
+        for (const [k, ip, v] of [["start", dhcp6.start, start6], ["end", dhcp6.end, end6]] as const) {
+          if (ipv6Network(v, Number(p6)) !== net6) ctx.addIssue({ code: "custom", path: ["ipv6", "dhcp", k], message: `${ip} is outside ${n.ipv6.address}'s prefix` });
+        }
+        if (start6 > end6) ctx.addIssue({ code: "custom", path: ["ipv6", "dhcp", "end"], message: `end ${dhcp6.end} is below start ${dhcp6.start}` });
+      }
+    }
     const dhcp = n.ipv4?.dhcp;
     if (!n.ipv4 || !dhcp) return;
     const [addr, prefix] = n.ipv4.address.split("/");

@@ -20,7 +20,12 @@ export interface NetworkArgs {
     address: pulumi.Input<string>;
     dhcp?: pulumi.Input<{ start: pulumi.Input<string>; end: pulumi.Input<string>; leaseTimeSec?: pulumi.Input<number>; hosts?: pulumi.Input<pulumi.Input<StaticLeaseInput>[]> }>;
   }>;
-  ipv6?: pulumi.Input<{ address: pulumi.Input<string>; ra?: pulumi.Input<boolean> }>;
+  ipv6?: pulumi.Input<{
+    address: pulumi.Input<string>;
+    ra?: pulumi.Input<boolean>;
+    /** Stateful DHCPv6 from this range, next to SLAAC. */
+    dhcp?: pulumi.Input<{ start: pulumi.Input<string>; end: pulumi.Input<string>; leaseTimeSec?: pulumi.Input<number> }>;
+  }>;
   uplink?: pulumi.Input<"none" | "nat" | "routed">;
   domain?: pulumi.Input<string>;
 }

@@ -94,7 +94,7 @@ export const DEFAULT_MODELS: Record<string, ResourceModel> = {
     token: `${PACKAGE}:index:Network`,
     description:
       "A Linux bridge on a Host, tagged as pulumi-virt's: optional VLAN on a parent interface, NAT or routed uplink (iptables, or nft on hosts without it), " +
-      "DHCP with static leases and DNS names, IPv6 router advertisements (dnsmasq). Guests and Containers attach through its `bridge` output. " +
+      "DHCP with static leases and DNS names, IPv6 router advertisements and DHCPv6 (dnsmasq). Guests and Containers attach through its `bridge` output. " +
       "Deleting it while machines are attached is refused naming them; destroy removes the bridge, rules, dnsmasq and files. " +
       "A host reboot loses it (no boot-time units): `refresh` shows the drift in `hostState`, the next `up` restores it.",
     input: networkArgsSchema,

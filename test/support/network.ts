@@ -23,6 +23,8 @@ export async function loseAsOnReboot(host: LabHost, bridge: string, poolPath?: s
   const script = [
     'br=$1; pool=$2; tag=$(cat "/sys/class/net/$br/ifalias")',
     'p=$(cat "/var/lib/pulumi-virt/net/$br/dnsmasq.pid" 2>/dev/null); [ -n "$p" ] && [ "$p" -gt 1 ] && kill "$p"',
+    // Gone before anything reads the host (bounded: dnsmasq exits on TERM at once).
+    'i=0; while [ -n "$p" ] && [ -d "/proc/$p" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done',
     'ip link del "$br"',
     '[ -n "$tag" ] && for t in nat filter; do iptables-save -t $t | grep -F -- "$tag" | sed "s/^-A /-D /; s/\\"//g" | while read -r r; do iptables -t $t $r; done; done',
     '[ -z "$pool" ] || umount "$pool"',

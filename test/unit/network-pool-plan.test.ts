@@ -8,7 +8,7 @@ import { parsePoolRead } from "../../provider/drivers/pool/driver";
 import { planNetwork, type NetworkState } from "../../provider/lifecycle/network";
 import { planPool, type StoragePoolState } from "../../provider/lifecycle/storage-pool";
 import { zodFailures } from "../../provider/models/common";
-import { networkArgsSchema, subnetCidr } from "../../provider/models/network";
+import { ipv6ToBigInt, networkArgsSchema, subnetCidr } from "../../provider/models/network";
 import { poolImage, poolPath, storagePoolArgsSchema } from "../../provider/models/storage-pool";
 
 const base = {
@@ -34,6 +34,17 @@ test("network model: refusals name the property", () => {
   assert.match(JSON.stringify(failuresOf({ bridge: "br0", domain: "lab" })), /"property":"domain".*needs ipv4.dhcp/);
   assert.match(JSON.stringify(failuresOf({ bridge: "br0", ipv6: { address: "fd00::1/80" } })), /ipv6.address/);
   assert.match(JSON.stringify(failuresOf({ bridge: "br0", vlan: { parent: "eth0", id: 5000 } })), /vlan.id/);
+  const v6 = (dhcp: Record<string, unknown>, ra = true) => failuresOf({ bridge: "br0", ipv6: { address: "fd00:9::1/64", ra, dhcp } });
+  assert.deepEqual(v6({ start: "fd00:9::100", end: "FD00:9::1ff" }), []);
+  assert.match(JSON.stringify(v6({ start: "fd00:8::100", end: "fd00:9::1ff" })), /ipv6.dhcp.start.*outside fd00:9::1\/64's prefix/);
+  assert.match(JSON.stringify(v6({ start: "fd00:9::200", end: "fd00:9::1ff" })), /ipv6.dhcp.end.*below/);
+  assert.match(JSON.stringify(v6({ start: "fd00:9::100", end: "fd00:9::1ff" }, false)), /"property":"ipv6.dhcp".*needs ipv6.ra/);
+  for (const bad of ["fd00:9::1::2", "fd00:9:1", "10.0.0.1", "fd00:9::12345", "1:2:3:4:5:6:7:8:9"]) {
+    assert.match(JSON.stringify(v6({ start: bad, end: "fd00:9::1ff" })), /ipv6.dhcp.start.*IPv6 address/, bad);
+  }
+  assert.equal(ipv6ToBigInt("::1"), 1n);
+  assert.equal(ipv6ToBigInt("fd00:9::"), 0xfd000009n << 96n);
+  assert.equal(ipv6ToBigInt("1:2:3:4:5:6:7:8"), 0x00010002000300040005000600070008n);
 });
 
 test("network rendering: dnsmasq configuration, hosts files, VLAN device name, NAT subnet", () => {
@@ -43,6 +54,11 @@ test("network rendering: dnsmasq configuration, hosts files, VLAN device name, N
   assert.match(conf, /^dhcp-range=10\.9\.0\.100,10\.9\.0\.200,3600$/m);
   assert.match(conf, /^dhcp-range=::,constructor:pvnet0,ra-only$/m);
   assert.match(conf, /^dhcp-hostsfile=\/var\/lib\/pulumi-virt\/net\/pvnet0\/dhcp-hosts$/m);
+  // DHCPv6: the range with SLAAC beside it (M and A flags), instead of advertisements only.
+  const v6 = dnsmasqConf(networkArgsSchema.parse({ ...base, ipv6: { address: "fd00:9::1/48", dhcp: { start: "fd00:9::100", end: "fd00:9::1ff", leaseTimeSec: 600 } } }));
+  assert.match(v6, /^enable-ra$/m);
+  assert.match(v6, /^dhcp-range=fd00:9::100,fd00:9::1ff,slaac,64,600$/m);
+  assert.doesNotMatch(v6, /ra-only/);
   const spec = networkSpec(a, "tok");
   assert.equal(spec.dhcpHostsFile, "52:54:00:00:00:01,10.9.0.10,db\n");
   assert.equal(spec.dnsHostsFile, "10.9.0.10 db\n");
@@ -74,6 +90,10 @@ test("network plan: each change's action and reason", () => {
     assert.match(Object.values(plan.properties).map((p) => p.reason).join(" | "), reason, what);
     assert.deepEqual(plan.failures, [], what);
   }
+  const ra = { address: "fd00:9::1/64" };
+  const dhcp6 = planNetwork(net({ ipv6: ra }), net({ ipv6: { ...ra, dhcp: { start: "fd00:9::100", end: "fd00:9::1ff" } } }));
+  assert.equal(dhcp6.overall, "restart", "a DHCPv6 range is dnsmasq configuration");
+  assert.deepEqual(dhcp6.properties.map((p) => p.name), ["ipv6.dhcp"], "named as the user wrote it");
   const dhcpOn = planNetwork(net({ uplink: "none", ipv4: { address: "10.9.0.1/24" } }), net());
   assert.equal(dhcpOn.overall, "live");
   assert.match(dhcpOn.properties.map((p) => p.reason).join(" "), /dnsmasq started/);
@@ -109,7 +129,7 @@ test("pool model and plan: sizes, types, paths; grow live, shrink refused, type/
 });
 
 test("driver answers parse: network read, pool read", () => {
-  const n = parseNetworkRead("bridge=present\nowner=pulumi-virt:t\naddr=10.9.0.1/24\nvlan=pvnet0.7\nrules=3\nforwarding=1\ndnsmasq=42\nlease=1700000000 52:54:00:00:00:01 10.9.0.10 db 01:52\nuser=veth1 container web\nuser=vnet0 unknown\n");
+  const n = parseNetworkRead("bridge=present\nowner=pulumi-virt:t\naddr=10.9.0.1/24\nvlan=pvnet0.7\nrules=3\nforwarding=1\ndnsmasq=42\nlease=1700000000 52:54:00:00:00:01 10.9.0.10 db 01:52\nlease=duid 00:01:00:01\nlease=1700000000 12345678 fd00:9::1a0 * 00:04:aa\nuser=veth1 container web\nuser=vnet0 unknown\n");
   assert.deepEqual(n, {
     bridgePresent: true, owner: "pulumi-virt:t", addresses: ["10.9.0.1/24"], vlanDevices: ["pvnet0.7"], firewallRules: 3, ipv4Forwarding: true, dnsmasqPid: 42,
     leases: [{ expires: 1700000000, mac: "52:54:00:00:00:01", ip: "10.9.0.10", hostname: "db" }], users: ["container web (veth1)", "interface vnet0"],

@@ -5,13 +5,13 @@ import type { NetworkArgs } from "../../models/network";
 import type { CapabilityTable, ChangeRule, PlanView } from "../../plan/types";
 import { runsDnsmasq } from "./config";
 
-export const NETWORK_KEYS = ["bridge", "host", "vlan", "ipv4Address", "ipv6Address", "uplink", "dhcpRange", "dhcpLeaseTimeSec", "domain", "ipv6Ra", "staticLease", "hostState"] as const;
+export const NETWORK_KEYS = ["bridge", "host", "vlan", "ipv4Address", "ipv6Address", "uplink", "dhcpRange", "dhcpLeaseTimeSec", "domain", "ipv6Ra", "dhcp6Range", "staticLease", "hostState"] as const;
 export type NetworkKey = (typeof NETWORK_KEYS)[number];
 
 /** What the user edits for a view key. */
 export const NETWORK_INPUT: Record<NetworkKey, string> = {
   bridge: "bridge", host: "host", vlan: "vlan", ipv4Address: "ipv4.address", ipv6Address: "ipv6.address", uplink: "uplink",
-  dhcpRange: "ipv4.dhcp", dhcpLeaseTimeSec: "ipv4.dhcp.leaseTimeSec", domain: "domain", ipv6Ra: "ipv6.ra",
+  dhcpRange: "ipv4.dhcp", dhcpLeaseTimeSec: "ipv4.dhcp.leaseTimeSec", domain: "domain", ipv6Ra: "ipv6.ra", dhcp6Range: "ipv6.dhcp",
   staticLease: "ipv4.dhcp.hosts", hostState: "(host state)",
 };
 
@@ -28,6 +28,7 @@ export function networkView(a: NetworkArgs & { hostMachineId?: string; hostState
     dhcpLeaseTimeSec: a.ipv4?.dhcp?.leaseTimeSec,
     domain: a.domain,
     ipv6Ra: a.ipv6?.ra ?? false,
+    dhcp6Range: a.ipv6?.dhcp ? `${a.ipv6.dhcp.start}-${a.ipv6.dhcp.end}/${a.ipv6.dhcp.leaseTimeSec}` : undefined,
     hostState: a.hostState ?? "ok",
   };
   for (const h of a.ipv4?.dhcp?.hosts ?? []) v[`staticLease:${h.mac}`] = h.name ? `${h.ip} ${h.name}` : h.ip;
@@ -54,6 +55,7 @@ export function networkCapabilities(before: boolean, after: boolean): Capability
     dhcpLeaseTimeSec: { grow: conf, shrink: conf },
     domain: { change: conf },
     ipv6Ra: { change: conf },
+    dhcp6Range: { change: conf },
     staticLease: { change: hosts },
     hostState: { change: { action: "live", mechanism: "what the host lost (e.g. a reboot: the bridge, rules and dnsmasq do not persist) is made again" } },
   };

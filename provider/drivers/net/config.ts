@@ -39,8 +39,16 @@ export function dnsmasqConf(a: NetworkArgs): string {
   const dhcp = a.ipv4?.dhcp;
   if (dhcp) lines.push(`dhcp-range=${dhcp.start},${dhcp.end},${dhcp.leaseTimeSec}`, "dhcp-authoritative");
   if (a.domain) lines.push(`domain=${a.domain}`, `local=/${a.domain}/`, "expand-hosts");
-  // constructor: follows the bridge's IPv6 addresses, so an address change needs no restart.
-  if (a.ipv6?.ra) lines.push("enable-ra", `dhcp-range=::,constructor:${a.bridge},ra-only`);
+  const dhcp6 = a.ipv6?.dhcp;
+  if (a.ipv6?.ra && dhcp6) {
+    // slaac: the advertisements carry the A flag too, so clients without a DHCPv6 client still get an address.
+    // 64: dnsmasq wants a length at least the bridge's prefix (at most 64, the model says); a constant keeps an
+    // address change (live) from changing this text (a restart).
+    lines.push("enable-ra", `dhcp-range=${dhcp6.start},${dhcp6.end},slaac,64,${dhcp6.leaseTimeSec}`);
+  } else if (a.ipv6?.ra) {
+    // constructor: follows the bridge's IPv6 addresses, so an address change needs no restart.
+    lines.push("enable-ra", `dhcp-range=::,constructor:${a.bridge},ra-only`);
+  }
   return lines.join("\n") + "\n";
 }
 

@@ -43,7 +43,8 @@ export function parseNetworkRead(stdout: string): NetworkObserved | undefined {
       case "dnsmasq": o.dnsmasqPid = Number(v) || 0; break;
       case "lease": {
         const [expires, mac, ip, hostname] = v.split(" ");
-        if (mac && ip) o.leases.push({ expires: Number(expires) || 0, mac, ip, hostname: hostname && hostname !== "*" ? hostname : "" } satisfies DhcpLease);
+        // DHCPv6 lines carry an IAID where a MAC would be (and a "duid" line names the server): not MAC leases.
+        if (mac && ip && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac)) o.leases.push({ expires: Number(expires) || 0, mac, ip, hostname: hostname && hostname !== "*" ? hostname : "" } satisfies DhcpLease);
         break;
       }
       case "user": o.users.push(describeUser(v)); break;
