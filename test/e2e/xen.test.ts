@@ -1,6 +1,8 @@
 // Issue 8 end to end: paravirtualized guests on the Xen lab host through the pulumi CLI (examples/xen).
 // Live memory / vCPU changes keep the domain (same domid, same boot id, checked inside the guest's console);
-// memory beyond maxMemory is a restart that preview refuses without allowRestart.
+// memory beyond maxMemory is a restart that preview refuses without allowRestart. The guest is reachable (issue 20):
+// disk-backed, on dom0's bridge, `waitFor: { ssh: true }`; `up` returns once SSH answers and the secret `connection`
+// output (pinned to the host key pulumi-virt generated, through dom0) runs commands inside it.
 import { before, after, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -37,6 +39,9 @@ async function domid(name: string): Promise<string> {
   return (await dom0().exec(["xl", "domid", name])).stdout.trim();
 }
 
+const STORAGE = "/var/lib/xen/pv-e2e";
+type Addresses = { mac: string; bridge: string; ipv4: string[]; ipv6: string[] }[];
+
 test("Xen PV guest: create, live memory and vCPU changes, restart beyond max refused without opt-in, destroy", async (t) => {
   const img = execFileSync("bash", [join(REPO_ROOT, "lab/images/build-guest.sh")], { encoding: "utf8" }).trim().split("\n").pop()!;
   const name = `pv${Date.now().toString(36).slice(-5)}`;
@@ -44,8 +49,11 @@ test("Xen PV guest: create, live memory and vCPU changes, restart beyond max ref
     program: "examples/xen",
     config: {
       host: JSON.stringify({ address: xen1.address, port: xen1.port, user: xen1.user, hostKey: xen1.hostKey }),
-      guestImage: JSON.stringify({ kernel: `${img}/vmlinuz`, initrd: `${img}/initrd.img` }),
+      guestImage: JSON.stringify({ kernel: `${img}/vmlinuz`, initrd: `${img}/initrd.img`, baseImage: `${img}/base-a.qcow2` }),
       guestName: name,
+      reachable: "true",
+      // dom0's root is this machine's, read-only (9p); its /var/lib/xen is writable.
+      storageDir: STORAGE,
       memory: "128MiB",
       vcpus: "1",
     },
@@ -58,12 +66,24 @@ test("Xen PV guest: create, live memory and vCPU changes, restart beyond max ref
 
   let first: Record<string, string> = {};
   let id = "";
-  await t.test("up creates a PV domain that boots", async () => {
+  await t.test("up creates a PV domain that boots and returns once SSH answers: the pinned connection runs commands in it", async () => {
+    await dom0().exec(["mkdir", "-p", STORAGE]);
     await stack.up();
     id = await domid(name);
     first = await guestStat(name);
     assert.equal(first.cpus_online, "1");
-    assert.equal((await stack.outputs() as any).xenVersion.startsWith("4.17"), true);
+    const outs = (await stack.outputs({ showSecrets: true })) as { xenVersion: string; reach: { addresses: Addresses; connection: Record<string, unknown> } };
+    assert.equal(outs.xenVersion.startsWith("4.17"), true);
+    const ip = outs.reach.addresses[0]?.ipv4[0] ?? "";
+    assert.match(ip, /^10\.77\.120\.\d+$/, `an address from dom0's DHCP: ${JSON.stringify(outs.reach.addresses)}`);
+    // No retry: `up` already waited for SSH. The boot id inside is the one the guest's console reports.
+    const guest = getRemote({ ...outs.reach.connection, dialTimeoutMs: 60_000 } as Parameters<typeof getRemote>[0]);
+    assert.equal((await guest.exec(["cut", "-c1-8", "/proc/sys/kernel/random/boot_id"])).stdout.trim(), first.boot, "the connection reached this guest");
+    assert.match((await guest.exec(["uname", "-a"])).stdout, /Linux/);
+    assert.match((await guest.exec(["ip", "addr"])).stdout, new RegExp(`inet ${ip.replace(/\./g, "\\.")}/`), "the address output is the guest's");
+    await assert.rejects(getRemote({ ...outs.reach.connection, hostKey: xen1.hostKey, dialTimeoutMs: 60_000 } as Parameters<typeof getRemote>[0]).exec(["true"]), /host key|fingerprint|pin/i, "a wrong pin is refused");
+    const plain = (await stack.outputs()) as { reach: unknown };
+    assert.doesNotMatch(JSON.stringify(plain.reach ?? ""), /PRIVATE KEY/, "the connection is secret");
   });
 
   await t.test("200 MiB and 2 vCPUs preview as live and apply live: same domid, same boot, more memory and CPUs inside", async () => {
