@@ -1,5 +1,5 @@
 // Issue 22, machines on a Network, with the real CLI on lab host h1: a Network (NAT, a DHCP range, a static lease
-// for the guest's MAC, a DNS domain), a KVM Guest whose NIC takes the Network's `bridge` output and whose disks are
+// for the guest's MAC, a DNS domain), two KVM Guests whose NICs take the Network's `bridge` output and whose disks are
 // in a StoragePool, and a Container on the same bridge. The guest gets the static lease (its `addresses` output and
 // dnsmasq's lease file agree), the container a lease from the range; the guest reaches the container and the
 // container the guest's SSH port; the static lease's name resolves through the Network's dnsmasq, from inside the
@@ -20,6 +20,7 @@ import { useBuiltConsumer, waitFor } from "../support/faults";
 
 const BR = "pvm-net0";
 const GUEST = "pvm-vm";
+const GUEST2 = "pvm-vm2";
 const CT = "pvm-ct";
 const GUEST_MAC = "52:54:00:77:16:31";
 const POOL = "pvm-pool";
@@ -41,7 +42,7 @@ function guestImageDir(): string {
 
 /** What must be as before once the stack is destroyed: the network view plus this test's domain and container. */
 async function snapshot(h: LabHost): Promise<string> {
-  const machines = await onHostOk(h, ["sh", "-c", `virsh -q -c qemu:///system list --all --name | grep -x ${GUEST}; lxc-ls -1 | grep -x ${CT}; true`]);
+  const machines = await onHostOk(h, ["sh", "-c", `virsh -q -c qemu:///system list --all --name | grep -x -e ${GUEST} -e ${GUEST2}; lxc-ls -1 | grep -x ${CT}; true`]);
   return `${await hostNetworkSnapshot(h)}\n# machines\n${machines}`;
 }
 
@@ -74,6 +75,14 @@ test("machines on a Network with the real CLI: static lease, DHCP, reachability,
         nics: [{ mac: GUEST_MAC }],
         waitFor: { ssh: true, timeoutSec: 300 },
       }),
+      // The second guest waits only for an address (a DHCP lease from the range): cheaper than a second SSH wait.
+      guest2: JSON.stringify({
+        name: GUEST2, virtualization: "full", vcpus: 1, memory: "128MiB",
+        boot: { kernel: `${img}/vmlinuz`, initrd: `${img}/initrd.img`, cmdline: "console=ttyS0 quiet" },
+        rootDisk: { baseImage: `${img}/base-a.qcow2` }, shutdownTimeoutSec: 5,
+        nics: [{}],
+        waitFor: { address: "ipv4", timeoutSec: 300 },
+      }),
       containers: JSON.stringify({ ct: { name: CT, memory: "64MiB", cpus: 1, stopTimeoutSec: 2 } }),
     },
     secrets: { privateKey: readFileSync(h.privateKeyPath, "utf8") },
@@ -85,7 +94,7 @@ test("machines on a Network with the real CLI: static lease, DHCP, reachability,
   });
 
   await stack.up();
-  const outs = (await stack.outputs({ showSecrets: true })) as { machines: { vm: { addresses: Addresses; connection: Record<string, unknown> } }; storage: { path: string } };
+  const outs = (await stack.outputs({ showSecrets: true })) as { machines: { vm: { addresses: Addresses; connection: Record<string, unknown> }; vm2: { addresses: Addresses } }; storage: { path: string } };
   const guest = getRemote({ ...outs.machines.vm.connection, dialTimeoutMs: 20_000 });
   let ctIp = "";
 
@@ -100,8 +109,13 @@ test("machines on a Network with the real CLI: static lease, DHCP, reachability,
     }, 60_000, 500);
     const leases = await onHostOk(h, ["cat", `/var/lib/pulumi-virt/net/${BR}/leases`]);
     assert.ok(leases.split("\n").some((l) => l.split(" ")[2] === ctIp), `the container's ${ctIp} is in dnsmasq's lease file:\n${leases}`);
+    const vm2 = outs.machines.vm2.addresses;
+    assert.equal(vm2.length, 1);
+    assert.match(vm2[0].ipv4[0] ?? "", /^10\.77\.161\.(1[0-4]\d|150)$/, `the second guest has a lease from the range: ${JSON.stringify(vm2)}`);
+    assert.ok(leases.split("\n").some((l) => l.split(" ")[1] === vm2[0].mac && l.split(" ")[2] === vm2[0].ipv4[0]), `its lease is in dnsmasq's lease file:\n${leases}`);
     const files = await onHostOk(h, ["find", outs.storage.path, "-name", "*.qcow2"]);
     assert.match(files, new RegExp(`^${outs.storage.path}/${GUEST}/\\S+\\.qcow2$`, "m"), `the guest's root disk is in the pool:\n${files}`);
+    assert.match(files, new RegExp(`^${outs.storage.path}/${GUEST2}/\\S+\\.qcow2$`, "m"), `the second guest's root disk is in the pool:\n${files}`);
   });
 
   await t.test("the guest reaches the container, the container the guest's SSH port; the lease's name resolves via the Network's dnsmasq", async () => {
@@ -148,7 +162,7 @@ test("machines on a Network with the real CLI: static lease, DHCP, reachability,
     const p = await stack.preview({ json: true });
     assert.equal(plannedOf(p, "net").action, "live");
     // --json lists only the steps that change something (a "same" step may appear or not).
-    for (const n of ["vm", "ct", "kvm", "lxc"]) assert.match(plannedOf(p, n).op, /^(same)?$/, `${n} is not touched by the network's change`);
+    for (const n of ["vm", "vm2", "ct", "kvm", "lxc"]) assert.match(plannedOf(p, n).op, /^(same)?$/, `${n} is not touched by the network's change`);
     const pids = [await pidOf(h, DNSMASQ_PID), await pidOf(h, `/run/libvirt/qemu/${GUEST}.pid`), await initPid(h)];
     await stack.up();
     assert.deepEqual([await pidOf(h, DNSMASQ_PID), await pidOf(h, `/run/libvirt/qemu/${GUEST}.pid`), await initPid(h)], pids, "dnsmasq, QEMU, container init");
