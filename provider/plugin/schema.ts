@@ -28,7 +28,7 @@ export type ResourceName = keyof typeof RESOURCE_TOKENS;
 export const SECRET_PROPERTIES: Record<ResourceName, readonly string[]> = {
   Host: ["connection", "ref"],
   Hypervisor: ["host", "ref"],
-  Container: ["hypervisor", "environment", "connection"],
+  Container: ["hypervisor", "environment", "connection", "sshHostKey"],
   Guest: ["hypervisor", "cloudInit", "connection", "sshHostKey"],
   Network: ["host"],
   StoragePool: ["host"],
