@@ -45,9 +45,9 @@ printf '%s\n' 'HostKey /etc/ssh/ssh_host_ed25519_key' 'PermitRootLogin prohibit-
 [ -z "$token" ] || printf '%s\n' "$token" > "$r/etc/interop-token"
 
 # Without a static address (LXC configures one before init runs), DHCP in the background: busybox udhcpc with a
-# script that applies the lease.
-mkdir -p "$r/usr/share/udhcpc"
-cat > "$r/usr/share/udhcpc/default.script" <<'SCRIPT'
+# script that applies the lease (named with -s: busybox builds differ in their default path).
+mkdir -p "$r/etc/udhcpc"
+cat > "$r/etc/udhcpc/default.script" <<'SCRIPT'
 #!/bin/sh
 case $1 in
   bound|renew)
@@ -56,9 +56,9 @@ case $1 in
   deconfig) ifconfig "$interface" 0.0.0.0 ;;
 esac
 SCRIPT
-chmod 755 "$r/usr/share/udhcpc/default.script"
+chmod 755 "$r/etc/udhcpc/default.script"
 printf '%s\n' '#!/bin/sh' 'mkdir -p /run/sshd' \
-  'ip -4 addr show dev eth0 2>/dev/null | grep -q inet || udhcpc -b -i eth0 >/dev/null 2>&1' > "$r/etc/init.d/rcS"
+  'ip -4 addr show dev eth0 2>/dev/null | grep -q inet || udhcpc -b -i eth0 -s /etc/udhcpc/default.script >/dev/null 2>&1' > "$r/etc/init.d/rcS"
 chmod 755 "$r/etc/init.d/rcS"
 # busybox init: sshd in the foreground, restarted if it dies; SIGUSR1 (LXC's halt for busybox) halts.
 printf '%s\n' '::sysinit:/etc/init.d/rcS' '::respawn:/usr/sbin/sshd -D -e' > "$r/etc/inittab"
