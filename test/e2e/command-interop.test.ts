@@ -16,6 +16,10 @@ import { COMMAND_PLUGIN, findCommandPlugin, linkCommandPlugin, wantedCommandPlug
 
 interface StateResource { type: string; outputs?: Record<string, unknown> }
 
+/** A secret output as `stack export --show-secrets` writes it: a signature object around its JSON as plaintext. */
+const reveal = <T>(v: unknown): T =>
+  (v && typeof v === "object" && "plaintext" in v ? JSON.parse(String((v as { plaintext: string }).plaintext)) : v) as T;
+
 const containerOf = (exported: string) =>
   (JSON.parse(exported).deployment.resources as StateResource[]).find((r) => r.type.endsWith(":Container"))!;
 
@@ -79,8 +83,8 @@ test("@pulumi/command interop: remote.Command runs inside a DHCP Container over 
     // The pin is the key pulumi-virt generated and installed, not the one the rootfs was built with, and it is the
     // key the container's sshd offered to remote.Command (which checks the pin).
     const state = containerOf((await stack.pulumi(["stack", "export", "--show-secrets"])).stdout);
-    connection = state.outputs!.connection as Record<string, unknown>;
-    containerPrivateKey = String((state.outputs!.sshHostKey as { privateKey: string }).privateKey);
+    connection = reveal<Record<string, unknown>>(state.outputs!.connection);
+    containerPrivateKey = reveal<{ privateKey: string }>(state.outputs!.sshHostKey).privateKey;
     pinned = String(connection.hostKey);
     assert.equal(connection.host, ip);
     assert.match(pinned, /^ssh-ed25519 /);
