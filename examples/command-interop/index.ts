@@ -1,10 +1,12 @@
 // @pulumi/command interop: remote.Command runs inside a pulumi-virt Container over the container's `connection`
-// output, which reaches the container's static address with its host as the SSH proxy.
+// output: the address the container got from the bridge's DHCP server (or a static one, config `address`), reached
+// with its host as the SSH proxy, pinned to the SSH host key pulumi-virt generated and installed into the container.
 // Needs:
 // - the pulumi-resource-command plugin (`pulumi plugin install resource command 1.2.1`);
-// - a container with an SSH server that accepts the host's key for root. ssh-rootfs.sh (next to this file) builds a
-//   minimal rootfs tarball from the host's own busybox-static and openssh-server: copy it to the host, run
-//   `sh ssh-rootfs.sh /var/lib/lxc/ssh-rootfs.tar < key.pub` there, then `pulumi config set rootfs /var/lib/lxc/ssh-rootfs.tar`.
+// - a container with an SSH server. ssh-rootfs.sh (next to this file) builds a minimal rootfs tarball from the
+//   host's own busybox-static and openssh-server: copy it to the host, run
+//   `sh ssh-rootfs.sh /var/lib/lxc/ssh-rootfs.tar < /dev/null` there, then `pulumi config set rootfs /var/lib/lxc/ssh-rootfs.tar`;
+// - without `address`: a DHCP server on the bridge.
 import * as pulumi from "@pulumi/pulumi";
 import { remote, types } from "@pulumi/command";
 import { Container, Host, Hypervisor } from "pulumi-virt";
@@ -21,11 +23,10 @@ interface HostConfig {
 const cfg = new pulumi.Config();
 const hostCfg = cfg.requireObject<HostConfig>("host");
 const privateKey = cfg.requireSecret("privateKey");
-// The container's static address: the connection output exists only for a container that has one.
-// Default: first usable address + 19 in the host's guest subnet (10.77.101.20 on lab host h1).
-const [base, prefix] = (hostCfg.guestSubnet ?? "10.77.101.0/24").split("/");
+// A static address (e.g. "10.77.101.20/24", gateway: the subnet's first address), or none: DHCP.
+const address = cfg.get("address");
+const [base] = (hostCfg.guestSubnet ?? "10.77.101.0/24").split("/");
 const octets = base.split(".").map(Number);
-const address = cfg.get("address") ?? `${octets[0]}.${octets[1]}.${octets[2]}.${octets[3] + 20}/${prefix}`;
 const gateway = `${octets[0]}.${octets[1]}.${octets[2]}.${octets[3] + 1}`;
 
 const host = new Host("host", {
@@ -37,15 +38,17 @@ const box = new Container("box", {
   name: cfg.get("containerName") ?? "cmd-box",
   template: cfg.require("rootfs"),
   memory: "64MiB",
-  network: { address, gateway },
+  network: address ? { address, gateway } : {},
+  // up returns once the container answers SSH with the pinned host key: remote.Command can run right away.
+  waitFor: { ssh: true, timeoutSec: 120 },
   // busybox init has no graceful halt for LXC's default signal: do not wait long for one.
   stopTimeoutSec: 2,
 });
 
 // The connection output is shaped like remote.Connection (and secret: it carries the key), but typed as a plain
-// record, so it is named here as what remote.Command takes. It exists only for a container with a static address.
+// record, so it is named here as what remote.Command takes. It exists once the container has an address.
 const connection = box.connection.apply((c) => {
-  if (!c) throw new Error("container box has no connection: give it a static network.address");
+  if (!c) throw new Error("container box has no connection: it has no address (no DHCP lease, no static network.address)");
   return c as unknown as types.input.remote.ConnectionArgs;
 });
 const hello = new remote.Command("hello", {
@@ -56,4 +59,5 @@ const hello = new remote.Command("hello", {
 });
 
 export const containerName = box.name;
+export const addresses = box.addresses;
 export const stdout = hello.stdout;

@@ -3,8 +3,10 @@
 # (Debian: busybox-static) and OpenSSH sshd (openssh-server) with the libraries it links: enough for
 # @pulumi/command's remote.Command to run commands in a pulumi-virt Container. Run it on the container's host.
 #   sh ssh-rootfs.sh OUT.tar [TOKEN] < authorized_keys
-# The keys on stdin may log in as root; TOKEN (optional) is written to /etc/interop-token, so a test can tell
-# that a command ran inside this container.
+# The keys on stdin may log in as root (pulumi-virt also authorizes its host connection's key in
+# /root/.ssh/authorized_keys, and replaces the host key made here with the one it pins the connection to); TOKEN
+# (optional) is written to /etc/interop-token, so a test can tell that a command ran inside this container.
+# Without a static address the container takes a DHCP lease (busybox udhcpc).
 set -eu
 out=$1
 token=${2:-}
@@ -38,11 +40,25 @@ cat > "$r/etc/ssh/authorized_keys"
 chmod 600 "$r/etc/ssh/authorized_keys"
 ssh-keygen -q -t ed25519 -N '' -C container -f "$r/etc/ssh/ssh_host_ed25519_key"
 printf '%s\n' 'HostKey /etc/ssh/ssh_host_ed25519_key' 'PermitRootLogin prohibit-password' 'PasswordAuthentication no' \
-  'KbdInteractiveAuthentication no' 'UsePAM no' 'StrictModes no' 'AuthorizedKeysFile /etc/ssh/authorized_keys' \
+  'KbdInteractiveAuthentication no' 'UsePAM no' 'StrictModes no' 'AuthorizedKeysFile .ssh/authorized_keys /etc/ssh/authorized_keys' \
   'PidFile /run/sshd.pid' > "$r/etc/ssh/sshd_config"
 [ -z "$token" ] || printf '%s\n' "$token" > "$r/etc/interop-token"
 
-printf '%s\n' '#!/bin/sh' 'mkdir -p /run/sshd' > "$r/etc/init.d/rcS"
+# Without a static address (LXC configures one before init runs), DHCP in the background: busybox udhcpc with a
+# script that applies the lease (named with -s: busybox builds differ in their default path).
+mkdir -p "$r/etc/udhcpc"
+cat > "$r/etc/udhcpc/default.script" <<'SCRIPT'
+#!/bin/sh
+case $1 in
+  bound|renew)
+    ifconfig "$interface" "$ip" netmask "${subnet:-255.255.255.0}" up
+    [ -z "$router" ] || { route del default 2>/dev/null; route add default gw "${router%% *}" dev "$interface"; } ;;
+  deconfig) ifconfig "$interface" 0.0.0.0 ;;
+esac
+SCRIPT
+chmod 755 "$r/etc/udhcpc/default.script"
+printf '%s\n' '#!/bin/sh' 'mkdir -p /run/sshd' \
+  'ip -4 addr show dev eth0 2>/dev/null | grep -q inet || udhcpc -b -i eth0 -s /etc/udhcpc/default.script >/dev/null 2>&1' > "$r/etc/init.d/rcS"
 chmod 755 "$r/etc/init.d/rcS"
 # busybox init: sshd in the foreground, restarted if it dies; SIGUSR1 (LXC's halt for busybox) halts.
 printf '%s\n' '::sysinit:/etc/init.d/rcS' '::respawn:/usr/sbin/sshd -D -e' > "$r/etc/inittab"

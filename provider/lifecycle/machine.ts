@@ -287,14 +287,19 @@ export class MachineLifecycle<S extends MachineState> {
     const owner: Owner = { token: ownerTokenOf(id), adopt: !!s.adopt, key: ownerKeyIn(s) };
     const replaced = s.plannedAction === "replace";
     const old = replacing.get(replacementKey(s));
+    // State the new machine is built with (a guest's or container's SSH host key), a replacement's too.
+    Object.assign(s, d.prepare?.(s, undefined));
     if (old && old.name === s.name && d.replaceBeside) {
       replacing.delete(replacementKey(s));
       const snap = await snapshotFirst(remote, d, s, old.name, old.token, "replace").catch(this.explain(s, "snapshot before the replacement", "replaced"));
-      const observed = await d.replaceBeside(remote, s, old, owner).catch((e: unknown) => this.explain(s, "replace", "replaced")(withSnapshotNote(e as Error, snap, old.name)));
+      let observed = await d.replaceBeside(remote, s, old, owner).catch((e: unknown) => this.explain(s, "replace", "replaced")(withSnapshotNote(e as Error, snap, old.name)));
+      if ("waitFor" in s && s.waitFor) {
+        await this.ready(d, remote, s);
+        observed = await d.read(remote, s, { refresh: false });
+      }
       return { id, outs: this.outs(s, observed, owner, { at: nowIso(), action: "replace", changes: s.plannedChanges ?? {}, ...(snap ? { snapshot: snap.name } : {}) }) };
     }
     let observed: unknown;
-    Object.assign(s, d.prepare?.(s, undefined));
     try {
       observed = (await d.create(remote, s, { owner, resume: false, legacy: false })).observed;
       await this.ready(d, remote, s);

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { safetyNetFields } from "./snapshot";
+import { waitForSchema } from "./guest";
 import { bridgeName, count, hostPath, ipv4Address, ipv4Cidr, macAddress, machineName, safeText, sizeMiB, XFS_MIN_MIB } from "./common";
 
 export const OS_FAMILIES = ["linux", "freebsd", "windows", "darwin"] as const;
@@ -59,6 +60,11 @@ export const containerArgsSchema = z
     allowDataLoss: z.boolean({ error: "expected true or false" }).default(false),
     /** Take over an existing container of this name instead of failing (dynamic providers cannot `pulumi import`). */
     adopt: z.boolean({ error: "expected true or false" }).default(false),
+    /**
+     * Create, restart and replace finish only when the container has an address (any, "ipv4" or "ipv6") or answers
+     * SSH with the host key pulumi-virt installed (needs an SSH server in the container), within timeoutSec.
+     */
+    waitFor: waitForSchema.omit({ cloudInit: true }).optional(),
     ...safetyNetFields,
   })
   .strict();
@@ -66,4 +72,4 @@ export type ContainerArgs = z.infer<typeof containerArgsSchema>;
 export type ContainerArgsInput = z.input<typeof containerArgsSchema>;
 
 /** Provider settings: changing only these touches no container ("settings only" in plans). */
-export const CONTAINER_SETTINGS = ["allowRestart", "allowDataLoss", "adopt", "stopTimeoutSec", "gracefulDestroy", "snapshotBefore", "keep"] as const;
+export const CONTAINER_SETTINGS = ["allowRestart", "allowDataLoss", "adopt", "stopTimeoutSec", "gracefulDestroy", "waitFor", "snapshotBefore", "keep"] as const;

@@ -45,7 +45,13 @@ export interface MachineCommon {
 /** A connection shaped like @pulumi/command's remote.Connection (secret: it holds the host's credentials). */
 export type CommandConnection = Record<string, unknown>;
 
-export type ContainerState = ContainerArgs & MachineCommon & { connection?: CommandConnection };
+export type ContainerState = ContainerArgs & MachineCommon & {
+  connection?: CommandConnection;
+  /** Its NIC's addresses (output), read in the container's network namespace on the host. */
+  addresses?: GuestNicAddresses[];
+  /** The SSH host key pulumi-virt generated and installed into the container's rootfs at create (secret). */
+  sshHostKey?: GuestSshHostKey;
+};
 /** A guest's addresses per NIC (output): what it really has, from static config, DHCP leases and the neighbour table. */
 export interface GuestNicAddresses {
   mac: string;

@@ -28,7 +28,7 @@ export type ResourceName = keyof typeof RESOURCE_TOKENS;
 export const SECRET_PROPERTIES: Record<ResourceName, readonly string[]> = {
   Host: ["connection", "ref"],
   Hypervisor: ["host", "ref"],
-  Container: ["hypervisor", "environment", "connection", "importedHypervisor"],
+  Container: ["hypervisor", "environment", "connection", "sshHostKey", "importedHypervisor"],
   Guest: ["hypervisor", "cloudInit", "connection", "sshHostKey", "importedHypervisor"],
   Network: ["host"],
   StoragePool: ["host"],

@@ -36,6 +36,11 @@ export interface ContainerArgs {
   allowDataLoss?: pulumi.Input<boolean>;
   /** Take over an existing container with this name. */
   adopt?: pulumi.Input<boolean>;
+  /**
+   * Create, restart and replace finish only when the container has an address, or answers SSH with the host key
+   * pulumi-virt installed into it (an SSH server in the container is needed), bounded by timeoutSec (default 300).
+   */
+  waitFor?: pulumi.Input<{ address?: pulumi.Input<boolean | "ipv4" | "ipv6">; ssh?: pulumi.Input<boolean>; timeoutSec?: pulumi.Input<number> }>;
   /** Snapshot the root filesystem before a restart or replacement ("restart"), before replacements only ("replace"), or "never" (default). */
   snapshotBefore?: pulumi.Input<"never" | "restart" | "replace">;
   /** How many of those snapshots are kept (default 3). */
@@ -54,7 +59,12 @@ export class Container extends LazyResource {
   declare public readonly lastApplied: pulumi.Output<{ at: string; action: string; changes: Record<string, string> }>;
   /** Live values read from the host (init PID, limits, disk size). */
   declare public readonly observed: pulumi.Output<Record<string, unknown>>;
-  /** A @pulumi/command remote.Connection into the container (when it has a static address), via its host. Secret. */
+  /** Its NIC's addresses as the container has them (read on the host, in its network namespace); refreshed. */
+  declare public readonly addresses: pulumi.Output<{ mac: string; bridge: string; ipv4: string[]; ipv6: string[] }[]>;
+  /**
+   * A @pulumi/command remote.Connection into the container via its host: its static address, or the address it got
+   * (DHCP), pinned to the SSH host key pulumi-virt generated and installed into it. Secret.
+   */
   declare public readonly connection: pulumi.Output<Record<string, unknown> | undefined>;
   /** Its Hypervisor's ref (secret), and the token that says on the host which resource owns it: what a Snapshot needs. */
   declare public readonly hypervisor: pulumi.Output<HypervisorRef>;
@@ -68,8 +78,8 @@ export class Container extends LazyResource {
       "container",
       name,
       // Environment values carry passwords and tokens: secret in state even when the program passes them in plain.
-      { ...rest, ownerKey: ownerKeyOf(name), ...(rest.environment !== undefined ? { environment: pulumi.secret(rest.environment) } : {}), hypervisor: pulumi.secret(hv), plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined, connection: undefined, ownerToken: undefined },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "hypervisor", "connection", "environment"], dependsOn: dependsOnRef(opts?.dependsOn, args.hypervisor) },
+      { ...rest, ownerKey: ownerKeyOf(name), ...(rest.environment !== undefined ? { environment: pulumi.secret(rest.environment) } : {}), hypervisor: pulumi.secret(hv), plannedChanges: undefined, plannedAction: undefined, lastApplied: undefined, observed: undefined, addresses: undefined, connection: undefined, sshHostKey: undefined, ownerToken: undefined },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "hypervisor", "connection", "environment", "sshHostKey"], dependsOn: dependsOnRef(opts?.dependsOn, args.hypervisor) },
       "pulumi-virt",
       "Container",
     );

@@ -75,7 +75,11 @@ export const DEFAULT_MODELS: Record<string, ResourceModel> = {
       "unless `gracefulDestroy: true` asks init to shut down first, waiting up to `stopTimeoutSec`; a container another resource owns is left untouched.",
     input: containerArgsSchema,
     extraInputs: { hypervisor: { type: "Hypervisor", description: "An lxc Hypervisor (or its `ref`)." } },
-    outputs: { ...planOutputs, connection: { type: "object", description: "A @pulumi/command remote.Connection into the container via its host (secret).", secret: true } },
+    outputs: {
+      ...planOutputs,
+      addresses: { type: "array", description: "Its NIC's addresses (mac, bridge, ipv4, ipv6), read in the container's network namespace; refreshed." },
+      connection: { type: "object", description: "A @pulumi/command remote.Connection into the container via its host, pinned to the SSH host key pulumi-virt installed (secret).", secret: true },
+    },
     machine: "Container",
   },
   Guest: {

@@ -259,6 +259,7 @@ test("read output parses into live values, with config values for stopped contai
     loopDevice: "/dev/loop3",
     autostart: false,
     address: "10.77.101.20/24",
+    ips: ["10.77.101.20"], // every address it has (the addresses output)
     hwaddr: "9e:54:2c:08:a3:55",
     bridge: "pvbr0",
     template: "busybox",

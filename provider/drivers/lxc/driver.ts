@@ -188,6 +188,8 @@ export async function createContainer(remote: Remote, spec: ContainerSpec, opts:
   const created = await scriptThenRead(remote, CREATE_THEN_READ, spec.name, [kind, arg, spec.disk?.fstype ?? "", String(spec.disk?.sizeMiB ?? ""), opts.adopt ? "1" : "0", opts.ownerToken ?? "", opts.legacy ? "1" : "0", opts.ownerKey ?? ""], {
     step,
     timeoutMs: CREATE_TIMEOUT_MS,
+    // The host key travels on stdin, never in argv (visible in the host's process list).
+    stdin: spec.ssh ? sshKeysInput(spec.ssh) : undefined,
   }).catch((e: Error & { code?: unknown }) => {
     if (e.name === "RemoteCommandError" && e.code === 3) throw new ContainerExistsError(spec.name, e.message);
     return ownedElsewhere(spec.name)(e);
@@ -212,6 +214,24 @@ export async function createContainer(remote: Remote, spec: ContainerSpec, opts:
 }
 
 const configPath = (lxcPath: string, name: string) => `${lxcPath}/${name}/config`;
+
+const PUBLIC_KEY_LINE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/;
+const OPENSSH_PRIVATE_KEY = /^-----BEGIN OPENSSH PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END OPENSSH PRIVATE KEY-----\n?$/;
+
+/**
+ * create.sh's stdin: the host key's public line, the authorized key line (may be empty), then the private key.
+ * Empty when there are no keys to install. Checked here, so the script only ever writes key-shaped lines.
+ */
+export function sshKeysInput(ssh: ContainerSpec["ssh"]): string {
+  if (!ssh) return "";
+  const pub = ssh.hostPublicKey.trim();
+  const priv = ssh.hostPrivateKey.replace(/\r\n/g, "\n").trim() + "\n";
+  const login = ssh.authorizedKey?.trim() ?? "";
+  if (!/^ssh-ed25519 /.test(pub) || !PUBLIC_KEY_LINE.test(pub)) throw new Error("the container's SSH host key must be an ed25519 public key line");
+  if (!OPENSSH_PRIVATE_KEY.test(priv)) throw new Error("the container's SSH host key must be an OpenSSH private key");
+  if (login && !PUBLIC_KEY_LINE.test(login)) throw new Error("the container's authorized key must be an OpenSSH public key line");
+  return `${pub}\n${login}\n${priv}`;
+}
 
 /** The live cgroup writes (file, value), in a safe order, that move a running container to `next`. */
 export function liveCgroupWrites(

@@ -1,5 +1,6 @@
 // The LXC backend of the driver contract: Containers on an lxc Hypervisor, on top of this folder's functions.
-import type { ContainerState } from "../../models/state";
+import type { ContainerState, GuestNicAddresses } from "../../models/state";
+import { generateHostKey, publicKeyLine } from "../../ssh/keys";
 import type { HostFacts } from "../../models/host";
 import type { PlanView } from "../../plan/types";
 import { capabilitiesFor, CONTAINER_KEYS, ContainerKey } from "./capabilities";
@@ -49,21 +50,43 @@ export function hopOf(c: ConnectionArgs): Record<string, unknown> {
   return hop;
 }
 
+/** The container's NIC and the addresses it has (running: read in its network namespace; stopped: none). */
+export function containerAddresses(s: ContainerState, o: ContainerObserved | undefined): GuestNicAddresses[] {
+  const ips = o?.running ? o.ips ?? (o.address ? [o.address.split("/")[0]] : []) : [];
+  const mac = o?.hwaddr ?? s.network?.hwaddr?.toLowerCase() ?? "";
+  const bridge = o?.bridge ?? s.network?.bridge ?? s.hypervisor.bridge ?? "";
+  const v6 = (a: string) => a.includes(":");
+  return [{ mac, bridge, ipv4: ips.filter((a) => !v6(a)).sort(), ipv6: ips.filter(v6).sort() }];
+}
+
 /**
  * A connection shaped like @pulumi/command's remote.Connection, reaching the container through its host with the
- * host's whole connection (pinned key, credentials, proxy chain). The container's own SSH host key is not known to
- * pulumi-virt, so it has no hostKey (none is invented; @pulumi/command rejects unknown fields such as
- * insecureSkipHostKeyCheck, so the connection cannot say more than that).
+ * host's whole connection (pinned key, credentials, proxy chain): to its static address, or else to the first
+ * address it has (DHCP). Its hostKey is the key pulumi-virt generated and installed into the rootfs at create. An
+ * address the container got by DHCP has a connection only with that pin (never trust on first use); a container
+ * from before pinned keys (or an adopted one) with a static address keeps its unpinned connection, without hostKey
+ * (@pulumi/command rejects unknown fields such as insecureSkipHostKeyCheck, so it cannot say more than that).
  * The Container class declares this output secret (it holds the host's credentials).
  */
-export function connectionOf(s: ContainerState): Record<string, unknown> | undefined {
-  const address = s.network?.address?.split("/")[0];
+export function connectionOf(s: ContainerState, addresses: GuestNicAddresses[] = []): Record<string, unknown> | undefined {
+  const fixed = s.network?.address?.split("/")[0];
+  const found = addresses.flatMap((a) => a.ipv4)[0] ?? addresses.flatMap((a) => a.ipv6)[0];
+  const address = fixed ?? (s.sshHostKey ? found : undefined);
   if (!address) return undefined;
   const c = s.hypervisor.host.connection;
   const own: Record<string, unknown> = { host: address, port: 22, user: "root" };
+  if (s.sshHostKey) own.hostKey = s.sshHostKey.publicKey;
   if (c.privateKey) own.privateKey = c.privateKey;
   if (c.privateKeyPassword !== undefined) own.privateKeyPassword = c.privateKeyPassword;
   return { ...own, proxy: hopOf(c) };
+}
+
+/** The SSH keys a new rootfs gets: the pinned host key, and the host connection's key for root's login. */
+function sshOf(s: ContainerState): ContainerSpec["ssh"] {
+  if (!s.sshHostKey) return undefined;
+  const c = s.hypervisor.host.connection;
+  const login = c.privateKey ? publicKeyLine(c.privateKey, c.privateKeyPassword) : undefined;
+  return { hostPrivateKey: s.sshHostKey.privateKey, hostPublicKey: s.sshHostKey.publicKey, authorizedKey: login };
 }
 
 /** A temporary name derived from the container's (still a valid container name: at most 63 characters). */
@@ -182,6 +205,7 @@ export function containerSpec(s: ContainerState): ContainerSpec {
     disk: s.disk ? { sizeMiB: s.disk.size, fstype: s.disk.fstype } : undefined,
     network: { bridge: s.network?.bridge ?? s.hypervisor.bridge, address: s.network?.address, gateway: s.network?.gateway, hwaddr: s.network?.hwaddr },
     environment: s.environment,
+    ssh: sshOf(s),
     running: s.running,
     autostart: s.autostart,
   };
@@ -219,7 +243,13 @@ function withObserved(s: ContainerState, o: ContainerObserved): ContainerState {
   if (o.diskSizeMiB !== undefined && s.disk) p.disk = { ...s.disk, size: o.diskSizeMiB };
   p.running = o.running;
   p.autostart = o.autostart;
-  return p;
+  return { ...p, ...containerOutputs(p) };
+}
+
+/** The derived outputs: addresses from the last read, the connection to them. */
+function containerOutputs(s: ContainerState): Partial<ContainerState> {
+  const addresses = containerAddresses(s, s.observed as ContainerObserved | undefined);
+  return { addresses, connection: connectionOf(s, addresses) };
 }
 
 export const lxcMachineDriver: MachineDriver<ContainerState, ContainerKey, ContainerObserved> = {
@@ -304,7 +334,14 @@ export const lxcMachineDriver: MachineDriver<ContainerState, ContainerKey, Conta
     }
   },
   withObserved,
-  outputs: (s) => ({ connection: connectionOf(s) }),
+  outputs: containerOutputs,
+  // A new container gets an SSH host key made here, kept in state (secret) and installed into its rootfs, so its
+  // connection is pinned to a key pulumi-virt knows. An adopted container's rootfs is the user's: no key goes in.
+  prepare(s, olds) {
+    if (olds?.sshHostKey) return { sshHostKey: olds.sshHostKey };
+    if (olds || s.adopt) return {};
+    return { sshHostKey: generateHostKey() };
+  },
   importedArgs,
   snapshots: lxcSnapshots,
 };

@@ -193,6 +193,7 @@ export function toObserved(raw: RawContainer, facts: HostFacts): ContainerObserv
     loopDevice: raw.loop,
     autostart: lastValue(entries, "lxc.start.auto") === "1",
     address,
+    ips: running ? raw.ips.filter((a) => !/^fe80:/i.test(a)) : undefined,
     hwaddr: (running ? raw.hwaddr : undefined) ?? lastValue(entries, "lxc.net.0.hwaddr")?.toLowerCase(),
     bridge: lastValue(entries, "lxc.net.0.link"),
     template: templateFromConfig(raw.configText),

@@ -39,6 +39,12 @@ export interface ContainerSpec {
   network?: NetworkSpec;
   environment?: Record<string, string>;
   mounts?: MountSpec[];
+  /**
+   * Installed into the rootfs when it is created (never into an adopted one): the SSH host key pulumi-virt
+   * generated (OpenSSH's ed25519 host key files; every other host key is removed, so the server offers only the
+   * pinned one) and a public key root may log in with.
+   */
+  ssh?: { hostPrivateKey: string; hostPublicKey: string; authorizedKey?: string };
   running: boolean;
   autostart: boolean;
 }
@@ -64,6 +70,8 @@ export interface ContainerObserved {
   loopDevice?: string;
   autostart: boolean;
   address?: string;
+  /** Every address of the running container (IPv4 and IPv6, no link-local), from `lxc-info -i`. */
+  ips?: string[];
   hwaddr?: string;
   bridge?: string;
   /** "busybox", "debian:<release>" or "tarball:<path>", as recorded at create time. */

@@ -9,7 +9,7 @@ const osFamilyOf = (raw: EngineProps) => (OS_FAMILIES as readonly unknown[]).inc
 const lifecycle = new MachineLifecycle<ContainerState>({
   noun: "container",
   schema: containerArgsSchema,
-  nonArgs: ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "containerId", "ownerToken", "ownerKey", "importedHypervisor"],
+  nonArgs: ["hypervisor", "plannedChanges", "plannedAction", "observed", "lastApplied", "connection", "containerId", "ownerToken", "ownerKey", "addresses", "sshHostKey", "importedHypervisor"],
   settings: CONTAINER_SETTINGS,
   domainRules: (raw, hv) => containerRules(osFamilyOf(raw), hv),
   hostRules: (s) => {

@@ -1,7 +1,8 @@
 # Creates the container's rootfs. $1 name, $2 kind (busybox|debian|tarball), $3 release or tarball path,
 # $4 fstype ("" = directory rootfs), $5 size MiB, $6 1 = adopt an existing container not created by us,
 # $7 the owning resource's token, $8 1 = a resumed create of a resource from before tokens, $9 the resource's
-# stack-and-name key.
+# stack-and-name key. stdin (optional): the SSH host key pulumi-virt generated, as its public line, a public key
+# root may log in with (or an empty line), then the private key; installed into a rootfs this script creates.
 # Leftovers of an interrupted create (marker ".pulumi-virt-creating" without ".pulumi-virt-created") are removed
 # first, so a retry starts clean. Prints created | already-created | adopted.
 set -eu
@@ -12,6 +13,8 @@ set -eu
 . ./loop-lock.sh
 
 n=$1; kind=$2; arg=$3; fs=$4; size=$5; adopt=${6:-0}; tok=${7:-}; legacy=${8:-0}; key=${9:-}
+kpub=; klogin=; kpriv=
+if IFS= read -r kpub; then IFS= read -r klogin || true; kpriv=$(cat); fi
 LXCPATH=$(lxc-config lxc.lxcpath 2>/dev/null) || true; [ -n "$LXCPATH" ] || LXCPATH=/var/lib/lxc
 d="$LXCPATH/$n"
 # The host's register of containers pulumi-virt manages (REGISTER_DIR in scripts.ts): a container that exists but is not
@@ -58,6 +61,27 @@ patch_rootfs() {
     debian) printf '%s\n' 'auto lo' 'iface lo inet loopback' '' 'auto eth0' 'iface eth0 inet manual'       '    up ip -4 addr show dev eth0 | grep -q inet || dhclient -nw eth0' > "$1/etc/network/interfaces" ;;
   esac
 }
+# The host key pulumi-virt pins the container's connection to, as OpenSSH's ed25519 host key; every other host key
+# goes, so the server offers only that one. Root may log in with the given key (the connection's).
+install_ssh_keys() {
+  [ -n "$kpub" ] || return 0
+  r=$1
+  # The rootfs comes from a template or a tarball: a symlink in it could aim these writes at the host's own files.
+  for p in etc etc/ssh root root/.ssh root/.ssh/authorized_keys; do
+    if [ -L "$r/$p" ]; then echo "the container's rootfs has /$p as a symlink: pulumi-virt does not install its SSH host key through one" >&2; return 7; fi
+  done
+  mkdir -p "$r/etc/ssh" || return 7
+  for f in "$r"/etc/ssh/ssh_host_*; do if [ -e "$f" ] || [ -L "$f" ]; then rm -f "$f" || return 7; fi; done
+  ( umask 077; printf '%s\n' "$kpriv" > "$r/etc/ssh/ssh_host_ed25519_key" ) || return 7
+  printf '%s\n' "$kpub" > "$r/etc/ssh/ssh_host_ed25519_key.pub" || return 7
+  [ -n "$klogin" ] || return 0
+  mkdir -p "$r/root/.ssh" && chmod 700 "$r/root/.ssh" || return 7
+  grep -qxF "$klogin" "$r/root/.ssh/authorized_keys" 2>/dev/null || printf '%s\n' "$klogin" >> "$r/root/.ssh/authorized_keys" || return 7
+  chmod 600 "$r/root/.ssh/authorized_keys"
+}
+# Runs FN on the mounted loop image $1 and unmounts it, whatever FN returns.
+on_image() { img_=$1; shift; m=$(mktemp -d); mount -o loop "$img_" "$m"; rc_=0; "$@" "$m" || rc_=$?; umount "$m"; rmdir "$m"; return $rc_; }
+rootfs_ready() { patch_rootfs "$1"; install_ssh_keys "$1"; }
 mkdir -p "$d"
 : > "$d/.pulumi-virt-creating"
 [ -z "$fs" ] || loop_lock
@@ -66,8 +90,8 @@ case $kind in
     if [ -n "$fs" ]; then set -- -B loop --fstype "$fs" --fssize "${size}M"; else set -- -B dir; fi
     if [ "$kind" = busybox ]; then quiet lxc-create -n "$n" -t busybox "$@"
     else quiet lxc-create -n "$n" -t debian "$@" -- -r "$arg"; fi
-    if [ -n "$fs" ]; then m=$(mktemp -d); mount -o loop "$d/rootdev" "$m"; patch_rootfs "$m"; umount "$m"; rmdir "$m"
-    else patch_rootfs "$d/rootfs"; fi ;;
+    if [ -n "$fs" ]; then on_image "$d/rootdev" rootfs_ready
+    else rootfs_ready "$d/rootfs"; fi ;;
   tarball)
     [ -f "$arg" ] || { echo "tarball $arg not found on the host; copy it there first" >&2; exit 4; }
     quiet lxc-create -n "$n" -t none
@@ -77,10 +101,11 @@ case $kind in
       "mkfs.$fs" -q "$img" >/dev/null 2>&1 || "mkfs.$fs" "$img" >/dev/null
       m=$(mktemp -d); mount -o loop "$img" "$m"
       tar -xf "$arg" -C "$m" || { umount "$m"; rmdir "$m"; exit 5; }
+      install_ssh_keys "$m" || { umount "$m"; rmdir "$m"; exit 7; }
       umount "$m"; rmdir "$m"
       rootfs="loop:$img"
     else
-      mkdir -p "$d/rootfs"; tar -xf "$arg" -C "$d/rootfs"; rootfs="$d/rootfs"
+      mkdir -p "$d/rootfs"; tar -xf "$arg" -C "$d/rootfs"; install_ssh_keys "$d/rootfs" || exit 7; rootfs="$d/rootfs"
     fi
     printf '%s\n' "lxc.include = /usr/share/lxc/config/common.conf" "lxc.rootfs.path = $rootfs" "lxc.uts.name = $n" "lxc.autodev = 1" >> "$d/config" ;;
   *) echo "unknown template kind $kind" >&2; exit 2 ;;
