@@ -7,9 +7,11 @@
 //   host's own busybox-static and openssh-server: copy it to the host, run
 //   `sh ssh-rootfs.sh /var/lib/lxc/ssh-rootfs.tar < /dev/null` there, then `pulumi config set rootfs /var/lib/lxc/ssh-rootfs.tar`;
 // - without `address`: a DHCP server on the bridge.
+// With config `guestImage` ({kernel, initrd, baseImage} on the host, an image that reads NoCloud and runs an SSH
+// server), a KVM Guest on the same bridge gets a remote.Command too, over its own pinned `connection`.
 import * as pulumi from "@pulumi/pulumi";
 import { remote, types } from "@pulumi/command";
-import { Container, Host, Hypervisor } from "pulumi-virt";
+import { Container, Guest, Host, Hypervisor } from "pulumi-virt";
 
 interface HostConfig {
   address: string;
@@ -61,3 +63,36 @@ const hello = new remote.Command("hello", {
 export const containerName = box.name;
 export const addresses = box.addresses;
 export const stdout = hello.stdout;
+
+const guestImage = cfg.getObject<{ kernel: string; initrd: string; baseImage: string }>("guestImage");
+let guestStdout: pulumi.Output<string> | undefined;
+let guestAddresses: pulumi.Output<unknown> | undefined;
+if (guestImage) {
+  const kvm = new Hypervisor("kvm", { host, kind: "kvm", bridge: hostCfg.bridge ?? "pvbr0", allowEmulation: true });
+  const vm = new Guest("vm", {
+    hypervisor: kvm,
+    name: cfg.get("guestName") ?? "cmd-vm",
+    virtualization: "full",
+    vcpus: 1,
+    memory: "192MiB",
+    boot: { kernel: guestImage.kernel, initrd: guestImage.initrd, cmdline: "console=ttyS0 quiet" },
+    rootDisk: { baseImage: guestImage.baseImage },
+    nics: [{ bridge: hostCfg.bridge ?? "pvbr0" }],
+    // The image reads NoCloud: pulumi-virt's seed gives it the SSH host key the connection is pinned to.
+    imageCloudInit: true,
+    waitFor: { ssh: true, timeoutSec: 300 },
+    shutdownTimeoutSec: 5,
+  });
+  const inVm = new remote.Command("in-vm", {
+    connection: vm.connection.apply((c) => {
+      if (!c) throw new Error("guest vm has no connection: no address or no pinned host key");
+      return c as unknown as types.input.remote.ConnectionArgs;
+    }),
+    create: cfg.get("guestCommand") ?? "hostname",
+    delete: "true",
+  });
+  guestStdout = inVm.stdout;
+  guestAddresses = vm.addresses;
+}
+export const vmStdout = guestStdout;
+export const vmAddresses = guestAddresses;

@@ -1,5 +1,5 @@
 // @pulumi/command interop (issues 20 and 23): examples/command-interop runs remote.Command inside a Container over the
-// container's `connection` output. The container has no static address: it takes a DHCP lease on lab host h1's
+// container's `connection` output, and inside a KVM Guest over the guest's. The container has no static address: it takes a DHCP lease on lab host h1's
 // bridge, and the connection goes there with h1 as the SSH proxy, pinned to the SSH host key pulumi-virt generated
 // and installed into the rootfs (not the one the rootfs came with). The pulumi-resource-command plugin is served by no
 // registry here: when it is neither in the plugin cache (${PULUMI_HOME:-~/.pulumi}/plugins) nor on PATH, the test
@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { execFileSync } from "node:child_process";
 import { closeAllRemotes, getRemote } from "../../provider/ssh/remote";
 import { REPO_ROOT, TestStack } from "./harness";
 import { ensureGuestNet, ensureLab, labHost, onHost, onHostOk } from "../support/lab";
@@ -41,6 +42,7 @@ test("@pulumi/command interop: remote.Command runs inside a DHCP Container over 
   await onHostOk(h1, ["sh", path.join(REPO_ROOT, "examples/command-interop/ssh-rootfs.sh"), rootfs, token], { stdin: "" });
   const builtKey = (await onHostOk(h1, ["tar", "-xOf", rootfs, "./etc/ssh/ssh_host_ed25519_key.pub"])).trim().split(" ").slice(0, 2).join(" ");
   const hostPrivateKey = fs.readFileSync(h1.privateKeyPath, "utf8");
+  const img = execFileSync("bash", [path.join(REPO_ROOT, "lab/images/build-guest.sh")], { encoding: "utf8" }).trim().split("\n").pop()!;
 
   const stack = await TestStack.create({
     program: "examples/command-interop",
@@ -51,6 +53,10 @@ test("@pulumi/command interop: remote.Command runs inside a DHCP Container over 
       // The token (only in this container's rootfs), the container's hostname, where its sshd saw the client come
       // from (h1's bridge address: the session was tunnelled through h1, the proxy), and the host key it offers.
       command: 'cat /etc/interop-token && hostname && echo "${SSH_CONNECTION%% *}" && cut -d" " -f1,2 /etc/ssh/ssh_host_ed25519_key.pub',
+      // The guest (the lab's test image: NoCloud seed, dropbear): its hostname (from pulumi-virt's seed) and its NIC's MAC.
+      guestImage: JSON.stringify({ kernel: `${img}/vmlinuz`, initrd: `${img}/initrd.img`, baseImage: `${img}/base-a.qcow2` }),
+      guestName: `${name}-vm`,
+      guestCommand: "hostname && cat /sys/class/net/eth0/address",
     },
     secrets: { privateKey: hostPrivateKey },
   });
@@ -92,6 +98,15 @@ test("@pulumi/command interop: remote.Command runs inside a DHCP Container over 
     assert.equal(offered, pinned);
   });
 
+  await t.test("remote.Command runs in the KVM guest over the guest's pinned connection", async () => {
+    const outs = await stack.outputs({ showSecrets: true });
+    const [hostname, mac] = String(outs.vmStdout).trim().split("\n");
+    const vmAddresses = outs.vmAddresses as { mac: string; ipv4: string[] }[];
+    assert.equal(hostname, `${name}-vm`, "the guest's hostname, from pulumi-virt's seed");
+    assert.equal(mac, vmAddresses[0].mac, "the guest's own NIC");
+    assert.match(vmAddresses[0].ipv4[0] ?? "", /^10\.77\.101\.\d+$/);
+  });
+
   await t.test("a wrong pin is refused", async () => {
     const wrong = { ...connection, hostKey: builtKey, dialTimeoutMs: 20_000 };
     await assert.rejects(getRemote(wrong).exec(["true"]), /host key|fingerprint|pin/i);
@@ -119,9 +134,11 @@ test("@pulumi/command interop: remote.Command runs inside a DHCP Container over 
     assert.ok(addresses[0].ipv4.includes("10.77.101.251"), `after refresh: ${JSON.stringify(addresses)}`);
   });
 
-  await t.test("destroy runs the command's delete over the connection, then removes the container", async () => {
+  await t.test("destroy runs the commands' deletes over the connections, then removes the container and the guest", async () => {
     await stack.destroy();
     const ls = (await onHostOk(h1, ["lxc-ls", "-1"])).split("\n");
     assert.ok(!ls.includes(name), `container ${name} is still on h1`);
+    const doms = (await onHostOk(h1, ["virsh", "-c", "qemu:///system", "list", "--all", "--name"])).split("\n").map((l) => l.trim());
+    assert.ok(!doms.includes(`${name}-vm`), `guest ${name}-vm is still on h1`);
   });
 });
