@@ -10,7 +10,7 @@ SRC="$REPO/tools/pulumi-sdkgen"
 . "$(dirname "${BASH_SOURCE[0]}")/cache-root.sh"
 dest="$(cache_root)/pulumi/langhost-python"
 bin="$dest/bin"
-want=$(cd "$SRC" && { echo go.mod go.sum; find langhost-python -type f; } | xargs -n1 | LC_ALL=C sort | xargs cat | sha256sum | cut -d' ' -f1)
+want=$(cd "$SRC" && { echo go.mod go.sum; find langhost-python langhostkit -type f; } | xargs -n1 | LC_ALL=C sort | xargs cat | sha256sum | cut -d' ' -f1)
 is_current() { [ -x "$bin/pulumi-language-python" ] && [ "$(cat "$dest/source-hash" 2>/dev/null)" = "$want" ]; }
 if is_current; then echo "$bin"; exit 0; fi
 find_go

@@ -11,23 +11,17 @@ package main
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 
-	"google.golang.org/grpc"
-	pbempty "google.golang.org/protobuf/types/known/emptypb"
-
-	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
-)
 
-const version = "3.206.0"
+	"pulumi-virt/tools/pulumi-sdkgen/langhostkit"
+)
 
 // runner.py exits with this code after it has reported the program's error to the engine itself.
 const reportedExitCode = 32
@@ -36,68 +30,13 @@ const reportedExitCode = 32
 var runnerSource []byte
 
 func main() {
-	var args []string
-	for _, a := range os.Args[1:] {
-		if !strings.HasPrefix(a, "-") {
-			args = append(args, a)
-		}
-	}
-	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "pulumi-language-python: missing the engine's address")
-		os.Exit(1)
-	}
-	host := &pythonLanguageHost{engineAddress: args[len(args)-1]}
-	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
-		Init: func(srv *grpc.Server) error {
-			pulumirpc.RegisterLanguageRuntimeServer(srv, host)
-			return nil
-		},
+	langhostkit.Serve("pulumi-language-python", func(engine string) pulumirpc.LanguageRuntimeServer {
+		return &pythonLanguageHost{Base: langhostkit.Base{EngineAddress: engine}}
 	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "pulumi-language-python: %v\n", err)
-		os.Exit(1)
-	}
-	fmt.Printf("%d\n", handle.Port)
-	if err := <-handle.Done; err != nil {
-		fmt.Fprintf(os.Stderr, "pulumi-language-python: %v\n", err)
-		os.Exit(1)
-	}
 }
 
 type pythonLanguageHost struct {
-	pulumirpc.UnimplementedLanguageRuntimeServer
-	engineAddress string
-}
-
-func (h *pythonLanguageHost) Handshake(ctx context.Context, req *pulumirpc.LanguageHandshakeRequest) (*pulumirpc.LanguageHandshakeResponse, error) {
-	if req.EngineAddress != "" {
-		h.engineAddress = req.EngineAddress
-	}
-	return &pulumirpc.LanguageHandshakeResponse{}, nil
-}
-
-func (h *pythonLanguageHost) GetRequiredPlugins(ctx context.Context, req *pulumirpc.GetRequiredPluginsRequest) (*pulumirpc.GetRequiredPluginsResponse, error) {
-	return &pulumirpc.GetRequiredPluginsResponse{}, nil
-}
-
-func (h *pythonLanguageHost) GetRequiredPackages(ctx context.Context, req *pulumirpc.GetRequiredPackagesRequest) (*pulumirpc.GetRequiredPackagesResponse, error) {
-	return &pulumirpc.GetRequiredPackagesResponse{}, nil
-}
-
-func (h *pythonLanguageHost) GetPluginInfo(ctx context.Context, _ *pbempty.Empty) (*pulumirpc.PluginInfo, error) {
-	return &pulumirpc.PluginInfo{Version: version}, nil
-}
-
-func (h *pythonLanguageHost) GetProgramDependencies(ctx context.Context, req *pulumirpc.GetProgramDependenciesRequest) (*pulumirpc.GetProgramDependenciesResponse, error) {
-	return &pulumirpc.GetProgramDependenciesResponse{}, nil
-}
-
-func (h *pythonLanguageHost) InstallDependencies(req *pulumirpc.InstallDependenciesRequest, server grpc.ServerStreamingServer[pulumirpc.InstallDependenciesResponse]) error {
-	return nil
-}
-
-func (h *pythonLanguageHost) Cancel(ctx context.Context, _ *pbempty.Empty) (*pbempty.Empty, error) {
-	return &pbempty.Empty{}, nil
+	langhostkit.Base
 }
 
 // interpreter is the `virtualenv` option's python (relative to the project root, like Pulumi.yaml's other paths),
@@ -138,25 +77,13 @@ func (h *pythonLanguageHost) Run(ctx context.Context, req *pulumirpc.RunRequest)
 	if err := os.WriteFile(runner, runnerSource, 0o600); err != nil {
 		return nil, err
 	}
-	configMap := req.GetConfig()
-	if configMap == nil {
-		configMap = map[string]string{} // a stack without config: "{}", not "null"
-	}
-	config, err := json.Marshal(configMap)
-	if err != nil {
-		return nil, err
-	}
-	secretKeys := req.GetConfigSecretKeys()
-	if secretKeys == nil {
-		secretKeys = []string{}
-	}
-	secrets, err := json.Marshal(secretKeys)
+	configEnv, err := langhostkit.ConfigEnv(req)
 	if err != nil {
 		return nil, err
 	}
 	python := interpreter(info)
 	args := []string{"-u", runner,
-		"--monitor", req.GetMonitorAddress(), "--engine", h.engineAddress,
+		"--monitor", req.GetMonitorAddress(), "--engine", h.EngineAddress,
 		"--project", req.GetProject(), "--stack", req.GetStack(), "--organization", req.GetOrganization(),
 		"--root-directory", info.GetRootDirectory(),
 		"--parallel", strconv.Itoa(int(req.GetParallel())), "--dry-run", strconv.FormatBool(req.GetDryRun()),
@@ -164,7 +91,7 @@ func (h *pythonLanguageHost) Run(ctx context.Context, req *pulumirpc.RunRequest)
 	cmd := exec.CommandContext(ctx, python, append(args, req.GetArgs()...)...)
 	cmd.Dir = dir
 	// The Python SDK reads the configuration from these (pulumi.runtime.get_config_env).
-	cmd.Env = append(os.Environ(), "PULUMI_CONFIG="+string(config), "PULUMI_CONFIG_SECRET_KEYS="+string(secrets))
+	cmd.Env = append(os.Environ(), configEnv...)
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
