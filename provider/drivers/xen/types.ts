@@ -1,4 +1,5 @@
 // Desired and observed shapes of a Xen PV domain, and host facts. Types only.
+import type { NicSpec } from "../kvm/types";
 
 export type XenBoot =
   | { kind: "kernel"; kernel: string; ramdisk?: string; extra?: string }
@@ -18,15 +19,9 @@ export interface XenDisk {
   readOnly?: boolean;
 }
 
-/** A vif: its bridge and MAC, and the static configuration the seed's network-config gives the guest. */
-export interface XenNic {
-  bridge: string;
-  mac: string;
-  addresses?: string[];
-  gateway4?: string;
-  gateway6?: string;
-  dhcp4?: boolean;
-}
+/** A vif: its bridge and MAC, and the static configuration the seed's network-config gives the guest (the same
+ * NIC as a KVM guest's: both get it through the one NoCloud network-config, see ../kvm/network.ts). */
+export type XenNic = NicSpec;
 
 /** The NoCloud seed (ISO, label cidata) the guest reads at boot: its SSH host key, login key and NIC config. Secret. */
 export interface XenSeed {
