@@ -74,6 +74,6 @@ export async function waitUntilReady(what: string, host: HostRef, waitFor: WaitF
   throw new Error(
     `${what} on host "${host.facts.hostname}": waitFor not met within ${waitFor.timeoutSec} s (step: wait for readiness).\n` +
       `  address: ${status.address}\n  ssh: ${status.ssh}\n  cloud-init: ${status.cloudInit}\n` +
-      "  The guest is kept; fix the cause (its network, DHCP server or image) and run `pulumi up` again.",
+      `  The ${what.split(" ")[0]} is kept; fix the cause (its network, DHCP server or image) and run \`pulumi up\` again.`,
   );
 }
