@@ -222,6 +222,12 @@ test("parseKernelProbe verdicts", () => {
   assert.equal(parseKernelProbe("/k", "format=missing\n").capable, false);
   assert.equal(parseKernelProbe("/k", "format=bzImage\ncompression=xz\nelf=no\nnotes=0\n").capable, false);
   assert.throws(() => parseKernelProbe("/k", "format=bzImage\ncompression=zstd\nmissing=zstd\n"), /zstd/);
+  // A probe that could not finish (a decompressor or grep killed short of memory on dom0) is an error to retry,
+  // never the verdict "built without CONFIG_XEN_PV".
+  assert.throws(
+    () => parseKernelProbe("/k", "format=bzImage\ncompression=xz\nelf=no\nnotes=0\nerror=decompressing the kernel's payload gave 0 bytes of 65906612 (short of memory on the host?)\n"),
+    /cannot inspect \/k on the host: decompressing .*\(try again\)/,
+  );
 });
 
 test("parseReadOutput: xl warnings around the row (stderr is captured with it) do not hide the row", () => {

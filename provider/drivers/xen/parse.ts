@@ -130,6 +130,7 @@ export function parseKernelProbe(path: string, out: string): KernelPvProbe {
   if (kv.has("missing"))
     throw new Error(`cannot inspect ${path}: its payload is ${compression}-compressed and '${kv.get("missing")}' is not installed on the host`);
   if (compression?.startsWith("unknown")) return { ...base, capable: false, reason: `${path}: unrecognised payload compression (${compression})` };
+  if (kv.has("error")) throw new Error(`cannot inspect ${path} on the host: ${kv.get("error")}; nothing was changed (try again)`);
   if (kv.get("elf") !== "yes") return { ...base, capable: false, reason: `${path}: the payload does not decompress to an ELF kernel` };
   const notes = Number(kv.get("notes") ?? "0");
   return notes > 0
