@@ -34,8 +34,9 @@ export async function waitUntilReady(what: string, host: HostRef, waitFor: WaitF
   let status = { address: "not checked yet", ssh: wantSsh ? "not tried (no address yet)" : "not asked", cloudInit: waitFor.cloudInit ? "not checked (no SSH yet)" : "not asked" };
   let lastStage = "";
   const stage = (s: string) => {
-    // One line per stage reached: the engine shows the provider's output while `up` waits.
-    if (s !== lastStage) console.log(`${what}: ${s}`);
+    // One line per stage reached, on stderr (the provider's stderr is what the engine shows while `up` waits, as the
+    // Image download's progress lines).
+    if (s !== lastStage) console.error(`pulumi-virt: ${what} on host "${host.facts.hostname}": ${s}`);
     lastStage = s;
   };
   for (;;) {

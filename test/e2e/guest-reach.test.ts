@@ -56,7 +56,10 @@ test("guests you can reach: waitFor ssh, addresses, pinned connection, two NICs,
   });
 
   await t.test("up returns once SSH answers; the connection runs commands in the guest; addresses match", async () => {
-    await stack.up();
+    const up = await stack.up();
+    // Progress while it waited: a line per stage reached, shown by the engine.
+    assert.match(up.stdout + up.stderr, /pulumi-virt: guest "pvt-reach" on host "pv-h1": waitFor: address reached/);
+    assert.match(up.stdout + up.stderr, /pulumi-virt: guest "pvt-reach" on host "pv-h1": waitFor: ssh reached/);
     const outs = (await stack.outputs({ showSecrets: true })).resources as Record<string, { addresses: Addresses; connection: Record<string, unknown> }>;
     const { addresses, connection } = outs.reach;
     assert.equal(addresses.length, 2);
