@@ -15,3 +15,18 @@ export function publicKeyLine(privateKey: string, passphrase?: string): string |
   if (!key || key instanceof Error) return undefined;
   return `${key.type} ${key.getPublicSSH().toString("base64")}`;
 }
+
+/** The login key a machine gets for root: the public half of the host connection's key (none without one). */
+export function loginKeyOf(c: { privateKey?: string; privateKeyPassword?: string }): string | undefined {
+  return c.privateKey ? publicKeyLine(c.privateKey, c.privateKeyPassword) : undefined;
+}
+
+/**
+ * The SSH host key a machine is pinned to, for the driver contract's `prepare`: kept from the old state; generated
+ * for a new machine that can receive it (`receives`); none otherwise (an existing machine is never given one).
+ */
+export function pinnedHostKey(olds: { sshHostKey?: { privateKey: string; publicKey: string } } | undefined, receives: boolean): { sshHostKey?: { privateKey: string; publicKey: string } } {
+  if (olds?.sshHostKey) return { sshHostKey: olds.sshHostKey };
+  if (olds || !receives) return {};
+  return { sshHostKey: generateHostKey() };
+}

@@ -1,7 +1,7 @@
 // The KVM backend of the driver contract: full-virtualization Guests on a kvm Hypervisor (libvirt + QEMU).
 import { defaultNicMac } from "../../models/guest";
 import type { GuestNicAddresses, GuestState } from "../../models/state";
-import { generateHostKey, publicKeyLine } from "../../ssh/keys";
+import { loginKeyOf, pinnedHostKey } from "../../ssh/keys";
 import { hopOf } from "../lxc/machine";
 import { networkConfig, nicAddresses, vendorData } from "./network";
 import type { Remote } from "../../ssh/types";
@@ -26,7 +26,7 @@ export function nicsOf(s: GuestState): NicSpec[] | undefined {
 /** The guest boots with a NoCloud seed pulumi-virt writes: the user's cloud-init, the NICs' config, the host key. */
 function seedOf(s: GuestState, nics: NicSpec[] | undefined): DomainSpec["cloudInit"] {
   if (!s.cloudInit && !nics && !s.sshHostKey) return undefined;
-  const login = s.hypervisor.host.connection.privateKey ? publicKeyLine(s.hypervisor.host.connection.privateKey, s.hypervisor.host.connection.privateKeyPassword) : undefined;
+  const login = loginKeyOf(s.hypervisor.host.connection);
   return {
     userData: s.cloudInit?.userData ?? "#cloud-config\n",
     metaData: s.cloudInit?.metaData,
@@ -206,11 +206,7 @@ export const kvmMachineDriver: MachineDriver<GuestState, GuestKey, GuestObserved
   },
   // A guest whose image has cloud-init gets a host key made here at create and kept in state (secret), so its
   // connection is pinned to a key pulumi-virt knows.
-  prepare(s, olds) {
-    if (olds?.sshHostKey) return { sshHostKey: olds.sshHostKey };
-    if (olds || s.imageCloudInit === false) return {};
-    return { sshHostKey: generateHostKey() };
-  },
+  prepare: (s, olds) => pinnedHostKey(olds, s.imageCloudInit !== false),
   outputs(s) {
     const addresses = guestAddresses(s, exists(s.observed as GuestObserved | undefined) ? (s.observed as GuestObserved) : undefined);
     return { addresses, connection: guestConnection(s, addresses) };

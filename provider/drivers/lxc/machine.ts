@@ -1,6 +1,6 @@
 // The LXC backend of the driver contract: Containers on an lxc Hypervisor, on top of this folder's functions.
 import type { ContainerState, GuestNicAddresses } from "../../models/state";
-import { generateHostKey, publicKeyLine } from "../../ssh/keys";
+import { loginKeyOf, pinnedHostKey } from "../../ssh/keys";
 import type { HostFacts } from "../../models/host";
 import type { PlanView } from "../../plan/types";
 import { capabilitiesFor, CONTAINER_KEYS, ContainerKey } from "./capabilities";
@@ -84,8 +84,7 @@ export function connectionOf(s: ContainerState, addresses: GuestNicAddresses[] =
 /** The SSH keys a new rootfs gets: the pinned host key, and the host connection's key for root's login. */
 function sshOf(s: ContainerState): ContainerSpec["ssh"] {
   if (!s.sshHostKey) return undefined;
-  const c = s.hypervisor.host.connection;
-  const login = c.privateKey ? publicKeyLine(c.privateKey, c.privateKeyPassword) : undefined;
+  const login = loginKeyOf(s.hypervisor.host.connection);
   return { hostPrivateKey: s.sshHostKey.privateKey, hostPublicKey: s.sshHostKey.publicKey, authorizedKey: login };
 }
 
@@ -337,11 +336,7 @@ export const lxcMachineDriver: MachineDriver<ContainerState, ContainerKey, Conta
   outputs: containerOutputs,
   // A new container gets an SSH host key made here, kept in state (secret) and installed into its rootfs, so its
   // connection is pinned to a key pulumi-virt knows. An adopted container's rootfs is the user's: no key goes in.
-  prepare(s, olds) {
-    if (olds?.sshHostKey) return { sshHostKey: olds.sshHostKey };
-    if (olds || s.adopt) return {};
-    return { sshHostKey: generateHostKey() };
-  },
+  prepare: (s, olds) => pinnedHostKey(olds, !s.adopt),
   importedArgs,
   snapshots: lxcSnapshots,
 };

@@ -1,7 +1,7 @@
 // The Xen backend of the driver contract: paravirtualized Guests on a xen Hypervisor (the xl toolstack).
 import { defaultNicMac } from "../../models/guest";
 import type { GuestNicAddresses, GuestState } from "../../models/state";
-import { generateHostKey, publicKeyLine } from "../../ssh/keys";
+import { loginKeyOf, pinnedHostKey } from "../../ssh/keys";
 import { guestConnection } from "../kvm/machine";
 import { networkConfig, nicAddresses, vendorData } from "../kvm/network";
 import type { Remote } from "../../ssh/types";
@@ -33,8 +33,7 @@ export function xenNicsOf(s: GuestState): XenNic[] | undefined {
  */
 function xenSeedOf(s: GuestState, nics: XenNic[] | undefined): XenDomainSpec["seed"] {
   if (!s.sshHostKey) return undefined;
-  const c = s.hypervisor.host.connection;
-  const login = c.privateKey ? publicKeyLine(c.privateKey, c.privateKeyPassword) : undefined;
+  const login = loginKeyOf(s.hypervisor.host.connection);
   return {
     path: seedImage(s),
     vdev: `xvd${String.fromCharCode(98 + s.dataDisks.length)}`,
@@ -268,16 +267,12 @@ export const xenMachineDriver: MachineDriver<GuestState, GuestKey, XenDomainObse
     if (typeof o.vcpus === "number") p.vcpus = o.vcpus;
     if (typeof o.maxMemoryMiB === "number" && s.maxMemory !== undefined) p.maxMemory = o.maxMemoryMiB;
     if (typeof o.maxVcpus === "number" && s.maxVcpus !== undefined) p.maxVcpus = o.maxVcpus;
-    if (typeof o.state === "string") p.running = o.state === "running" || o.state === "blocked" || o.state === "paused";
+    if (typeof o.state === "string") p.running = isRunning(o);
     return { ...p, ...this.outputs(p) };
   },
   // A guest whose image reads a NoCloud seed (imageCloudInit: true; PV images vary, so it is an opt-in) gets a host
   // key made here at create and kept in state (secret), so its connection is pinned to a key pulumi-virt knows.
-  prepare(s, olds) {
-    if (olds?.sshHostKey) return { sshHostKey: olds.sshHostKey };
-    if (olds || s.imageCloudInit !== true) return {};
-    return { sshHostKey: generateHostKey() };
-  },
+  prepare: (s, olds) => pinnedHostKey(olds, s.imageCloudInit === true),
   outputs(s) {
     const o = s.observed as XenDomainObserved | undefined;
     const addresses = xenGuestAddresses(s, exists(o) ? o : undefined);
