@@ -16,7 +16,7 @@ import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { REPO_ROOT, run, TestStack } from "./harness";
 import { findPythonEnv, installGeneratedSdk, PythonEnv } from "./python-env";
-import { ensureLab, loadLab, onHost, onHostOk } from "../support/lab";
+import { ensureLab, LabHost, loadLab, onHost, onHostOk } from "../support/lab";
 
 const GO_PROGRAM = `package main
 
@@ -125,6 +125,11 @@ test("a Go program through the plugin: create Host + lxc Hypervisor + Container,
   );
   fs.copyFileSync(path.join(out, "go", "go.sum"), path.join(stack.dir, "go.sum"));
   await run("go", ["mod", "tidy"], { cwd: stack.dir, env: goEnv() });
+  await createResizeDestroy(stack, h1, name);
+});
+
+/** The cycle both SDK programs run: create, a live memory resize previewed per property (same init), destroy. */
+async function createResizeDestroy(stack: TestStack, h1: LabHost, name: string): Promise<void> {
   await stack.up();
   const pid = (await onHostOk(h1, ["lxc-info", "-n", name, "-p", "-H"])).trim();
   assert.match(pid, /^\d+$/);
@@ -137,7 +142,7 @@ test("a Go program through the plugin: create Host + lxc Hypervisor + Container,
   assert.equal((await onHostOk(h1, ["lxc-cgroup", "-n", name, "memory.limit_in_bytes"])).trim(), String(384 * 1024 * 1024));
   await stack.destroy();
   assert.notEqual((await onHost(h1, ["lxc-info", "-n", name])).code, 0, "destroyed");
-});
+}
 
 let python: PythonEnv | undefined;
 const pythonSite = path.join(out, "python-site");
@@ -184,16 +189,5 @@ test("a Python program through the plugin: create Host + lxc Hypervisor + Contai
     fs.rmSync(consumer, { recursive: true, force: true });
     await onHost(h1, ["lxc-destroy", "-f", "-n", name]);
   });
-  await stack.up();
-  const pid = (await onHostOk(h1, ["lxc-info", "-n", name, "-p", "-H"])).trim();
-  assert.match(pid, /^\d+$/);
-  await stack.setConfig("memory", "384");
-  const preview = await stack.preview({ diff: true });
-  assert.match(preview.stdout, /~ virt:index:Container: \(update\)[\s\S]*~ memory: 256 => 384/);
-  const up = await stack.up();
-  assert.match(up.stdout, /\[diff: ~memory\]/);
-  assert.equal((await onHostOk(h1, ["lxc-info", "-n", name, "-p", "-H"])).trim(), pid, "resized live: same init");
-  assert.equal((await onHostOk(h1, ["lxc-cgroup", "-n", name, "memory.limit_in_bytes"])).trim(), String(384 * 1024 * 1024));
-  await stack.destroy();
-  assert.notEqual((await onHost(h1, ["lxc-info", "-n", name])).code, 0, "destroyed");
+  await createResizeDestroy(stack, h1, name);
 });
