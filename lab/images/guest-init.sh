@@ -82,6 +82,9 @@ dropbear -r /etc/dropbear/ed25519 -p 22 -E 2>>/tmp/dropbear.log
 mkdir -p /var/lib/cloud/instance && : > /var/lib/cloud/instance/boot-finished
 
 boot=$(cut -c1-8 /proc/sys/kernel/random/boot_id)
+# As systemd's PID 1 does: systemd.machine_id= on the kernel command line is the machine ID (a clone's own).
+mid=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^systemd\.machine_id=//p' | tr -cd '0-9a-f' | cut -c1-32)
+[ -n "$mid" ] || mid=none
 bytes() { for d in "$@"; do [ -e /sys/block/$d/size ] && { echo $(( $(cat /sys/block/$d/size) * 512 )); return; }; done; echo 0; }
 # Text after "PVMARK:" in the first sector, restricted to a safe alphabet; empty when absent.
 marker() {
@@ -110,6 +113,6 @@ while :; do
     disks="$disks $d=$(( $(cat "$b/size") * 512 )):$serial:$(marker "$d")"
   done
   echo "PVDISKS$disks" > /dev/console
-  echo "PVSTAT boot=$boot uptime=$up memtotal_kb=$mem cpus_online=$cpus vda_bytes=$(bytes vda xvda) vdb_bytes=$(bytes vdb xvdb) root_marker=$(marker vda xvda) marker=$(marker vdb xvdb)" > /dev/console
+  echo "PVSTAT boot=$boot uptime=$up memtotal_kb=$mem cpus_online=$cpus vda_bytes=$(bytes vda xvda) vdb_bytes=$(bytes vdb xvdb) root_marker=$(marker vda xvda) marker=$(marker vdb xvdb) machine_id=$mid" > /dev/console
   sleep 1
 done

@@ -196,7 +196,13 @@ test("Guests and a Container from Images: one download, overlays, replace on a n
     assert.equal((await rootInfo(names.vm3))["virtual-size"], 112 * 1048576, "grown to its own rootDisk.size");
     assert.equal(await backingOf(names.vm4), undefined, "copy: a standalone file");
     assert.match(await onHostOk(h1, ["qemu-img", "compare", "-U", vm2Disk, `${storageDir}/${names.vm4}/root.qcow2`]), /identical/);
-    await rootMarker(names.vm3, token);
+    const seen = await rootMarker(names.vm3, token);
+    // Its own machine ID: systemd.machine_id= on its kernel cmdline (the test guest's init reads it as systemd's
+    // PID 1 does), where the source boots with none of ours.
+    const cmdline = /<cmdline>([^<]*)<\/cmdline>/.exec(await virsh("dumpxml", names.vm3))?.[1] ?? "";
+    assert.match(cmdline, /^systemd\.machine_id=[0-9a-f]{32} console=ttyS0 quiet$/);
+    assert.equal(seen.machine_id, cmdline.slice("systemd.machine_id=".length, "systemd.machine_id=".length + 32), "the clone booted with it");
+    assert.equal((await consoleSays(names.vm2, "its last status line", () => true)).machine_id, "none", "the source has no machine ID of ours");
     // Its own identity: another libvirt UUID and MAC than the source's.
     assert.notEqual((await virsh("domuuid", names.vm3)).trim(), (await virsh("domuuid", names.vm2)).trim());
     const macOf = async (n: string) => /([0-9a-f]{2}:){5}[0-9a-f]{2}/.exec(await virsh("domiflist", n))?.[0];

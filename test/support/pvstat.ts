@@ -1,12 +1,12 @@
 // The lab guests' status lines (lab/images/guest-init.sh prints one a second on the console):
-//   PVSTAT boot=… uptime=… memtotal_kb=… cpus_online=… vda_bytes=… vdb_bytes=… root_marker=… marker=…
+//   PVSTAT boot=… uptime=… memtotal_kb=… cpus_online=… vda_bytes=… vdb_bytes=… root_marker=… marker=… machine_id=…
 // The console log is read while the guest writes it, so its last line may be half written, and a kernel message
 // may land inside a line. Only complete lines count: ended by a newline and carrying every field.
 import type { Remote } from "../../provider/ssh/types";
 
 export type Stat = Record<string, string>;
 
-export const PVSTAT_FIELDS = ["boot", "uptime", "memtotal_kb", "cpus_online", "vda_bytes", "vdb_bytes", "root_marker", "marker"] as const;
+export const PVSTAT_FIELDS = ["boot", "uptime", "memtotal_kb", "cpus_online", "vda_bytes", "vdb_bytes", "root_marker", "marker", "machine_id"] as const;
 
 /** One PVSTAT line as key/value pairs, or undefined when it is not a complete status line. */
 export function parsePvstat(line: string): Stat | undefined {

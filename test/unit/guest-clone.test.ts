@@ -119,3 +119,30 @@ test("check: a source created in the same program (its token unknown at preview)
   const stopped = await guest.check({}, { ...VM, hypervisor: hv, rootDisk: { cloneFrom: { guest: "vm1", ownerToken: UNKNOWN, host: HOST, running: false } } });
   assert.deepEqual(stopped.failures, []);
 });
+
+test("a clone's own machine ID: on the kernel cmdline of a direct-boot clone (before the user's own), in vendor-data for a firmware-booted one; stable per owner token, another for another token; none for a guest that is no clone", async () => {
+  const KEY = { privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n", publicKey: "ssh-ed25519 AAAAC3Nza test" };
+  const kernelBoot = { kernel: "/var/lib/pv/vmlinuz", initrd: "/var/lib/pv/initrd.img", cmdline: "console=ttyS0 quiet" };
+  const stateOf = async (extra: Record<string, unknown>) =>
+    ({ ...(await guest.check({}, { ...VM, hypervisor: hv, ...extra })).inputs, sshHostKey: KEY }) as unknown as GuestState;
+  const cmdlineOf = (s: GuestState, token?: string) => {
+    const spec = kvmSpec(s, token);
+    return /<cmdline>([^<]*)<\/cmdline>/.exec(buildDomainXml(spec, domainPaths(spec)))?.[1];
+  };
+  const tokenA = "a".repeat(32), tokenB = "b".repeat(32);
+  const clone = await stateOf({ boot: kernelBoot, rootDisk: { cloneFrom: src({ running: false }) } });
+  const a = cmdlineOf(clone, tokenA);
+  assert.match(a ?? "", /^systemd\.machine_id=[0-9a-f]{32} console=ttyS0 quiet$/);
+  assert.equal(cmdlineOf(clone, tokenA), a, "the same on every redefinition");
+  assert.notEqual(cmdlineOf(clone, tokenB), a, "a replacement (another token) gets another");
+  assert.notEqual(a?.slice(19, 51), tokenA, "not the owner token itself");
+  assert.equal(kvmSpec(clone, tokenA).cloudInit?.vendorData?.includes("bootcmd"), false, "direct boot: the cmdline is enough");
+  const plain = await stateOf({ boot: kernelBoot, rootDisk: { baseImage: IMG } });
+  assert.equal(cmdlineOf(plain, tokenA), "console=ttyS0 quiet", "no clone, no machine ID of ours");
+
+  const fwClone = await stateOf({ rootDisk: { cloneFrom: src({ running: false }) } });
+  const vendor = kvmSpec(fwClone, tokenA).cloudInit?.vendorData ?? "";
+  const id = a!.slice("systemd.machine_id=".length, "systemd.machine_id=".length + 32);
+  assert.ok(vendor.includes(`\nbootcmd:\n  - [cloud-init-per, instance, pulumi-virt-machine-id, sh, -c, 'printf "%s\\n" "$1" > /etc/machine-id', sh, "${id}"]\n`), vendor);
+  assert.equal(kvmSpec(await stateOf({ rootDisk: { baseImage: IMG } }), tokenA).cloudInit?.vendorData?.includes("bootcmd"), false);
+});

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { bySerial, lastPvdisks, parsePvdisks } from "../support/pvdisks";
 
-const STAT = "PVSTAT boot=0a1b2c3d uptime=7 memtotal_kb=250000 cpus_online=1 vda_bytes=1 vdb_bytes=0 root_marker= marker=";
+const STAT = "PVSTAT boot=0a1b2c3d uptime=7 memtotal_kb=250000 cpus_online=1 vda_bytes=1 vdb_bytes=0 root_marker= marker= machine_id=none";
 
 test("a disk line parses into devices with size, serial and marker", () => {
   assert.deepEqual(parsePvdisks("PVDISKS vda=100663296::base-a vdc=50331648:pv-extra:"), {

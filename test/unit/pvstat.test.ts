@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { lastPvstat, parsePvstat } from "../support/pvstat";
 
 const full = (boot: string, up: number, root = "base-b", marker = "data-1a2b") =>
-  `PVSTAT boot=${boot} uptime=${up} memtotal_kb=250000 cpus_online=1 vda_bytes=100663296 vdb_bytes=33554432 root_marker=${root} marker=${marker}`;
+  `PVSTAT boot=${boot} uptime=${up} memtotal_kb=250000 cpus_online=1 vda_bytes=100663296 vdb_bytes=33554432 root_marker=${root} marker=${marker} machine_id=none`;
 
 test("a complete line parses into its fields", () => {
   assert.deepEqual(parsePvstat(full("0a1b2c3d", 7)), {
@@ -16,6 +16,7 @@ test("a complete line parses into its fields", () => {
     vdb_bytes: "33554432",
     root_marker: "base-b",
     marker: "data-1a2b",
+    machine_id: "none",
   });
   assert.equal(parsePvstat(full("0a1b2c3d", 7, "", ""))?.marker, "", "an absent marker is an empty value");
 });

@@ -1,6 +1,6 @@
 // Domain XML: the definition libvirt gets, with the driver's bookkeeping in <metadata>.
 import { XMLBuilder } from "fast-xml-parser";
-import { diskSerial, diskTargets, domainPaths, META_NS, stableMac } from "./paths";
+import { cloneMachineId, diskSerial, diskTargets, domainPaths, META_NS, stableMac } from "./paths";
 import type { DomainPaths, DomainSpec } from "./types";
 import { validateDomainSpec } from "./validate";
 
@@ -20,7 +20,11 @@ export function buildDomainXml(spec: DomainSpec, paths: DomainPaths = domainPath
   if (spec.boot.kind === "kernel") {
     os.kernel = spec.boot.kernel;
     if (spec.boot.initrd) os.initrd = spec.boot.initrd;
-    if (spec.boot.cmdline) os.cmdline = spec.boot.cmdline;
+    // A clone's own machine ID, which systemd's PID 1 takes over the copied disk's from the first boot on; first, so
+    // a systemd.machine_id= of the user's own cmdline (the last one counts) still wins.
+    const mid = spec.rootDisk.cloneFrom && spec.ownerToken ? `systemd.machine_id=${cloneMachineId(spec.ownerToken)}` : "";
+    const cmdline = [mid, spec.boot.cmdline ?? ""].filter(Boolean).join(" ");
+    if (cmdline) os.cmdline = cmdline;
   } else {
     if (spec.boot.firmware === "uefi") os["@_firmware"] = "efi";
     os.boot = { "@_dev": "hd" };

@@ -12,7 +12,7 @@ import { applyLive, claimGuest, createGuest, destroyGuest, readGuest, renameGues
 import { verifyKvm } from "./host";
 import { installKvm, KVM_PACKAGES, prepareKvmHost } from "./install";
 import { attachDataDisk, detachDataDisk } from "./hotplug";
-import { domainPaths } from "./paths";
+import { cloneMachineId, domainPaths } from "./paths";
 import type { DomainSpec, GuestObserved, LiveChange, NicSpec, StopOutcome as KvmStop } from "./types";
 import { validateDomainSpec } from "./validate";
 import { kvmSnapshots } from "./snapshot";
@@ -24,14 +24,14 @@ export function nicsOf(s: GuestState): NicSpec[] | undefined {
 }
 
 /** The guest boots with a NoCloud seed pulumi-virt writes: the user's cloud-init, the NICs' config, the host key. */
-function seedOf(s: GuestState, nics: NicSpec[] | undefined): DomainSpec["cloudInit"] {
+function seedOf(s: GuestState, nics: NicSpec[] | undefined, machineId?: string): DomainSpec["cloudInit"] {
   if (!s.cloudInit && !nics && !s.sshHostKey) return undefined;
   const login = loginKeyOf(s.hypervisor.host.connection);
   return {
     userData: s.cloudInit?.userData ?? "#cloud-config\n",
     metaData: s.cloudInit?.metaData,
     networkConfig: s.cloudInit?.networkConfig ?? (nics ? networkConfig(nics) : undefined),
-    vendorData: s.sshHostKey ? vendorData(s.sshHostKey, login ? [login] : []) : undefined,
+    vendorData: s.sshHostKey || machineId ? vendorData(s.sshHostKey, s.sshHostKey && login ? [login] : [], { machineId }) : undefined,
   };
 }
 
@@ -52,7 +52,8 @@ export function kvmSpec(s: GuestState, ownerToken?: string): DomainSpec {
     dataDisks: s.dataDisks.map((d) => ({ name: d.name, sizeMiB: d.size, bus: d.bus, deleteOnDestroy: d.deleteOnDestroy })),
     network: { bridge: s.network?.bridge ?? hv.bridge, mac: s.network?.mac },
     nics,
-    cloudInit: seedOf(s, nics),
+    // A clone booted by firmware gets its machine ID through cloud-init; one booted from a kernel, on its cmdline.
+    cloudInit: seedOf(s, nics, "cloneFrom" in root && boot.kind === "firmware" && ownerToken ? cloneMachineId(ownerToken) : undefined),
     running: s.running,
     autostart: s.autostart,
     shutdownTimeoutSec: s.shutdownTimeoutSec,

@@ -25,15 +25,18 @@ const block = (text: string, indent: string) => text.trim().split("\n").map((l) 
  * vendor-data (cloud-config): the SSH host key pulumi-virt generated (so it knows the key it will meet) and the
  * login key. It is vendor data so that the user's own user-data still wins where both set something.
  */
-export function vendorData(hostKey: { privateKey: string; publicKey: string }, authorizedKeys: string[]): string {
+export function vendorData(hostKey: { privateKey: string; publicKey: string } | undefined, authorizedKeys: string[], opts: { machineId?: string } = {}): string {
   return [
     "#cloud-config",
-    "ssh_deletekeys: true",
-    "ssh_keys:",
-    "  ed25519_private: |",
-    block(hostKey.privateKey, "    "),
-    `  ed25519_public: ${hostKey.publicKey.trim()}`,
-    "disable_root: false",
+    // A clone that boots its own kernel from the disk (firmware): the copied /etc/machine-id is replaced once per
+    // instance (its instance-id is its own name), early in cloud-init's network stage; whatever started before that
+    // in this first boot used the source's, so it is fully the clone's own from the next boot on.
+    ...(opts.machineId && /^[0-9a-f]{32}$/.test(opts.machineId)
+      ? ["bootcmd:", `  - [cloud-init-per, instance, pulumi-virt-machine-id, sh, -c, 'printf "%s\\n" "$1" > /etc/machine-id', sh, "${opts.machineId}"]`]
+      : []),
+    ...(hostKey
+      ? ["ssh_deletekeys: true", "ssh_keys:", "  ed25519_private: |", block(hostKey.privateKey, "    "), `  ed25519_public: ${hostKey.publicKey.trim()}`, "disable_root: false"]
+      : []),
     ...(authorizedKeys.length ? ["ssh_authorized_keys:", ...authorizedKeys.map((k) => `  - ${quote(k.trim())}`)] : []),
     "",
   ].join("\n");

@@ -48,3 +48,11 @@ export function diskTargets(dataDisks: DataDiskSpec[]): Record<string, string> {
   for (const d of dataDisks) out[d.name] = d.bus === "virtio" ? `vd${letters[vd++]}` : `sd${letters[sd++]}`;
   return out;
 }
+
+/**
+ * A clone's machine ID (rootDisk.cloneFrom): the source's /etc/machine-id came with the disk. Derived from the clone's
+ * owner token, so it is stable across its restarts and another for a replacement; 32 hex digits, as systemd reads it.
+ */
+export function cloneMachineId(ownerToken: string): string {
+  return createHash("sha256").update(`pulumi-virt machine-id\0${ownerToken}`).digest("hex").slice(0, 32);
+}
