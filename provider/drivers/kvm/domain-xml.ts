@@ -1,6 +1,6 @@
 // Domain XML: the definition libvirt gets, with the driver's bookkeeping in <metadata>.
 import { XMLBuilder } from "fast-xml-parser";
-import { cloneMachineId, diskSerial, diskTargets, domainPaths, META_NS, stableMac } from "./paths";
+import { diskSerial, diskTargets, domainPaths, META_NS, stableMac } from "./paths";
 import type { DomainPaths, DomainSpec } from "./types";
 import { validateDomainSpec } from "./validate";
 
@@ -22,7 +22,7 @@ export function buildDomainXml(spec: DomainSpec, paths: DomainPaths = domainPath
     if (spec.boot.initrd) os.initrd = spec.boot.initrd;
     // A clone's own machine ID, which systemd's PID 1 takes over the copied disk's from the first boot on; first, so
     // a systemd.machine_id= of the user's own cmdline (the last one counts) still wins.
-    const mid = spec.rootDisk.cloneFrom && spec.ownerToken ? `systemd.machine_id=${cloneMachineId(spec.ownerToken)}` : "";
+    const mid = spec.machineId ? `systemd.machine_id=${spec.machineId}` : "";
     const cmdline = [mid, spec.boot.cmdline ?? ""].filter(Boolean).join(" ");
     if (cmdline) os.cmdline = cmdline;
   } else {

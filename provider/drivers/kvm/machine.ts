@@ -43,6 +43,7 @@ export function kvmSpec(s: GuestState, ownerToken?: string): DomainSpec {
     ? { kind: "kernel", kernel: s.boot.kernel, initrd: s.boot.initrd, cmdline: s.boot.cmdline }
     : "firmware" in s.boot ? { kind: "firmware", firmware: s.boot.firmware } : { kind: "firmware", firmware: "bios" };
   const root = s.rootDisk ?? { baseImage: "", size: undefined, mode: "overlay" as const };
+  const machineId = "cloneFrom" in root && ownerToken ? cloneMachineId(ownerToken) : undefined;
   return {
     name: s.name,
     ...guestSizes(s),
@@ -53,12 +54,13 @@ export function kvmSpec(s: GuestState, ownerToken?: string): DomainSpec {
     network: { bridge: s.network?.bridge ?? hv.bridge, mac: s.network?.mac },
     nics,
     // A clone booted by firmware gets its machine ID through cloud-init; one booted from a kernel, on its cmdline.
-    cloudInit: seedOf(s, nics, "cloneFrom" in root && boot.kind === "firmware" && ownerToken ? cloneMachineId(ownerToken) : undefined),
+    cloudInit: seedOf(s, nics, boot.kind === "firmware" ? machineId : undefined),
     running: s.running,
     autostart: s.autostart,
     shutdownTimeoutSec: s.shutdownTimeoutSec,
     storageDir: hv.storageDir,
     ownerToken,
+    machineId,
   };
 }
 

@@ -47,6 +47,8 @@ export interface DomainSpec {
   storageDir: string;
   /** The owning resource's token, kept in the domain's <metadata> (ownership by identity, not by name). */
   ownerToken?: string;
+  /** A clone's own machine ID (cloneMachineId of its owner token); unset for a guest that is no clone. */
+  machineId?: string;
 }
 
 /** Where a guest's files live on the host. */
